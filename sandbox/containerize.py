@@ -1,0 +1,125 @@
+"""From a job layout to the container request: supervisor, call style, user, limits.
+
+The entry point production would run is wrapped by our supervisor (mounted read-only at
+``/opt/sandbox/bin``), which reports exact resource figures at exit; with the ``main``
+call style the supervisor starts our main runner, which imports the script and calls
+``main(input_paths, output_paths, environ_vars, job_args)`` with the same paths.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sandbox import __version__
+from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.images import ResolvedImage
+from sandbox.layout import ML_OUTPUT_DIR, JobLayout
+from sandbox.resolve import ResolvedScript
+from sandbox.results import AppliedLimits
+from sandbox.spec import CallStyle
+from sandbox.workspace import RunFolder, write_json_atomic
+
+__all__ = ["BIN_DIR", "OUT_DIR", "build_request", "main_exit_code", "report_file", "run_labels"]
+
+BIN_DIR = "/opt/sandbox/bin"
+OUT_DIR = "/opt/sandbox/out"
+HOME_DIR = "/tmp/sandbox-home"
+_CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
+_REPORT = "supervisor.json"
+_MAIN_REPORT = "main.json"
+_CALL = "call.json"
+
+
+def run_labels(run_id: str, script_name: str) -> dict[str, str]:
+    """Labels on every container of a run, so leftovers can always be found."""
+    return {
+        TOOL_LABEL: "sandbox",
+        "sandbox.run-id": run_id,
+        "sandbox.script": script_name,
+        "sandbox.version": __version__,
+    }
+
+
+def report_file(run: RunFolder) -> Path:
+    return run.supervisor / _REPORT
+
+
+def main_exit_code(run: RunFolder) -> int | None:
+    """The code of a ``sys.exit`` inside ``main`` (main call style), if there was one."""
+    try:
+        report = json.loads((run.supervisor / _MAIN_REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    code = report.get("sys_exit_code")
+    return int(code) if code is not None else None
+
+
+def build_request(
+    resolved: ResolvedScript,
+    layout: JobLayout,
+    run: RunFolder,
+    image: ResolvedImage,
+    limits: AppliedLimits,
+    *,
+    owner: tuple[int, int],
+    as_root: bool,
+) -> ContainerRequest:
+    """The container that runs the job under the supervisor, as ``owner`` unless ``as_root``."""
+    spec = resolved.spec
+    program = _program(resolved, layout, run)
+    python = spec.command[0] if "python" in spec.command[0] else "python3"
+    root_run = as_root or owner == (0, 0)
+    supervisor = [python, f"{BIN_DIR}/supervisor.py", "--report", f"{OUT_DIR}/{_REPORT}"]
+    if as_root and owner != (0, 0):
+        supervisor += _hand_back(owner, layout)
+    environment = dict(layout.environment)
+    if not root_run:
+        environment["HOME"] = HOME_DIR
+    return ContainerRequest(
+        image=image.reference,
+        entrypoint=[*supervisor, "--", *program],
+        command=None,
+        environment=environment,
+        mounts=[
+            *layout.mounts,
+            Mount(_CONTAINER_FILES, BIN_DIR, read_only=True),
+            Mount(run.supervisor, OUT_DIR, read_only=False),
+        ],
+        labels=run_labels(run.run_id, resolved.script_path.stem),
+        user="0:0" if as_root else f"{owner[0]}:{owner[1]}",
+        network_enabled=spec.network,
+        mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
+        nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+        tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
+    )
+
+
+def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
+    if resolved.spec.call_style is CallStyle.ENTRYPOINT:
+        return [*layout.entrypoint, *layout.arguments]
+    call = {
+        "script": f"{layout.code_dir}/{resolved.script_path.name}",
+        "input_paths": layout.input_paths,
+        "output_paths": layout.output_paths,
+        "environ_vars": layout.environment,
+        "job_args": _job_args(resolved),
+        "report": f"{OUT_DIR}/{_MAIN_REPORT}",
+    }
+    write_json_atomic(run.supervisor / _CALL, call)
+    python = resolved.spec.command[0]
+    return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
+
+
+def _job_args(resolved: ResolvedScript) -> dict[str, str | None]:
+    """The script's own argument defaults, then the arguments given."""
+    defaults = {name: arg.default for name, arg in resolved.contract.arguments.items()}
+    return {**defaults, **resolved.spec.arguments}
+
+
+def _hand_back(owner: tuple[int, int], layout: JobLayout) -> list[str]:
+    paths = [*layout.output_paths.values(), ML_OUTPUT_DIR]
+    options = ["--chown", f"{owner[0]}:{owner[1]}"]
+    for path in paths:
+        options += ["--chown-path", path]
+    return options

@@ -1,0 +1,363 @@
+"""The one module that talks to the Docker engine (through docker-py).
+
+Everything else receives an :class:`Engine` and plain data (:class:`ContainerRequest`,
+:class:`ContainerState`), so unit tests can hand in a small fake, and every docker-py
+exception is turned into a :class:`~sandbox.errors.SandboxError` here, at the seam.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import docker.types
+import requests.exceptions
+
+from sandbox.errors import (
+    EngineUnavailableError,
+    ImageBuildError,
+    ImageNotFoundError,
+    InfrastructureError,
+)
+
+__all__ = [
+    "TOOL_LABEL",
+    "ContainerHandle",
+    "ContainerRequest",
+    "ContainerState",
+    "Engine",
+    "ImageInfo",
+    "Mount",
+]
+
+logger = logging.getLogger(__name__)
+
+TOOL_LABEL = "sandbox.tool"
+"""Every container and image the tool makes carries ``sandbox.tool=sandbox``."""
+
+_API_TIMEOUT_S = 60
+_BUILD_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder or file bound into the container."""
+
+    host_path: Path
+    container_path: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """Everything needed to create one container, in engine-neutral terms."""
+
+    image: str
+    entrypoint: list[str] | None
+    command: list[str] | None
+    environment: dict[str, str]
+    mounts: list[Mount]
+    labels: dict[str, str]
+    user: str | None = None
+    network_enabled: bool = False
+    mem_limit_bytes: int | None = None
+    nano_cpus: int | None = None
+    working_dir: str | None = None
+    tmpfs: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """The parts of ``docker inspect``'s ``State`` that the runner reads."""
+
+    status: str
+    exit_code: int | None
+    oom_killed: bool
+    error: str
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image as the tool lists it."""
+
+    id: str
+    tags: list[str]
+    labels: dict[str, str]
+
+
+class ContainerHandle:
+    """A started container; always call :meth:`remove` (the runner does, in ``finally``)."""
+
+    def __init__(self, container: Any) -> None:
+        self._container = container
+
+    @property
+    def id(self) -> str:
+        return str(self._container.id)
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        """Wait for the exit; return its code, or ``None`` when ``timeout_s`` passed first."""
+        try:
+            outcome = self._container.wait(timeout=timeout_s)
+        except requests.exceptions.ConnectionError as exc:
+            # docker-py raises ConnectionError("Read timed out") when the wait times out,
+            # and also when the engine goes away: tell them apart by asking the engine.
+            if self._engine_answers():
+                return None
+            raise InfrastructureError(f"the Docker engine stopped answering: {exc}") from exc
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"waiting for container failed: {exc}") from exc
+        return int(outcome.get("StatusCode", -1))
+
+    def _engine_answers(self) -> bool:
+        try:
+            self._container.client.ping()
+        except (requests.exceptions.RequestException, docker.errors.DockerException):
+            return False
+        return True
+
+    def signal(self, signal_name: str) -> None:
+        """Send a signal to PID 1; a container that already exited is not an error."""
+        try:
+            self._container.kill(signal=signal_name)
+        except docker.errors.APIError as exc:
+            logger.debug("signal %s to %s ignored: %s", signal_name, self.id, exc)
+
+    def state(self) -> ContainerState:
+        try:
+            self._container.reload()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise InfrastructureError(f"cannot inspect container {self.id[:12]}: {exc}") from exc
+        state = self._container.attrs.get("State", {})
+        return ContainerState(
+            status=str(state.get("Status", "")),
+            exit_code=state.get("ExitCode"),
+            oom_killed=bool(state.get("OOMKilled", False)),
+            error=str(state.get("Error", "")),
+        )
+
+    def logs(self, *, stdout: bool, stderr: bool) -> str:
+        try:
+            raw = self._container.logs(stdout=stdout, stderr=stderr)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            logger.warning("cannot read logs of %s: %s", self.id[:12], exc)
+            return ""
+        return bytes(raw).decode("utf-8", errors="replace")
+
+    def follow_logs(self) -> Iterator[bytes]:
+        """Stream stdout and stderr as they come; ends when the container exits."""
+        yield from self._container.logs(stream=True, follow=True)
+
+    def stats(self) -> Iterator[dict[str, Any]]:
+        """The engine's stats stream; it does not end on exit (empty samples follow)."""
+        yield from self._container.stats(stream=True, decode=True)
+
+    def remove(self) -> None:
+        """Remove the container, killing it if it still runs; never raises."""
+        try:
+            self._container.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            logger.warning("could not remove container %s: %s", self.id[:12], exc)
+
+
+class Engine:
+    """A connection to one Docker engine."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(cls) -> Engine:
+        """Connect to the engine the environment points at (``DOCKER_HOST`` or the socket)."""
+        try:
+            client = docker.from_env(timeout=_API_TIMEOUT_S)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise EngineUnavailableError(_first_line(str(exc))) from exc
+        return cls(client)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def server_version(self) -> str:
+        return str(self._client.version().get("Version", "unknown"))
+
+    def cgroup_version(self) -> str:
+        return str(self._client.info().get("CgroupVersion", "1"))
+
+    def host_resources(self) -> tuple[int, int]:
+        """Return the engine host's ``(cpu_count, memory_bytes)``."""
+        info = self._client.info()
+        return int(info.get("NCPU", 0)), int(info.get("MemTotal", 0))
+
+    # Images -----------------------------------------------------------------
+
+    def image(self, reference: str) -> ImageInfo | None:
+        """The local image with that reference, or ``None``."""
+        try:
+            image = self._client.images.get(reference)
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"cannot inspect image {reference!r}: {exc}") from exc
+        return _image_info(image)
+
+    def images(self, label: str) -> list[ImageInfo]:
+        """Local images carrying ``label`` (``key`` or ``key=value``)."""
+        return [_image_info(image) for image in self._client.images.list(filters={"label": label})]
+
+    def pull(self, reference: str) -> ImageInfo:
+        """Pull ``reference``; raise :class:`ImageNotFoundError` when it cannot be had."""
+        try:
+            image = self._client.images.pull(reference)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise ImageNotFoundError(reference, _first_line(str(exc))) from exc
+        return _image_info(image)
+
+    def build(
+        self,
+        context_dir: Path,
+        tag: str,
+        *,
+        profile: str,
+        buildargs: dict[str, str],
+        labels: dict[str, str],
+        on_line: Callable[[str], None] | None = None,
+    ) -> ImageInfo:
+        """Build ``context_dir`` into ``tag``, feeding each log line to ``on_line``."""
+        lines: list[str] = []
+        try:
+            stream = self._client.api.build(
+                path=str(context_dir),
+                tag=tag,
+                buildargs=buildargs,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                pull=False,
+                decode=True,
+                timeout=_BUILD_TIMEOUT_S,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    detail = str(chunk.get("error", "")).strip()
+                    raise ImageBuildError(profile, _first_line(detail), lines[-30:])
+                line = str(chunk.get("stream", "")).rstrip("\n")
+                if line:
+                    lines.append(line)
+                    if on_line is not None:
+                        on_line(line)
+        except docker.errors.APIError as exc:
+            raise ImageBuildError(profile, _first_line(str(exc)), lines[-30:]) from exc
+        info = self.image(tag)
+        if info is None:
+            raise ImageBuildError(profile, "the build reported success but no image was tagged")
+        return info
+
+    def import_rootfs(self, rootfs_dir: Path, reference: str, labels: dict[str, str]) -> ImageInfo:
+        """Turn a root filesystem folder into an image (``tar -C DIR -c . | docker import``)."""
+        repository, _, tag = reference.rpartition(":")
+        changes = [f"LABEL {key}={value}" for key, value in labels.items()]
+        changes.append('CMD ["/bin/bash"]')
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(str(rootfs_dir), arcname=".")
+        try:
+            self._client.api.import_image_from_data(
+                buffer.getvalue(), repository=repository, tag=tag, changes=changes
+            )
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"docker import of {rootfs_dir} failed: {exc}") from exc
+        info = self.image(reference)
+        if info is None:
+            raise InfrastructureError(f"docker import did not produce {reference}")
+        return info
+
+    # Containers -------------------------------------------------------------
+
+    def start(self, request: ContainerRequest) -> ContainerHandle:
+        """Create and start a container; if the start fails, it is removed before raising."""
+        try:
+            container = self._client.containers.create(**_create_kwargs(request))
+        except docker.errors.ImageNotFound as exc:
+            raise ImageNotFoundError(request.image, _first_line(str(exc))) from exc
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"cannot create container: {_first_line(str(exc))}") from exc
+        handle = ContainerHandle(container)
+        try:
+            container.start()
+        except BaseException as exc:
+            handle.remove()
+            if isinstance(exc, docker.errors.APIError):
+                raise InfrastructureError(
+                    f"cannot start container: {_first_line(str(exc))}"
+                ) from exc
+            raise
+        return handle
+
+    def remove_labelled(self, label: str) -> int:
+        """Remove every container carrying ``label``; return how many were removed."""
+        removed = 0
+        for container in self._client.containers.list(all=True, filters={"label": label}):
+            ContainerHandle(container).remove()
+            removed += 1
+        return removed
+
+    def count_labelled(self, label: str) -> int:
+        return len(self._client.containers.list(all=True, filters={"label": label}))
+
+
+def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "image": request.image,
+        "entrypoint": request.entrypoint,
+        "command": request.command,
+        "environment": request.environment,
+        "mounts": [
+            docker.types.Mount(
+                target=mount.container_path,
+                source=str(mount.host_path),
+                type="bind",
+                read_only=mount.read_only,
+            )
+            for mount in request.mounts
+        ],
+        "labels": request.labels,
+        "user": request.user,
+        "working_dir": request.working_dir,
+        "tmpfs": request.tmpfs or None,
+        "name": request.name,
+        "detach": True,
+    }
+    if not request.network_enabled:
+        kwargs["network_mode"] = "none"
+    if request.mem_limit_bytes is not None:
+        kwargs["mem_limit"] = request.mem_limit_bytes
+        # Equal swap and memory limits make the limit hard, as on an instance without swap.
+        kwargs["memswap_limit"] = request.mem_limit_bytes
+    if request.nano_cpus is not None:
+        kwargs["nano_cpus"] = request.nano_cpus
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _image_info(image: Any) -> ImageInfo:
+    return ImageInfo(
+        id=str(image.id),
+        tags=list(image.tags),
+        labels=dict(image.labels or {}),
+    )
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else "unknown error"

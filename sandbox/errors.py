@@ -1,0 +1,111 @@
+"""One exception hierarchy for everything the tool itself cannot do.
+
+A script that fails is a result, not an exception. These errors are for bad input
+(usage or spec errors, exit code 2) and for infrastructure problems (no Docker engine,
+an image that cannot be built or pulled, exit code 3). Each error keeps its data and
+builds its one-line message from it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "BaseImageError",
+    "EngineUnavailableError",
+    "ImageBuildError",
+    "ImageNotFoundError",
+    "InfrastructureError",
+    "SandboxError",
+    "ScriptNotFoundError",
+    "SpecError",
+    "UsageError",
+    "WorkspaceError",
+]
+
+
+class SandboxError(Exception):
+    """Base of every error the tool raises on purpose."""
+
+    exit_code = 3
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(SandboxError):
+    """The user asked for something that cannot be done as asked (exit code 2)."""
+
+    exit_code = 2
+
+
+class SpecError(UsageError):
+    """A spec file, or a spec built from options, is invalid."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+class ScriptNotFoundError(UsageError):
+    """No script of that name or path exists."""
+
+    def __init__(self, name: str, searched: list[Path]) -> None:
+        self.name = name
+        self.searched = searched
+        where = ", ".join(str(path) for path in searched) or "nowhere"
+        super().__init__(f"script {name!r} not found (looked in {where})")
+
+
+class InfrastructureError(SandboxError):
+    """The machine cannot do the job: no engine, no image, no disk (exit code 3)."""
+
+    exit_code = 3
+
+
+class EngineUnavailableError(InfrastructureError):
+    """No Docker engine answers."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(
+            f"no Docker engine answers ({detail}); start Docker, or run "
+            "'bash .ci/ensure-docker.sh' as root on Debian/Ubuntu"
+        )
+
+
+class ImageNotFoundError(InfrastructureError):
+    """An image reference is not present locally and cannot be pulled."""
+
+    def __init__(self, reference: str, detail: str) -> None:
+        self.reference = reference
+        self.detail = detail
+        super().__init__(f"image {reference!r} is not present and cannot be pulled: {detail}")
+
+
+class ImageBuildError(InfrastructureError):
+    """Building an image profile failed."""
+
+    def __init__(self, profile: str, detail: str, log_tail: list[str] | None = None) -> None:
+        self.profile = profile
+        self.detail = detail
+        self.log_tail = log_tail or []
+        super().__init__(f"image profile {profile!r} failed to build: {detail}")
+
+
+class BaseImageError(ImageBuildError):
+    """The base image a profile starts from cannot be had on this machine."""
+
+
+class WorkspaceError(UsageError):
+    """The workspace folder cannot be used as asked."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"workspace {path}: {problem}")

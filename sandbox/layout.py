@@ -1,0 +1,212 @@
+"""The production layout of a Processing job: mounts, config files, entry point.
+
+Everything here is plain data computed from a spec; nothing touches Docker. The runner
+writes :attr:`JobLayout.config_files`, creates the output folders and hands
+:attr:`JobLayout.mounts` to the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sandbox.engine import Mount
+from sandbox.spec import CODE_PATH, PROCESSING_PREFIX, ScriptSpec
+from sandbox.workspace import RunFolder
+
+__all__ = [
+    "CONFIG_DIR",
+    "InputBinding",
+    "JobLayout",
+    "argument_list",
+    "nested_mountpoints",
+    "processing_layout",
+]
+
+CONFIG_DIR = "/opt/ml/config"
+ML_OUTPUT_DIR = "/opt/ml/output"
+_ACCOUNT = "000000000000"
+_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    """Where an input channel's data comes from on the host."""
+
+    channel: str
+    container_path: str
+    host_path: Path
+    source: str
+
+
+@dataclass(frozen=True)
+class JobLayout:
+    """What production would run and where everything sits in the container."""
+
+    entrypoint: list[str]
+    arguments: list[str]
+    environment: dict[str, str]
+    mounts: list[Mount]
+    outputs: dict[str, Path]
+    output_paths: dict[str, str]
+    input_paths: dict[str, str]
+    config_files: dict[str, Any] = field(default_factory=dict)
+    code_dir: str = CODE_PATH
+
+
+def argument_list(arguments: dict[str, str]) -> list[str]:
+    """``{"job_type": "training"}`` -> ``["--job_type", "training"]``; an empty value is a flag."""
+    listed: list[str] = []
+    for name, value in arguments.items():
+        listed.append(name if name.startswith("-") else f"--{name}")
+        if value != "":
+            listed.append(value)
+    return listed
+
+
+def processing_layout(
+    spec: ScriptSpec,
+    script_path: Path,
+    inputs: list[InputBinding],
+    run: RunFolder,
+    *,
+    image: str,
+    job_name: str,
+    source_dir: Path | None = None,
+) -> JobLayout:
+    """Lay a Processing job out as the platform does (CONTRACT.md, Paths)."""
+    code_target = f"{CODE_PATH}/{_code_relative(script_path, source_dir)}"
+    entrypoint = spec.container_entrypoint or [*spec.command, code_target]
+    arguments = (
+        spec.container_arguments
+        if spec.container_arguments is not None
+        else argument_list(spec.arguments)
+    )
+    outputs = {name: run.outputs / name for name in spec.outputs}
+    mounts = [
+        _code_mount(script_path, source_dir),
+        *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
+        *(Mount(outputs[name], ch.path, read_only=False) for name, ch in spec.outputs.items()),
+        Mount(run.config, CONFIG_DIR, read_only=True),
+        Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
+    ]
+    config = {
+        "processingjobconfig.json": _processing_job_config(
+            spec, inputs, image=image, job_name=job_name, entrypoint=entrypoint,
+            arguments=arguments,
+        ),
+        "resourceconfig.json": {"current_host": "algo-1", "hosts": ["algo-1"]},
+    }
+    return JobLayout(
+        entrypoint=list(entrypoint),
+        arguments=list(arguments),
+        environment=dict(spec.environment),
+        mounts=mounts,
+        outputs=outputs,
+        output_paths={name: ch.path for name, ch in spec.outputs.items()},
+        input_paths={b.channel: b.container_path for b in inputs},
+        config_files=config,
+    )
+
+
+def nested_mountpoints(mounts: list[Mount]) -> list[Path]:
+    """Host folders to create so a mount nested in a writable mount needs no root mkdir.
+
+    Docker creates a missing mountpoint as root; inside a host folder of ours that would
+    leave a root-owned folder in the workspace, so the runner creates them first.
+    """
+    needed: list[Path] = []
+    for outer in mounts:
+        if outer.read_only or not outer.host_path.is_dir():
+            continue
+        outer_path = PurePosixPath(outer.container_path)
+        for inner in mounts:
+            inner_path = PurePosixPath(inner.container_path)
+            if inner is not outer and outer_path in inner_path.parents:
+                needed.append(outer.host_path / inner_path.relative_to(outer_path))
+    return needed
+
+
+def _code_relative(script_path: Path, source_dir: Path | None) -> str:
+    if source_dir is None:
+        return script_path.name
+    return script_path.resolve().relative_to(source_dir.resolve()).as_posix()
+
+
+def _code_mount(script_path: Path, source_dir: Path | None) -> Mount:
+    # The SDK uploads only the script file as the `code` input; --source-dir mounts a
+    # whole tree, as the platform's source_dir does.
+    if source_dir is not None:
+        return Mount(source_dir.resolve(), CODE_PATH, read_only=True)
+    return Mount(script_path.resolve(), f"{CODE_PATH}/{script_path.name}", read_only=True)
+
+
+def _s3_uri(job_name: str, direction: str, channel: str) -> str:
+    return f"s3://sandbox-local/{job_name}/{direction}/{channel}"
+
+
+def _processing_job_config(
+    spec: ScriptSpec,
+    inputs: list[InputBinding],
+    *,
+    image: str,
+    job_name: str,
+    entrypoint: list[str],
+    arguments: list[str],
+) -> dict[str, Any]:
+    channels = [(b.channel, b.container_path) for b in inputs] + [("code", CODE_PATH)]
+    app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entrypoint}
+    if arguments:
+        app["ContainerArguments"] = arguments
+    return {
+        "ProcessingJobArn": f"arn:aws:sagemaker:{_REGION}:{_ACCOUNT}:processing-job/{job_name}",
+        "ProcessingJobName": job_name,
+        "AppSpecification": app,
+        "Environment": dict(spec.environment),
+        "ProcessingInputs": [_processing_input(job_name, n, p) for n, p in channels],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": name,
+                    "AppManaged": False,
+                    "S3Output": {
+                        "LocalPath": channel.path,
+                        "S3Uri": _s3_uri(job_name, "output", name),
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+                for name, channel in spec.outputs.items()
+            ]
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": spec.instance_type or "ml.m5.xlarge",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": spec.max_runtime_s or 86400},
+        "NetworkConfig": {"EnableNetworkIsolation": not spec.network},
+        "RoleArn": f"arn:aws:iam::{_ACCOUNT}:role/sandbox-local",
+    }
+
+
+def _processing_input(job_name: str, name: str, path: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "AppManaged": False,
+        "S3Input": {
+            "LocalPath": path,
+            "S3Uri": _s3_uri(job_name, "input", name),
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
+
+
+def is_processing_path(path: str) -> bool:
+    """Every Processing LocalPath must start with ``/opt/ml/processing/``."""
+    return path.startswith(PROCESSING_PREFIX)

@@ -1,0 +1,200 @@
+"""From a script name and options to the effective spec the runner executes.
+
+The order of precedence is: command-line options, then the spec file, then what
+:mod:`sandbox.inference` reads in the script's source (zero-config).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
+from sandbox.inference import InferredContract, JobKind, infer_contract_from_file
+from sandbox.spec import (
+    CODE_PATH,
+    PROCESSING_PREFIX,
+    CallStyle,
+    ChannelSpec,
+    ScriptSpec,
+    load_spec,
+    parse_spec,
+)
+
+__all__ = ["BUNDLED_EXAMPLES", "Overrides", "ResolvedScript", "find_script", "resolve_script"]
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scripts"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says; ``None`` means "not given"."""
+
+    image: str | None = None
+    call_style: CallStyle | None = None
+    arguments: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    network: bool | None = None
+    instance_type: str | None = None
+    max_runtime_s: int | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    kind: JobKind | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedScript:
+    """The script, the spec it runs under, and what was read from its source."""
+
+    script_path: Path
+    spec: ScriptSpec
+    contract: InferredContract
+    spec_source: str
+    findings: list[str] = field(default_factory=list)
+
+
+def find_script(name_or_path: str, scripts_dir: Path) -> Path:
+    """A path to an existing file, or a name looked up in ``scripts_dir`` then the examples."""
+    direct = Path(name_or_path)
+    if direct.is_file():
+        return direct.resolve()
+    filename = name_or_path if name_or_path.endswith(".py") else f"{name_or_path}.py"
+    searched = [scripts_dir, BUNDLED_EXAMPLES]
+    for folder in searched:
+        candidate = folder / filename
+        if candidate.is_file():
+            if folder == BUNDLED_EXAMPLES:
+                logger.info("using the bundled example %s", candidate)
+            return candidate.resolve()
+    raise ScriptNotFoundError(name_or_path, [direct.absolute(), *(s / filename for s in searched)])
+
+
+def resolve_script(
+    script_path: Path, spec_path: Path | None, overrides: Overrides
+) -> ResolvedScript:
+    """Build the effective spec and check it before anything starts."""
+    contract = infer_contract_from_file(script_path)
+    if spec_path is not None:
+        base = load_spec(spec_path)
+        source = str(spec_path)
+        _check_spec_script(base, script_path, spec_path)
+    else:
+        base = _zero_config_spec(script_path, contract)
+        source = "inferred from the script"
+    spec = _apply_overrides(base, overrides, source)
+    _check_ready(spec, contract, script_path)
+    return ResolvedScript(
+        script_path=script_path,
+        spec=spec,
+        contract=contract,
+        spec_source=source,
+        findings=_findings(spec, contract),
+    )
+
+
+def _zero_config_spec(script_path: Path, contract: InferredContract) -> ScriptSpec:
+    return ScriptSpec(
+        script=script_path.name,
+        kind=contract.kind,
+        inputs={name: ChannelSpec(path=path) for name, path in contract.inputs.items()},
+        outputs={name: ChannelSpec(path=path) for name, path in contract.outputs.items()},
+        required_env=list(contract.required_env),
+    )
+
+
+def _check_spec_script(spec: ScriptSpec, script_path: Path, spec_path: Path) -> None:
+    if Path(spec.script).name != script_path.name:
+        raise SpecError(
+            str(spec_path), f"field 'script' names {spec.script!r}, not {script_path.name!r}"
+        )
+
+
+def _apply_overrides(spec: ScriptSpec, overrides: Overrides, source: str) -> ScriptSpec:
+    updates: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "image": overrides.image,
+            "call_style": overrides.call_style,
+            "network": overrides.network,
+            "instance_type": overrides.instance_type,
+            "max_runtime_s": overrides.max_runtime_s,
+            "kind": overrides.kind,
+        }.items()
+        if value is not None
+    }
+    updates["arguments"] = {**spec.arguments, **overrides.arguments}
+    updates["environment"] = {**spec.environment, **overrides.environment}
+    updates["hyperparameters"] = {**spec.hyperparameters, **overrides.hyperparameters}
+    raw = {**spec.model_dump(exclude_unset=False, mode="json"), **_jsonable(updates)}
+    return parse_spec(raw, source=source)
+
+
+def _jsonable(updates: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in updates.items()}
+
+
+def _check_ready(spec: ScriptSpec, contract: InferredContract, script_path: Path) -> None:
+    script = script_path.stem
+    _check_paths(spec, script)
+    missing = [
+        name
+        for name in dict.fromkeys([*spec.required_env, *contract.required_env])
+        if name not in spec.environment
+    ]
+    if missing:
+        raise UsageError(
+            f"script {script} needs environment variable {missing[0]} "
+            f"(read as os.environ[{missing[0]!r}]); pass --env {missing[0]}=VALUE"
+        )
+    if spec.call_style is CallStyle.MAIN and not contract.has_main:
+        raise UsageError(f"script {script} defines no main(); use --call-style entrypoint")
+    if spec.container_arguments is None and spec.kind is JobKind.PROCESSING:
+        _check_arguments(spec, contract, script)
+
+
+def _check_paths(spec: ScriptSpec, script: str) -> None:
+    if spec.kind is not JobKind.PROCESSING:
+        return
+    for direction, channels in (("input", spec.inputs), ("output", spec.outputs)):
+        for name, channel in channels.items():
+            if not channel.path.startswith(PROCESSING_PREFIX):
+                raise SpecError(
+                    script,
+                    f"{direction} channel {name!r}: path {channel.path} must start "
+                    f"with {PROCESSING_PREFIX}",
+                )
+            if channel.path == CODE_PATH or channel.path.startswith(CODE_PATH + "/"):
+                raise SpecError(script, f"{direction} channel {name!r}: {CODE_PATH} holds the code")
+
+
+def _check_arguments(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    for name, argument in contract.arguments.items():
+        value = spec.arguments.get(name)
+        if value is None and argument.required:
+            choices = f" (one of {', '.join(argument.choices)})" if argument.choices else ""
+            raise UsageError(
+                f"script {script} needs argument --{name}{choices}; pass --arg {name}=VALUE"
+            )
+        if value is not None and argument.choices and value not in argument.choices:
+            raise UsageError(
+                f"script {script}: argument --{name} must be one of "
+                f"{', '.join(argument.choices)}, got {value!r}"
+            )
+
+
+def _findings(spec: ScriptSpec, contract: InferredContract) -> list[str]:
+    findings = [
+        f"reads optional environment variable {name} with no default, and it is not set"
+        for name, default in contract.optional_env.items()
+        if default is None and name not in spec.environment
+    ]
+    if contract.relative_imports:
+        findings.append(
+            "imports relative to a package ("
+            + ", ".join(contract.relative_imports)
+            + "): it cannot run as a lone file; pass --source-dir with the package's root"
+        )
+    return findings

@@ -1,0 +1,170 @@
+"""Result models: what one run produced, for people (text, HTML) and CI (JSON, JUnit)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "RESULT_SCHEMA_VERSION",
+    "AppliedLimits",
+    "ExecutionResult",
+    "OutputFile",
+    "ResourceUsage",
+    "Status",
+    "TestResult",
+    "TimelineSample",
+]
+
+RESULT_SCHEMA_VERSION = 1
+STDERR_TAIL_LINES = 50
+
+
+class Status(str, Enum):
+    """The verdict of one run."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    TIMEOUT = "TIMEOUT"
+    OOM = "OOM"
+    SKIPPED = "SKIPPED"
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class OutputFile(_Result):
+    """One file a script wrote into an output channel."""
+
+    channel: str
+    path: str = Field(description="Relative to the channel folder.")
+    size_bytes: int
+
+
+class TimelineSample(_Result):
+    """One sample of the engine's stats stream."""
+
+    t_s: float = Field(description="Seconds since the container started.")
+    memory_mb: float = Field(description="Usage without page cache, as `docker stats` shows.")
+    cpu_percent: float | None = None
+
+
+class ResourceUsage(_Result):
+    """Resource figures of one run (MiB, seconds, percent of one core)."""
+
+    source: str = Field(description="'supervisor' (exact, from inside) or 'stats' (sampled).")
+    peak_memory_mb: float | None = Field(None, description="cgroup peak, includes page cache.")
+    peak_rss_mb: float | None = None
+    page_cache_mb: float | None = None
+    cpu_user_s: float | None = None
+    cpu_system_s: float | None = None
+    wall_time_s: float | None = None
+    max_cpu_percent: float | None = None
+    oom_kill_count: int | None = None
+    timeline: list[TimelineSample] = Field(default_factory=list)
+
+
+class AppliedLimits(_Result):
+    """The limits the container ran under, and where they came from."""
+
+    instance_type: str | None = None
+    cpus: float | None = None
+    memory_mb: float | None = None
+    max_runtime_s: int | None = None
+    network: bool = False
+    notes: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        """A short human summary, e.g. ``ml.m5.large: 2 CPUs, 8192 MiB``."""
+        parts = [
+            f"{self.cpus:g} CPUs" if self.cpus else "no CPU limit",
+            f"{self.memory_mb:.0f} MiB" if self.memory_mb else "no memory limit",
+        ]
+        if self.max_runtime_s:
+            parts.append(f"max runtime {self.max_runtime_s} s")
+        prefix = f"{self.instance_type}: " if self.instance_type else ""
+        return prefix + ", ".join(parts)
+
+
+class ExecutionResult(_Result):
+    """What the container did, before any verdict."""
+
+    exit_code: int | None
+    oom_killed: bool = False
+    timed_out: bool = False
+    started_at: datetime
+    finished_at: datetime
+    wall_time_s: float
+    image: str
+    image_id: str
+    command: list[str]
+    stderr_tail: list[str] = Field(default_factory=list)
+    stdout_tail: list[str] = Field(default_factory=list)
+    exit_message: str | None = None
+    exit_message_valid: bool = True
+    failure_reason: str | None = None
+    main_sys_exit_code: int | None = None
+    resources: ResourceUsage | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TestResult(_Result):
+    """The verdict on one script run, with everything needed to act on it."""
+
+    __test__ = False  # not a pytest test class
+
+    schema_version: int = RESULT_SCHEMA_VERSION
+    run_id: str
+    script_name: str
+    script_path: str
+    kind: str
+    kind_reason: str = ""
+    call_style: str
+    status: Status
+    execution_time: float = Field(description="Wall seconds of the container run.")
+    memory_usage: float | None = Field(None, description="Peak memory in MiB.")
+    peak_memory_mb: float | None = None
+    peak_rss_mb: float | None = None
+    cpu_user_s: float | None = None
+    cpu_system_s: float | None = None
+    wall_time_s: float | None = None
+    max_cpu_percent: float | None = None
+    timeline: list[TimelineSample] = Field(default_factory=list)
+    error_message: str | None = None
+    recommendations: list[str] = Field(default_factory=list)
+    timestamp: datetime = Field(default_factory=_now)
+    exit_code: int | None = None
+    image: str = ""
+    image_id: str = ""
+    outputs: dict[str, list[OutputFile]] = Field(default_factory=dict)
+    inputs: dict[str, str] = Field(
+        default_factory=dict, description="Channel -> where its data came from."
+    )
+    stderr_tail: list[str] = Field(default_factory=list)
+    exit_message: str | None = None
+    limits: AppliedLimits = Field(default_factory=AppliedLimits)
+    findings: list[str] = Field(default_factory=list)
+    spec: dict[str, Any] = Field(default_factory=dict)
+    run_dir: str = ""
+    execution: ExecutionResult | None = None
+
+    def is_successful(self) -> bool:
+        """True only for PASS."""
+        return self.status is Status.PASS
+
+    @property
+    def ok(self) -> bool:
+        """Alias of :meth:`is_successful`, for terse test assertions."""
+        return self.is_successful()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON-ready form that is saved and printed."""
+        return self.model_dump(mode="json")

@@ -1,0 +1,132 @@
+"""The workspace folder: one folder per run, a data cache, atomic JSON files."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import WorkspaceError
+
+__all__ = [
+    "MARKER_FILE",
+    "RunFolder",
+    "Workspace",
+    "new_run_id",
+    "write_json_atomic",
+    "write_text_atomic",
+]
+
+MARKER_FILE = ".sandbox-workspace"
+"""Written at the workspace root, so that cleaning refuses folders the tool did not make."""
+
+
+def new_run_id(script_name: str) -> str:
+    """A run id unique and sortable by time, e.g. ``20261129-034512-123456-tabular-1a2b``."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+    safe_name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in script_name)[:40]
+    return f"{stamp}-{safe_name}-{secrets.token_hex(2)}"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON, atomically."""
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """The folders of one run, as laid out on the host."""
+
+    run_id: str
+    root: Path
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def ml_output(self) -> Path:
+        """Bound at ``/opt/ml/output`` (exit message, failure reason)."""
+        return self.root / "ml-output"
+
+    @property
+    def supervisor(self) -> Path:
+        """Bound at ``/opt/sandbox/out``: the supervisor's and main runner's reports."""
+        return self.root / "sandbox"
+
+    @property
+    def inputs(self) -> Path:
+        """Copies of inputs that had to be staged (most inputs are mounted in place)."""
+        return self.root / "inputs"
+
+    @property
+    def result_file(self) -> Path:
+        return self.root / "result.json"
+
+    def create(self) -> RunFolder:
+        for folder in (self.outputs, self.config, self.ml_output, self.supervisor):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+class Workspace:
+    """The tool's folder (default ``./.sandbox``): runs, generated data, image probes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.absolute()
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def data_cache(self) -> Path:
+        return self.root / "data"
+
+    def ensure(self) -> Workspace:
+        """Create the workspace, or check that an existing folder is one of ours."""
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(self.root, "exists and is not a folder")
+        marker = self.root / MARKER_FILE
+        if self.root.exists() and any(self.root.iterdir()) and not marker.exists():
+            raise WorkspaceError(self.root, f"is not empty and has no {MARKER_FILE} marker")
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            self.data_cache.mkdir(parents=True, exist_ok=True)
+            if not marker.exists():
+                marker.write_text("sandbox workspace\n", encoding="utf-8")
+        except OSError as exc:
+            raise WorkspaceError(self.root, f"cannot be written: {exc.strerror}") from exc
+        return self
+
+    def new_run(self, script_name: str) -> RunFolder:
+        run_id = new_run_id(script_name)
+        return RunFolder(run_id=run_id, root=self.runs / run_id).create()
+
+    def run(self, run_id: str) -> RunFolder:
+        return RunFolder(run_id=run_id, root=self.runs / run_id)

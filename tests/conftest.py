@@ -1,0 +1,44 @@
+"""Shared fixtures: the Docker engine (required in CI), the offline image, leftovers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TOOL_LABEL_FILTER = "sandbox.tool=sandbox"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[object]:
+    """A connected engine; a missing engine skips locally and fails in CI."""
+    from sandbox.engine import Engine
+    from sandbox.errors import EngineUnavailableError
+
+    try:
+        connected = Engine.connect()
+    except EngineUnavailableError as exc:
+        if _in_ci():
+            pytest.fail(f"CI needs a Docker engine: {exc}")
+        pytest.skip(f"no Docker engine: {exc}")
+    yield connected
+    leftovers = connected.count_labelled(TOOL_LABEL_FILTER)
+    connected.remove_labelled(TOOL_LABEL_FILTER)
+    assert leftovers == 0, f"{leftovers} container(s) with {TOOL_LABEL_FILTER} were left behind"
+
+
+@pytest.fixture(scope="session")
+def offline_image(engine: object) -> object:
+    """The sklearn-1.2 profile, built once per session (a no-op when already built)."""
+    from sandbox.images import ensure_image
+
+    return ensure_image(engine, "sklearn-1.2")  # type: ignore[arg-type]
