@@ -160,6 +160,11 @@ def cli(verbose: bool) -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
 )
+@click.option(
+    "--hyperparameters",
+    metavar="FILE_OR_JSON",
+    help="Training hyperparameters: a JSON file or a JSON object.",
+)
 @_handles_errors
 def test_script_command(**options: Any) -> None:
     """Run SCRIPT (a name in --scripts-dir, or a path) in a production-shaped container."""
@@ -194,6 +199,7 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         network=options["network"],
         instance_type=options["instance_type"],
         max_runtime_s=options["max_runtime"],
+        hyperparameters=_hyperparameters(options["hyperparameters"]),
     )
     return factory(
         script=options["script"],
@@ -209,6 +215,20 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         cpus=options["cpus"],
         source_dir=options["source_dir"],
     )
+
+
+def _hyperparameters(value: str | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    path = Path(value)
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else value
+        parsed = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--hyperparameters: not a JSON object or file ({exc})") from exc
+    if not isinstance(parsed, dict):
+        raise UsageError("--hyperparameters: expected a JSON object of name: value")
+    return parsed
 
 
 def _with_progress(request: Any, update: Callable[[str], None]) -> Any:

@@ -18,6 +18,7 @@ from sandbox.layout import ML_OUTPUT_DIR, JobLayout
 from sandbox.resolve import ResolvedScript
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
+from sandbox.training import stringify_hyperparameters
 from sandbox.workspace import RunFolder, write_json_atomic
 
 __all__ = ["BIN_DIR", "OUT_DIR", "build_request", "main_exit_code", "report_file", "run_labels"]
@@ -92,6 +93,7 @@ def build_request(
         mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
         nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
         tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
+        working_dir=layout.working_dir,
     )
 
 
@@ -99,7 +101,8 @@ def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> lis
     if resolved.spec.call_style is CallStyle.ENTRYPOINT:
         return [*layout.entrypoint, *layout.arguments]
     call = {
-        "script": f"{layout.code_dir}/{resolved.script_path.name}",
+        "script": layout.script_target,
+        "code_dir": layout.code_dir,
         "input_paths": layout.input_paths,
         "output_paths": layout.output_paths,
         "environ_vars": layout.environment,
@@ -114,7 +117,8 @@ def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> lis
 def _job_args(resolved: ResolvedScript) -> dict[str, str | None]:
     """The script's own argument defaults, then the arguments given."""
     defaults = {name: arg.default for name, arg in resolved.contract.arguments.items()}
-    return {**defaults, **resolved.spec.arguments}
+    hyperparameters = stringify_hyperparameters(resolved.spec.hyperparameters)
+    return {**defaults, **hyperparameters, **resolved.spec.arguments}
 
 
 def _hand_back(owner: tuple[int, int], layout: JobLayout) -> list[str]:

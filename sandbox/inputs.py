@@ -90,6 +90,20 @@ def _real_folder(
     return None, ""
 
 
+_LABEL_HYPERPARAMETERS = ("label_name", "label_field", "label_column", "label")
+
+
+def _data_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str, str]:
+    """The environment the script will see, with the defaults it falls back to, plus
+    ``LABEL_FIELD`` when a hyperparameter names the label."""
+    defaults = {name: value for name, value in contract.optional_env.items() if value}
+    env = {**defaults, **spec.environment}
+    for key in _LABEL_HYPERPARAMETERS:
+        if key in spec.hyperparameters and "LABEL_FIELD" not in env:
+            env["LABEL_FIELD"] = str(spec.hyperparameters[key])
+    return env
+
+
 def _generate(
     name: str,
     channel: ChannelSpec,
@@ -99,12 +113,13 @@ def _generate(
     size: DataSize,
     progress: Callable[[str, int, int], None] | None,
 ) -> Path:
+    env = _data_environment(spec, contract)
     dataset = channel.data or default_dataset(
         name,
-        env=spec.environment,
+        env=env,
         column_env_vars=contract.column_env_vars,
         training=spec.kind is JobKind.TRAINING,
     )
-    dataset = resolve_placeholders(dataset, spec.environment)
+    dataset = resolve_placeholders(dataset, env)
     report = (lambda done, total: progress(name, done, total)) if progress else None
     return materialize(dataset, cache_root, size=size, progress=report)

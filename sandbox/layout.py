@@ -20,6 +20,9 @@ __all__ = [
     "InputBinding",
     "JobLayout",
     "argument_list",
+    "code_mount",
+    "code_target",
+    "module_call",
     "nested_mountpoints",
     "processing_layout",
 ]
@@ -53,6 +56,9 @@ class JobLayout:
     input_paths: dict[str, str]
     config_files: dict[str, Any] = field(default_factory=dict)
     code_dir: str = CODE_PATH
+    script_target: str = ""
+    """The script's container path, or ``module:pkg.script`` when it runs as a module."""
+    working_dir: str | None = None
 
 
 def argument_list(arguments: dict[str, str]) -> list[str]:
@@ -74,10 +80,12 @@ def processing_layout(
     image: str,
     job_name: str,
     source_dir: Path | None = None,
+    run_as_module: bool = False,
 ) -> JobLayout:
     """Lay a Processing job out as the platform does (CONTRACT.md, Paths)."""
-    code_target = f"{CODE_PATH}/{_code_relative(script_path, source_dir)}"
-    entrypoint = spec.container_entrypoint or [*spec.command, code_target]
+    target = code_target(CODE_PATH, script_path, source_dir)
+    program = module_call(CODE_PATH, target) if run_as_module else [target]
+    entrypoint = spec.container_entrypoint or [*spec.command, *program]
     arguments = (
         spec.container_arguments
         if spec.container_arguments is not None
@@ -85,7 +93,7 @@ def processing_layout(
     )
     outputs = {name: run.outputs / name for name in spec.outputs}
     mounts = [
-        _code_mount(script_path, source_dir),
+        code_mount(CODE_PATH, script_path, source_dir),
         *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
         *(Mount(outputs[name], ch.path, read_only=False) for name, ch in spec.outputs.items()),
         Mount(run.config, CONFIG_DIR, read_only=True),
@@ -107,6 +115,8 @@ def processing_layout(
         output_paths={name: ch.path for name, ch in spec.outputs.items()},
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=config,
+        script_target=f"module:{program[1]}" if run_as_module else target,
+        working_dir=CODE_PATH if run_as_module else None,
     )
 
 
@@ -128,18 +138,25 @@ def nested_mountpoints(mounts: list[Mount]) -> list[Path]:
     return needed
 
 
-def _code_relative(script_path: Path, source_dir: Path | None) -> str:
+def code_target(code_dir: str, script_path: Path, source_dir: Path | None) -> str:
+    """The script's container path: alone in ``code_dir``, or at its place in the tree."""
     if source_dir is None:
-        return script_path.name
-    return script_path.resolve().relative_to(source_dir.resolve()).as_posix()
+        return f"{code_dir}/{script_path.name}"
+    relative = script_path.resolve().relative_to(source_dir.resolve()).as_posix()
+    return f"{code_dir}/{relative}"
 
 
-def _code_mount(script_path: Path, source_dir: Path | None) -> Mount:
-    # The SDK uploads only the script file as the `code` input; --source-dir mounts a
-    # whole tree, as the platform's source_dir does.
+def code_mount(code_dir: str, script_path: Path, source_dir: Path | None) -> Mount:
+    """The SDK uploads only the script file; ``--source-dir`` mounts the whole tree."""
     if source_dir is not None:
-        return Mount(source_dir.resolve(), CODE_PATH, read_only=True)
-    return Mount(script_path.resolve(), f"{CODE_PATH}/{script_path.name}", read_only=True)
+        return Mount(source_dir.resolve(), code_dir, read_only=True)
+    return Mount(script_path.resolve(), f"{code_dir}/{script_path.name}", read_only=True)
+
+
+def module_call(code_dir: str, target: str) -> list[str]:
+    """``["-m", "pkg.sub.script"]``: package-relative imports need the script run as a module."""
+    relative = target[len(code_dir) + 1 :]
+    return ["-m", relative.removesuffix(".py").replace("/", ".")]
 
 
 def _s3_uri(job_name: str, direction: str, channel: str) -> str:

@@ -27,6 +27,7 @@ __all__ = ["BUNDLED_EXAMPLES", "Overrides", "ResolvedScript", "find_script", "re
 
 logger = logging.getLogger(__name__)
 
+TRAINING_DATA_DIR = "/opt/ml/input/data"
 BUNDLED_EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "scripts"
 
 
@@ -156,7 +157,8 @@ def _check_ready(spec: ScriptSpec, contract: InferredContract, script_path: Path
 
 
 def _check_paths(spec: ScriptSpec, script: str) -> None:
-    if spec.kind is not JobKind.PROCESSING:
+    if spec.kind is JobKind.TRAINING:
+        _check_training_paths(spec, script)
         return
     for direction, channels in (("input", spec.inputs), ("output", spec.outputs)):
         for name, channel in channels.items():
@@ -168,6 +170,17 @@ def _check_paths(spec: ScriptSpec, script: str) -> None:
                 )
             if channel.path == CODE_PATH or channel.path.startswith(CODE_PATH + "/"):
                 raise SpecError(script, f"{direction} channel {name!r}: {CODE_PATH} holds the code")
+
+
+def _check_training_paths(spec: ScriptSpec, script: str) -> None:
+    for name, channel in spec.inputs.items():
+        parent, _, folder = channel.path.rpartition("/")
+        if parent != TRAINING_DATA_DIR or not folder:
+            raise SpecError(
+                script,
+                f"training input channel {name!r}: path {channel.path} must be "
+                f"{TRAINING_DATA_DIR}/<channel>",
+            )
 
 
 def _check_arguments(spec: ScriptSpec, contract: InferredContract, script: str) -> None:

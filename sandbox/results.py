@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "RESULT_SCHEMA_VERSION",
     "AppliedLimits",
+    "Artifact",
     "ExecutionResult",
     "OutputFile",
     "ResourceUsage",
@@ -44,6 +45,15 @@ class OutputFile(_Result):
     channel: str
     path: str = Field(description="Relative to the channel folder.")
     size_bytes: int
+
+
+class Artifact(_Result):
+    """An archive packed after a passing training job (``model.tar.gz``, ``output.tar.gz``)."""
+
+    name: str
+    path: str
+    size_bytes: int
+    members: list[str] = Field(default_factory=list)
 
 
 class TimelineSample(_Result):
@@ -145,6 +155,7 @@ class TestResult(_Result):
     image: str = ""
     image_id: str = ""
     outputs: dict[str, list[OutputFile]] = Field(default_factory=dict)
+    artifacts: list[Artifact] = Field(default_factory=list)
     inputs: dict[str, str] = Field(
         default_factory=dict, description="Channel -> where its data came from."
     )

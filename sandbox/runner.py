@@ -20,7 +20,9 @@ from sandbox.engine import Engine
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inputs import bind_inputs
-from sandbox.layout import JobLayout, nested_mountpoints, processing_layout
+from sandbox.errors import UsageError
+from sandbox.inference import JobKind
+from sandbox.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
 from sandbox.limits import applied_limits
 from sandbox.monitor import usage_from_report
 from sandbox.resolve import Overrides, ResolvedScript, find_script, resolve_script
@@ -32,6 +34,7 @@ from sandbox.results import (
     Status,
     TestResult,
 )
+from sandbox.training import pack_artifacts, training_layout
 from sandbox.verdict import judge
 from sandbox.workspace import RunFolder, Workspace, write_json_atomic, write_text_atomic
 
@@ -89,10 +92,8 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         cache_root=workspace.data_cache,
         size=request.data_size,
     )
-    layout = processing_layout(
-        spec, script_path, plan.bindings, run, image=image.reference, job_name=_job_name(run)
-    )
     limits = applied_limits(engine, spec, memory=request.memory, cpus=request.cpus)
+    layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
     owner = request.run_as or invoking_user()
     _prepare_run_folder(run, resolved, layout, owner)
     container = containerize.build_request(
@@ -103,14 +104,50 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         engine, container, max_runtime_s=limits.max_runtime_s, on_output=request.on_output
     )
     result = _result(resolved, run, image, layout, limits, outcome, container.entrypoint or [])
+    artifacts = []
+    if result.is_successful() and spec.kind is JobKind.TRAINING:
+        artifacts = pack_artifacts(layout.outputs, run.root)
     result = result.model_copy(
         update={
             "inputs": {b.channel: b.source for b in plan.bindings},
             "findings": [*result.findings, *_ignored(plan.ignored_folders)],
+            "artifacts": artifacts,
+            "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
     write_json_atomic(run.result_file, result.to_json_dict())
     return result
+
+
+def _job_layout(
+    resolved: ResolvedScript,
+    request: RunRequest,
+    bindings: list[InputBinding],
+    run: RunFolder,
+    image: ResolvedImage,
+    limits: AppliedLimits,
+    engine: Engine,
+) -> JobLayout:
+    source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
+    as_module = source_dir is not None and bool(resolved.contract.relative_imports)
+    if resolved.spec.kind is JobKind.TRAINING:
+        num_cpus = int(limits.cpus or engine.host_resources()[0] or 1)
+        return training_layout(
+            resolved.spec, resolved.script_path, bindings, run,
+            num_cpus=max(num_cpus, 1), source_dir=source_dir, run_as_module=as_module,
+        )
+    return processing_layout(
+        resolved.spec, resolved.script_path, bindings, run, image=image.reference,
+        job_name=_job_name(run), source_dir=source_dir, run_as_module=as_module,
+    )
+
+
+def _checked_source_dir(script_path: Path, source_dir: Path | None) -> Path | None:
+    if source_dir is None:
+        return None
+    if not script_path.resolve().is_relative_to(source_dir.resolve()):
+        raise UsageError(f"--source-dir {source_dir}: script {script_path} is not inside it")
+    return source_dir.resolve()
 
 
 def _job_name(run: RunFolder) -> str:
@@ -139,6 +176,19 @@ def _prepare_run_folder(
         # folders the container writes must belong to the user it runs as.
         for folder in [*writable, run.ml_output, run.supervisor]:
             os.chown(folder, *owner)
+
+
+def _with_import_hint(
+    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
+) -> str | None:
+    imports = resolved.contract.relative_imports
+    if result.is_successful() or not imports or source_dir is not None:
+        return result.error_message
+    hint = (
+        f"the script uses package-relative imports ({', '.join(imports)}) and cannot run "
+        "as a lone file; pass --source-dir with the root of its package"
+    )
+    return f"{hint}. {result.error_message}" if result.error_message else hint
 
 
 def _ignored(folders: list[str]) -> list[str]:

@@ -92,7 +92,7 @@ class ScriptSpec(_Frozen):
     """Everything the sandbox needs to run one script as production would."""
 
     schema_version: int = SPEC_SCHEMA_VERSION
-    script: str = Field(description="Entry point file, relative to the spec file's folder.")
+    script: str = Field(description="The entry point file name, e.g. preprocess.py.")
     kind: JobKind = JobKind.PROCESSING
     image: str | None = Field(default=None, description="Image profile name or image reference.")
     command: list[str] = Field(
@@ -170,7 +170,7 @@ def load_spec(path: Path) -> ScriptSpec:
     except FileNotFoundError as exc:
         raise SpecError(str(path), "spec file not found") from exc
     except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {_first_line(str(exc))}") from exc
+        raise SpecError(str(path), f"not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
         raise SpecError(str(path), "a spec must be a mapping of fields")
     return parse_spec(raw, source=str(path))
@@ -202,5 +202,7 @@ def spec_json_schema() -> str:
     return json.dumps(schema, indent=2, sort_keys=True)
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else text
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
+    return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)

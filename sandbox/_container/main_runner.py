@@ -34,7 +34,12 @@ def make_logger(name):
     return logger
 
 
-def load_module(script):
+def load_module(script, code_dir):
+    if script.startswith("module:"):
+        # Package-relative imports: import it as the package module it is.
+        sys.path.insert(0, code_dir)
+        sys.argv = [script]
+        return importlib.import_module(script[len("module:") :])
     folder, filename = os.path.split(script)
     name = os.path.splitext(filename)[0]
     sys.path.insert(0, folder)
@@ -74,7 +79,7 @@ def write_report(path, report):
 
 
 def run(call):
-    module = load_module(call["script"])
+    module = load_module(call["script"], call.get("code_dir", ""))
     main = getattr(module, "main", None)
     if not callable(main):
         sys.stderr.write("sandbox: %s defines no main() function\n" % call["script"])

@@ -1,0 +1,202 @@
+"""The production layout of a Training job (script mode), and its artifacts.
+
+Channels sit read-only at ``/opt/ml/input/data/<channel>``; the platform writes
+``hyperparameters.json`` (every value a string), ``resourceconfig.json`` and
+``inputdataconfig.json`` under ``/opt/ml/input/config``; ``/opt/ml/model``,
+``/opt/ml/output/data`` and ``/opt/ml/checkpoints`` are writable; the training toolkit
+runs ``python script.py --hp value ...`` from ``/opt/ml/code`` with the ``SM_*``
+environment. After a passing job the model and output data are packed as
+``model.tar.gz`` and ``output.tar.gz``.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from sandbox.engine import Mount
+from sandbox.layout import (
+    ML_OUTPUT_DIR,
+    InputBinding,
+    JobLayout,
+    argument_list,
+    code_mount,
+    code_target,
+    module_call,
+)
+from sandbox.results import Artifact
+from sandbox.spec import ScriptSpec
+from sandbox.workspace import RunFolder
+
+__all__ = [
+    "TRAINING_CODE_DIR",
+    "TRAINING_OUTPUTS",
+    "pack_artifacts",
+    "stringify_hyperparameters",
+    "training_layout",
+]
+
+TRAINING_CODE_DIR = "/opt/ml/code"
+INPUT_DATA_DIR = "/opt/ml/input/data"
+INPUT_CONFIG_DIR = "/opt/ml/input/config"
+TRAINING_OUTPUTS = {
+    "model": "/opt/ml/model",
+    "output_data": "/opt/ml/output/data",
+    "checkpoints": "/opt/ml/checkpoints",
+}
+_HOST = "algo-1"
+_ARCHIVES = {"model": "model.tar.gz", "output_data": "output.tar.gz"}
+
+
+def stringify_hyperparameters(hyperparameters: dict[str, Any]) -> dict[str, str]:
+    """Every value a string, as the platform stores them (lists and maps as JSON)."""
+    return {
+        str(name): value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, (dict, list, bool)) or value is None
+        else str(value)
+        for name, value in hyperparameters.items()
+    }
+
+
+def training_layout(
+    spec: ScriptSpec,
+    script_path: Path,
+    inputs: list[InputBinding],
+    run: RunFolder,
+    *,
+    num_cpus: int,
+    source_dir: Path | None = None,
+    run_as_module: bool = False,
+) -> JobLayout:
+    """Lay a Training job out as the platform and its training toolkit do."""
+    hyperparameters = stringify_hyperparameters(spec.hyperparameters)
+    target = code_target(TRAINING_CODE_DIR, script_path, source_dir)
+    program = module_call(TRAINING_CODE_DIR, target) if run_as_module else [target]
+    entrypoint = spec.container_entrypoint or [*spec.command, *program]
+    arguments = (
+        spec.container_arguments
+        if spec.container_arguments is not None
+        else [*argument_list(hyperparameters), *argument_list(spec.arguments)]
+    )
+    channels = {b.container_path.rsplit("/", 1)[-1]: b.container_path for b in inputs}
+    outputs = {name: run.outputs / name for name in TRAINING_OUTPUTS}
+    mounts = [
+        code_mount(TRAINING_CODE_DIR, script_path, source_dir),
+        *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
+        Mount(run.config, INPUT_CONFIG_DIR, read_only=True),
+        Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
+        *(Mount(outputs[name], path, read_only=False) for name, path in TRAINING_OUTPUTS.items()),
+    ]
+    environment = {
+        **_sm_environment(spec, channels, hyperparameters, arguments, num_cpus, script_path),
+        **spec.environment,
+    }
+    return JobLayout(
+        entrypoint=list(entrypoint),
+        arguments=list(arguments),
+        environment=environment,
+        mounts=mounts,
+        outputs=outputs,
+        output_paths=dict(TRAINING_OUTPUTS),
+        input_paths={b.channel: b.container_path for b in inputs},
+        config_files=_config_files(channels, hyperparameters),
+        code_dir=TRAINING_CODE_DIR,
+        script_target=f"module:{program[1]}" if run_as_module else target,
+        working_dir=TRAINING_CODE_DIR,
+    )
+
+
+def _config_files(channels: dict[str, str], hyperparameters: dict[str, str]) -> dict[str, Any]:
+    return {
+        "hyperparameters.json": hyperparameters,
+        "resourceconfig.json": {
+            "current_host": _HOST,
+            "hosts": [_HOST],
+            "network_interface_name": "eth0",
+        },
+        "inputdataconfig.json": {
+            name: {
+                "ContentType": "text/csv",
+                "TrainingInputMode": "File",
+                "S3DistributionType": "FullyReplicated",
+                "RecordWrapperType": "None",
+            }
+            for name in channels
+        },
+    }
+
+
+def _sm_environment(
+    spec: ScriptSpec,
+    channels: dict[str, str],
+    hyperparameters: dict[str, str],
+    arguments: list[str],
+    num_cpus: int,
+    script_path: Path,
+) -> dict[str, str]:
+    environment = {
+        "SM_MODEL_DIR": TRAINING_OUTPUTS["model"],
+        "SM_OUTPUT_DATA_DIR": TRAINING_OUTPUTS["output_data"],
+        "SM_OUTPUT_DIR": ML_OUTPUT_DIR,
+        "SM_INPUT_DIR": "/opt/ml/input",
+        "SM_INPUT_CONFIG_DIR": INPUT_CONFIG_DIR,
+        "SM_CHANNELS": json.dumps(sorted(channels)),
+        "SM_HPS": json.dumps(hyperparameters),
+        "SM_CURRENT_HOST": _HOST,
+        "SM_HOSTS": json.dumps([_HOST]),
+        "SM_NETWORK_INTERFACE_NAME": "eth0",
+        "SM_NUM_CPUS": str(num_cpus),
+        "SM_NUM_GPUS": "0",
+        "SM_LOG_LEVEL": "20",
+        "SM_MODULE_NAME": script_path.stem,
+        "SM_USER_ENTRY_POINT": script_path.name,
+        "SM_USER_ARGS": json.dumps(arguments),
+    }
+    environment.update(
+        {f"SM_CHANNEL_{name.upper()}": path for name, path in channels.items()}
+    )
+    environment.update({f"SM_HP_{name.upper()}": value for name, value in hyperparameters.items()})
+    environment["SM_TRAINING_ENV"] = json.dumps(
+        {
+            "channel_input_dirs": channels,
+            "hyperparameters": hyperparameters,
+            "current_host": _HOST,
+            "hosts": [_HOST],
+            "model_dir": TRAINING_OUTPUTS["model"],
+            "output_data_dir": TRAINING_OUTPUTS["output_data"],
+            "num_cpus": num_cpus,
+            "num_gpus": 0,
+            "module_name": script_path.stem,
+            "user_entry_point": script_path.name,
+        }
+    )
+    return environment
+
+
+def pack_artifacts(outputs: dict[str, Path], run_root: Path) -> list[Artifact]:
+    """Pack ``/opt/ml/model`` and ``/opt/ml/output/data`` as the platform does."""
+    packed = []
+    for channel, archive_name in _ARCHIVES.items():
+        folder = outputs.get(channel)
+        if folder is None or not folder.is_dir():
+            continue
+        archive = run_root / archive_name
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    tar.add(path, arcname=path.relative_to(folder).as_posix())
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getnames()
+        packed.append(
+            Artifact(
+                name=archive_name,
+                path=str(archive),
+                size_bytes=archive.stat().st_size,
+                members=members,
+            )
+        )
+    return packed
