@@ -50,6 +50,15 @@ def _handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             _stderr().print("sandbox: interrupted")
             sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            # A bug of ours: one line, and the traceback only with --verbose.
+            logging.getLogger("sandbox").debug("internal error", exc_info=True)
+            _stderr().print(
+                f"[bold red]sandbox: internal error:[/] {type(exc).__name__}: {exc} "
+                "(run with -v for the traceback)",
+                highlight=False,
+            )
+            sys.exit(EXIT_INFRA)
 
     return wrapper  # type: ignore[return-value]
 
@@ -81,7 +90,6 @@ def cli(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=_stderr(), show_path=False, show_time=False)],
     )
-
 
 
 # test-script ------------------------------------------------------------------

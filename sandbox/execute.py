@@ -84,7 +84,9 @@ def run_container(
     )
 
 
-def _wait(handle: ContainerHandle, max_runtime_s: float | None) -> tuple[int | None, bool, str | None]:
+def _wait(
+    handle: ContainerHandle, max_runtime_s: float | None
+) -> tuple[int | None, bool, str | None]:
     """Return ``(exit_code, timed_out, engine_error)``."""
     try:
         code = _wait_until(handle, max_runtime_s)

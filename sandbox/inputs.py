@@ -71,7 +71,9 @@ def _source_folders(data_source: Path | None) -> dict[str, Path]:
         return {}
     if not data_source.is_dir():
         raise UsageError(f"--data-source {data_source}: not a folder")
-    return {child.name: child.resolve() for child in sorted(data_source.iterdir()) if child.is_dir()}
+    return {
+        child.name: child.resolve() for child in sorted(data_source.iterdir()) if child.is_dir()
+    }
 
 
 def _real_folder(

@@ -101,7 +101,11 @@ def processing_layout(
     ]
     config = {
         "processingjobconfig.json": _processing_job_config(
-            spec, inputs, image=image, job_name=job_name, entrypoint=entrypoint,
+            spec,
+            inputs,
+            image=image,
+            job_name=job_name,
+            entrypoint=entrypoint,
             arguments=arguments,
         ),
         "resourceconfig.json": {"current_host": "algo-1", "hosts": ["algo-1"]},

@@ -32,12 +32,15 @@ def applied_limits(
     notes: list[str] = []
     host_cpus, host_memory_bytes = engine.host_resources()
     if cpu_count and host_cpus and cpu_count > host_cpus:
-        notes.append(f"the host has {host_cpus} CPUs, fewer than {cpu_count:g}: limited to {host_cpus}")
+        notes.append(
+            f"the host has {host_cpus} CPUs, fewer than {cpu_count:g}: limited to {host_cpus}"
+        )
         cpu_count = float(host_cpus)
     host_memory_mb = host_memory_bytes / _MIB
     if memory_mb and host_memory_mb and memory_mb > host_memory_mb:
         notes.append(
-            f"the host has {host_memory_mb:.0f} MiB of memory, less than the {memory_mb:.0f} MiB limit"
+            f"the host has {host_memory_mb:.0f} MiB of memory, "
+            f"less than the {memory_mb:.0f} MiB limit"
         )
     return AppliedLimits(
         instance_type=spec.instance_type,

@@ -70,7 +70,9 @@ def _figures(result: TestResult) -> Table:
     if result.peak_rss_mb is not None:
         table.add_row("  peak RSS", f"{result.peak_rss_mb:.1f} MiB")
     if result.cpu_user_s is not None:
-        table.add_row("  CPU", f"{result.cpu_user_s:.2f} s user, {result.cpu_system_s or 0:.2f} s system")
+        table.add_row(
+            "  CPU", f"{result.cpu_user_s:.2f} s user, {result.cpu_system_s or 0:.2f} s system"
+        )
     if result.max_cpu_percent is not None:
         table.add_row("  max CPU", f"{result.max_cpu_percent:.0f}% of one core")
     for note in result.limits.notes:

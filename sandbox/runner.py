@@ -15,13 +15,14 @@ from pathlib import Path
 import yaml
 
 from sandbox import containerize
+from sandbox.checks import check_outputs
 from sandbox.datagen import DataSize
 from sandbox.engine import Engine
+from sandbox.errors import UsageError
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
-from sandbox.inputs import bind_inputs
-from sandbox.errors import UsageError
 from sandbox.inference import JobKind
+from sandbox.inputs import bind_inputs
 from sandbox.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
 from sandbox.limits import applied_limits
 from sandbox.monitor import usage_from_report
@@ -34,6 +35,7 @@ from sandbox.results import (
     Status,
     TestResult,
 )
+from sandbox.spec import ScriptSpec
 from sandbox.training import pack_artifacts, training_layout
 from sandbox.verdict import judge
 from sandbox.workspace import RunFolder, Workspace, write_json_atomic, write_text_atomic
@@ -104,6 +106,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         engine, container, max_runtime_s=limits.max_runtime_s, on_output=request.on_output
     )
     result = _result(resolved, run, image, layout, limits, outcome, container.entrypoint or [])
+    result = _apply_output_checks(result, spec, layout)
     artifacts = []
     if result.is_successful() and spec.kind is JobKind.TRAINING:
         artifacts = pack_artifacts(layout.outputs, run.root)
@@ -133,12 +136,23 @@ def _job_layout(
     if resolved.spec.kind is JobKind.TRAINING:
         num_cpus = int(limits.cpus or engine.host_resources()[0] or 1)
         return training_layout(
-            resolved.spec, resolved.script_path, bindings, run,
-            num_cpus=max(num_cpus, 1), source_dir=source_dir, run_as_module=as_module,
+            resolved.spec,
+            resolved.script_path,
+            bindings,
+            run,
+            num_cpus=max(num_cpus, 1),
+            source_dir=source_dir,
+            run_as_module=as_module,
         )
     return processing_layout(
-        resolved.spec, resolved.script_path, bindings, run, image=image.reference,
-        job_name=_job_name(run), source_dir=source_dir, run_as_module=as_module,
+        resolved.spec,
+        resolved.script_path,
+        bindings,
+        run,
+        image=image.reference,
+        job_name=_job_name(run),
+        source_dir=source_dir,
+        run_as_module=as_module,
     )
 
 
@@ -176,6 +190,24 @@ def _prepare_run_folder(
         # folders the container writes must belong to the user it runs as.
         for folder in [*writable, run.ml_output, run.supervisor]:
             os.chown(folder, *owner)
+
+
+def _apply_output_checks(result: TestResult, spec: ScriptSpec, layout: JobLayout) -> TestResult:
+    """A passing run whose outputs miss what the spec expects is a FAIL naming the file."""
+    checks = {name: ch.expect for name, ch in spec.outputs.items() if ch.expect is not None}
+    if not result.is_successful() or not checks:
+        return result
+    folders = {name: layout.outputs[name] for name in checks if name in layout.outputs}
+    problems = check_outputs({n: checks[n] for n in folders}, folders, spec.environment)
+    if not problems:
+        return result
+    return result.model_copy(
+        update={
+            "status": Status.FAIL,
+            "error_message": "; ".join(problems),
+            "findings": [*result.findings, *problems],
+        }
+    )
 
 
 def _with_import_hint(
@@ -227,7 +259,9 @@ def _result(
         peak_rss_mb=usage.peak_rss_mb if usage else None,
         cpu_user_s=usage.cpu_user_s if usage else None,
         cpu_system_s=usage.cpu_system_s if usage else None,
-        wall_time_s=usage.wall_time_s if usage and usage.wall_time_s else round(outcome.wall_time_s, 3),
+        wall_time_s=usage.wall_time_s
+        if usage and usage.wall_time_s
+        else round(outcome.wall_time_s, 3),
         max_cpu_percent=usage.max_cpu_percent if usage else None,
         timeline=usage.timeline if usage else [],
         error_message=verdict.error_message,

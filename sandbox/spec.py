@@ -123,7 +123,10 @@ class ScriptSpec(_Frozen):
         validation_alias=AliasChoices("max_runtime_s", "MaxRuntimeInSeconds"),
     )
     call_style: CallStyle = CallStyle.ENTRYPOINT
-    network: bool = Field(default=False, description="False isolates the network, as production's EnableNetworkIsolation.")
+    network: bool = Field(
+        default=False,
+        description="False isolates the network, as production's EnableNetworkIsolation.",
+    )
 
     @field_validator("environment")
     @classmethod

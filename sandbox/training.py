@@ -156,9 +156,7 @@ def _sm_environment(
         "SM_USER_ENTRY_POINT": script_path.name,
         "SM_USER_ARGS": json.dumps(arguments),
     }
-    environment.update(
-        {f"SM_CHANNEL_{name.upper()}": path for name, path in channels.items()}
-    )
+    environment.update({f"SM_CHANNEL_{name.upper()}": path for name, path in channels.items()})
     environment.update({f"SM_HP_{name.upper()}": value for name, value in hyperparameters.items()})
     environment["SM_TRAINING_ENV"] = json.dumps(
         {

@@ -74,8 +74,8 @@ def _failure_message(execution: ExecutionResult) -> str:
         head = f"exit code {code} (killed by signal {code - 128})"
     else:
         head = f"exit code {code}"
-    detail = execution.failure_reason or execution.exit_message or last_error_line(
-        execution.stderr_tail
+    detail = (
+        execution.failure_reason or execution.exit_message or last_error_line(execution.stderr_tail)
     )
     return f"{head}: {detail}" if detail else head
 

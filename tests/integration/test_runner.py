@@ -96,8 +96,13 @@ def test_container_sees_production_layout_isolated_and_as_the_invoking_user(
     assert "SANDBOX_TEST_HOST_ONLY" not in probe["environ"] and "ONLY_THIS" in probe["environ"]
     assert probe["input_files"], "generated input data is mounted"
     assert probe["resource_config"] == {"current_host": "algo-1", "hosts": ["algo-1"]}
-    inputs = {i["InputName"]: i["S3Input"]["LocalPath"] for i in probe["job_config"]["ProcessingInputs"]}
-    assert inputs == {"data": "/opt/ml/processing/input/data", "code": "/opt/ml/processing/input/code"}
+    inputs = {
+        i["InputName"]: i["S3Input"]["LocalPath"] for i in probe["job_config"]["ProcessingInputs"]
+    }
+    assert inputs == {
+        "data": "/opt/ml/processing/input/data",
+        "code": "/opt/ml/processing/input/code",
+    }
     for path in Path(result.run_dir).rglob("*"):
         assert path.stat().st_uid in (4321, os.getuid()), path
 

@@ -1,0 +1,636 @@
+"""Infer a script's production contract from its AST, never importing or running it.
+
+Finds the container paths it reads and writes (named as its ``__main__`` block names
+them), the environment variables it reads, its argparse arguments, its ``main``
+signature and relative imports, and whether it is a Processing or a Training script.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import logging
+import posixpath
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from sandbox.errors import SpecError
+
+__all__ = [
+    "InferredArgument",
+    "InferredContract",
+    "JobKind",
+    "infer_contract",
+    "infer_contract_from_file",
+]
+
+logger = logging.getLogger(__name__)
+
+_OPT_ML = "/opt/ml"
+_PROCESSING_ROOT = "/opt/ml/processing"
+_PROCESSING_INPUT = "/opt/ml/processing/input"
+_PROCESSING_OUTPUT = "/opt/ml/processing/output"
+_TRAINING_DATA = "/opt/ml/input/data"
+_HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
+_SANDBOX_CODE = "/opt/ml/processing/input/code"
+# (root, direction, name): with no name, each folder right under the root is a channel.
+_CHANNEL_ROOTS = (
+    (_PROCESSING_INPUT, "input", None),
+    (_PROCESSING_OUTPUT, "output", None),
+    (_TRAINING_DATA, "input", None),
+    ("/opt/ml/model", "output", "model"),
+    ("/opt/ml/output/data", "output", "output_data"),
+    ("/opt/ml/checkpoints", "output", "checkpoints"),
+)
+_TRAINING_ROOTS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output/data", "/opt/ml/checkpoints")
+_SM_OUTPUT_VARIABLES = {
+    "SM_MODEL_DIR": "/opt/ml/model",
+    "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
+}
+_SM_TRAINING_VARIABLE = re.compile(
+    r"^SM_(MODEL_DIR|OUTPUT_DATA_DIR|CHANNELS|CHANNEL_\w+|HPS|HP_\w+)$"
+)
+_COLUMN_VARIABLE = re.compile(r"^(LABEL_FIELD|\w+_(FIELDS?|COLS?|COLUMNS?))$")
+_FILE_NAME = re.compile(
+    r"\.(json|jsonl|csv|tsv|txt|parquet|pkl|pickle|joblib|bst|model|gz|tar|zip|npy|npz|png|html)$"
+)
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
+_PATH_BUILDERS = frozenset(
+    {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"}
+)
+_PATH_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call)
+
+# Naming priority of a path: a key of a dict in the __main__ block wins, then the key of
+# `paths.get("key", "/opt/ml/...")`, then a key of any other dict, then the folder name.
+_MAIN_KEY, _GET_KEY, _DICT_KEY, _FOLDER_NAME = range(4)
+
+
+class JobKind(str, Enum):
+    """Which SageMaker job contract a script is written for."""
+
+    PROCESSING = "processing"
+    TRAINING = "training"
+
+
+@dataclass(frozen=True)
+class InferredArgument:
+    """One ``add_argument`` call: its destination name, whether required, its default."""
+
+    name: str
+    required: bool
+    default: str | None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InferredContract:
+    """What a script expects from its container, as read from its source.
+
+    Attributes:
+        kind: Processing or Training.
+        kind_reason: What decided the kind, e.g. ``"uses /opt/ml/input/data/train"``.
+        inputs: Logical channel name to container path of each input.
+        outputs: Logical channel name to container path of each output.
+        required_env: Variables read as ``os.environ["X"]`` (no default, not guarded).
+        optional_env: Variables read with a fallback, mapped to their default or None.
+        arguments: argparse arguments by destination name.
+        has_main: Whether the module defines a top-level ``main`` function.
+        main_params: Parameter names of ``main``, in order.
+        relative_imports: Modules imported relatively, e.g. ``"..hyperparams"``.
+        column_env_vars: Variables read that name a column (``LABEL_FIELD``, ``*_FIELD``...).
+        training_hyperparameters_file: Whether it reads the training hyperparameters file.
+    """
+
+    kind: JobKind
+    kind_reason: str
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    required_env: tuple[str, ...]
+    optional_env: dict[str, str | None]
+    arguments: dict[str, InferredArgument]
+    has_main: bool
+    main_params: tuple[str, ...]
+    relative_imports: tuple[str, ...]
+    column_env_vars: tuple[str, ...]
+    training_hyperparameters_file: bool
+
+
+def infer_contract(source: str, filename: str = "<script>") -> InferredContract:
+    """Infer the contract of a script from its source text.
+
+    Args:
+        source: The script's Python source.
+        filename: Name used in error messages.
+
+    Returns:
+        The inferred contract.
+
+    Raises:
+        SpecError: The source is not valid Python, or is nested too deeply to analyse.
+    """
+    tree = _parse(source, filename)
+    try:
+        resolver = _Resolver(tree)
+        scanner = _Scanner(resolver, _main_guards(tree))
+        scanner.visit(tree)
+    except RecursionError as exc:
+        raise SpecError(filename, "cannot analyse: expressions are nested too deeply") from exc
+    contract = _assemble(tree, scanner)
+    logger.debug("inferred contract of %s: %s", filename, contract)
+    return contract
+
+
+def infer_contract_from_file(path: Path) -> InferredContract:
+    """Infer the contract of the script at ``path`` (honouring its coding cookie).
+
+    Raises:
+        SpecError: The file cannot be read or is not valid Python.
+    """
+    try:
+        source = importlib.util.decode_source(path.read_bytes())
+    except (OSError, UnicodeDecodeError, SyntaxError) as exc:
+        raise SpecError(str(path), f"cannot read: {exc}") from exc
+    return infer_contract(source, str(path))
+
+
+def _parse(source: str, filename: str) -> ast.Module:
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        raise SpecError(filename, f"cannot parse: {exc.msg}{where}") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, deep nesting
+        raise SpecError(filename, f"cannot parse: {exc}") from exc
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """Local name -> what it was imported as (``osp`` -> ``os.path``, ``environ`` -> ...)."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.partition(".")[0]
+                names[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _single_target(node: ast.Assign | ast.AnnAssign) -> str | None:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if len(targets) == 1 and isinstance(targets[0], ast.Name):
+        return targets[0].id
+    return None
+
+
+class _Resolver:
+    """Folds string expressions made of literals, joins and names bound to one string."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.imports = _imported_names(tree)
+        self._strings: dict[str, str] = {}
+        for node in ast.walk(tree):  # `env = os.environ`
+            target = _single_target(node) if isinstance(node, ast.Assign) else None
+            if (
+                target
+                and isinstance(node, ast.Assign)
+                and self.canonical(node.value) == "os.environ"
+            ):
+                self.imports[target] = "os.environ"
+        self._collect_strings(tree)
+
+    def canonical(self, node: ast.AST) -> str | None:
+        """Dotted name of ``node`` with its first part replaced by what it was imported as."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        head, dot, rest = dotted.partition(".")
+        return f"{self.imports.get(head, head)}{dot}{rest}"
+
+    def is_path_builder(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Call) and self.canonical(node.func) in _PATH_BUILDERS
+
+    def env_getter(self, call: ast.Call) -> tuple[ast.expr | None, ast.expr | None] | None:
+        """(name, default) expressions of an ``os.environ.get``/``os.getenv`` call."""
+        if self.canonical(call.func) not in _ENV_GETTERS:
+            return None
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+        name = call.args[0] if call.args else keywords.get("key")
+        default = call.args[1] if len(call.args) > 1 else keywords.get("default")
+        return name, default
+
+    def _collect_strings(self, tree: ast.Module) -> None:
+        assignments = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))]
+        ambiguous: set[str] = set()
+        for node in sorted(assignments, key=lambda n: (n.lineno, n.col_offset)):
+            target = _single_target(node)
+            if target is None or node.value is None:
+                continue
+            folded = self.fold(node.value)
+            if folded is None or not folded[1] or self._strings.get(target, folded[0]) != folded[0]:
+                ambiguous.add(target)
+            else:
+                self._strings[target] = folded[0]
+        for name in ambiguous:
+            self._strings.pop(name, None)
+
+    def fold(self, node: ast.expr) -> tuple[str, bool] | None:
+        """Return ``(text, complete)``; an incomplete text ends at its last whole component."""
+        if isinstance(node, ast.Constant):
+            return (node.value, True) if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            value = self._strings.get(node.id)
+            return None if value is None else (value, True)
+        if isinstance(node, ast.JoinedStr):
+            return self._concat(node.values, "")
+        if isinstance(node, ast.FormattedValue):
+            return None if node.format_spec else self.fold(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+            return self._concat(
+                [node.left, node.right], "" if isinstance(node.op, ast.Add) else "/"
+            )
+        if self.is_path_builder(node) and isinstance(node, ast.Call):
+            return self._concat(node.args, "/") if node.args and not node.keywords else None
+        getter = self.env_getter(node) if isinstance(node, ast.Call) else None
+        return self.fold(getter[1]) if getter and getter[1] else None
+
+    def _concat(self, parts: list[ast.expr], separator: str) -> tuple[str, bool] | None:
+        text = ""
+        for index, part in enumerate(parts):
+            folded = self.fold(part)
+            if folded is None:
+                return None if index == 0 else (_whole_components(text + separator), False)
+            piece, complete = folded
+            text = piece if index == 0 else _join(text, piece, separator)
+            if not complete:
+                return _whole_components(text), False
+        return text, True
+
+    def first_piece(self, node: ast.expr) -> str | None:
+        """The leftmost piece of a composed path, cut to whole components if it is text."""
+        cut = False
+        while True:
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+                cut = cut or isinstance(node.op, ast.Add)
+                node = node.left
+            elif isinstance(node, ast.JoinedStr) and node.values:
+                node, cut = node.values[0], True
+            elif isinstance(node, ast.FormattedValue):
+                node = node.value
+            elif self.is_path_builder(node) and isinstance(node, ast.Call) and node.args:
+                node = node.args[0]
+            else:
+                break
+        text = self.string(node)
+        return _whole_components(text) if text and cut and isinstance(node, ast.Constant) else text
+
+    def string(self, node: ast.expr | None) -> str | None:
+        folded = self.fold(node) if node is not None else None
+        return folded[0] if folded and folded[1] else None
+
+    def literal_text(self, node: ast.expr | None) -> str | None:
+        """``str()`` of a literal (or of a name bound to a string); None otherwise."""
+        if node is None:
+            return None
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError):
+            return self.string(node)
+        return None if value is None else str(value)
+
+
+def _join(left: str, right: str, separator: str) -> str:
+    return left + right if not separator else posixpath.join(left, right)
+
+
+def _whole_components(text: str) -> str:
+    return text[: text.rfind("/") + 1]
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + "/")
+
+
+def _normalize(text: str) -> str | None:
+    if not text.startswith(_OPT_ML) or any(char.isspace() for char in text):
+        return None
+    path = posixpath.normpath(text)
+    return path if _under(path, _OPT_ML) else None
+
+
+def _components(path: str, root: str) -> list[str] | None:
+    if not _under(path, root):
+        return None
+    return [part for part in path[len(root) :].split("/") if part]
+
+
+@dataclass(frozen=True)
+class _Channel:
+    direction: str  # "input" or "output"
+    path: str
+    folder_name: str
+
+
+def _channel_for(path: str) -> _Channel | None:
+    """The channel a path lies in; a file right in the output root belongs to the root."""
+    for root, direction, name in _CHANNEL_ROOTS:
+        parts = _components(path, root)
+        if parts is None:
+            continue
+        if name or (root == _PROCESSING_OUTPUT and len(parts) <= 1 and _FILE_NAME.search(path)):
+            return _Channel(direction, root, name or "output")
+        if root == _PROCESSING_OUTPUT and not parts:
+            return _Channel(direction, root, "output")
+        channel = f"{root}/{parts[0]}" if parts else _SANDBOX_CODE
+        return None if channel == _SANDBOX_CODE else _Channel(direction, channel, parts[0])
+    return None
+
+
+@dataclass(frozen=True)
+class _PathUse:
+    path: str
+    position: tuple[int, int]
+    name: str | None = None
+    priority: int = _FOLDER_NAME
+
+
+@dataclass
+class _EnvReads:
+    required: list[str] = field(default_factory=list)
+    defaults: dict[str, str | None] = field(default_factory=dict)
+    guarded: set[str] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)
+
+    def read(self, name: str, *, required: bool, default: str | None = None) -> None:
+        if name not in self.order:
+            self.order.append(name)
+        if required and name not in self.required:
+            self.required.append(name)
+        if not required and self.defaults.get(name) is None:
+            self.defaults[name] = default
+
+    def required_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self.required if n not in self.guarded and not _is_sm(n))
+
+    def optional_defaults(self) -> dict[str, str | None]:
+        required = set(self.required_names())
+        names = [n for n in self.order if n not in required and not _is_sm(n)]
+        return {name: self.defaults.get(name) for name in names}
+
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self.order if _COLUMN_VARIABLE.match(n) and not _is_sm(n))
+
+
+def _is_sm(name: str) -> bool:
+    return name.startswith("SM_")
+
+
+class _Scanner(ast.NodeVisitor):
+    """One pass over the tree collecting paths, env reads, arguments and imports."""
+
+    def __init__(self, resolver: _Resolver, main_guards: set[int]) -> None:
+        self.resolver = resolver
+        self.uses: list[_PathUse] = []
+        self.env = _EnvReads()
+        self.arguments: dict[str, InferredArgument] = {}
+        self.relative_imports: list[str] = []
+        self.training_evidence: list[tuple[tuple[int, int], str]] = []
+        self.uses_processing = False
+        self.reads_hyperparameters = False
+        self._main_guards = main_guards
+        self._in_main = False
+        self._folded: set[int] = set()
+
+    def visit(self, node: ast.AST) -> None:
+        if isinstance(node, _PATH_NODES) and id(node) not in self._folded:
+            self._record_expression(node)
+        super().visit(node)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            self.generic_visit(node)  # a bare string is a docstring or a comment, not a path
+
+    def visit_If(self, node: ast.If) -> None:
+        in_main, self._in_main = self._in_main, self._in_main or id(node) in self._main_guards
+        self.generic_visit(node)
+        self._in_main = in_main
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        priority = _MAIN_KEY if self._in_main else _DICT_KEY
+        for key, value in zip(node.keys, node.values, strict=True):
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                self._record_named(value, key.value, priority)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._record_env_getter(node)
+        self._record_get_default(node)
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
+            argument = _argument(node, self.resolver)
+            if argument is not None:
+                self.arguments.setdefault(argument.name, argument)
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load) and self.resolver.canonical(node.value) == "os.environ":
+            name = self.resolver.string(node.slice)
+            if name:
+                self.env.read(name, required=True)
+        self.generic_visit(node)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        membership = len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn))
+        name = self.resolver.string(node.left) if membership else None
+        if name and self.resolver.canonical(node.comparators[0]) == "os.environ":
+            self.env.guarded.add(name)
+            self.env.read(name, required=False)
+        self.generic_visit(node)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = "." * node.level + (node.module or "")
+        if node.level and module not in self.relative_imports:
+            self.relative_imports.append(module)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, str) and _SM_TRAINING_VARIABLE.match(node.value):
+            self._record_sm_variable(node.value, (node.lineno, node.col_offset))
+
+    def _record_sm_variable(self, name: str, position: tuple[int, int]) -> None:
+        self.training_evidence.append((position, f"uses {name}"))
+        if name.startswith("SM_CHANNEL_"):
+            channel = name.removeprefix("SM_CHANNEL_").lower()
+            self.uses.append(_PathUse(f"{_TRAINING_DATA}/{channel}", position))
+        elif name in _SM_OUTPUT_VARIABLES:
+            self.uses.append(_PathUse(_SM_OUTPUT_VARIABLES[name], position))
+
+    def _record_env_getter(self, node: ast.Call) -> None:
+        getter = self.resolver.env_getter(node)
+        name = self.resolver.string(getter[0]) if getter else None
+        if getter and name:
+            self.env.read(name, required=False, default=self.resolver.literal_text(getter[1]))
+
+    def _record_get_default(self, node: ast.Call) -> None:
+        """``input_paths.get("data_input", "/opt/ml/...")``: the key names the path."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "get" and len(node.args) > 1):
+            return
+        key = self.resolver.string(node.args[0])
+        if key and self.resolver.canonical(func.value) != "os.environ":
+            self._record_named(node.args[1], key, _GET_KEY)
+
+    def _record_named(self, value: ast.expr, name: str, priority: int) -> None:
+        folded = self.resolver.fold(value)
+        if folded and folded[1]:
+            self._add_use(folded[0], value, name, priority)
+
+    def _record_expression(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Call) and not self.resolver.is_path_builder(node):
+            return
+        folded = self.resolver.fold(node)
+        if folded is None:
+            return
+        self._folded.update(id(child) for child in ast.walk(node))
+        first = self.resolver.first_piece(node)
+        use_first = first is not None and _channel_for(first) is not None
+        self._add_use(first if use_first and first else folded[0], node)
+
+    def _add_use(
+        self, text: str, node: ast.expr, name: str | None = None, priority: int = _FOLDER_NAME
+    ) -> None:
+        path = _normalize(text)
+        if path is None:
+            return
+        position = (node.lineno, node.col_offset)
+        self.uses_processing = self.uses_processing or _under(path, _PROCESSING_ROOT)
+        self.reads_hyperparameters = self.reads_hyperparameters or path == _HYPERPARAMETERS_FILE
+        if any(_under(path, root) for root in _TRAINING_ROOTS):
+            self.training_evidence.append((position, f"uses {path}"))
+        self.uses.append(_PathUse(path, position, name, priority))
+
+
+def _argument(call: ast.Call, resolver: _Resolver) -> InferredArgument | None:
+    flags = [resolver.string(arg) for arg in call.args]
+    names = [flag for flag in flags if flag]
+    keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
+    if not names:
+        return None
+    positional = not names[0].startswith("-")
+    dest = resolver.string(keywords.get("dest")) or _dest(names, positional)
+    nargs = resolver.literal_text(keywords.get("nargs"))
+    required = resolver.literal_text(keywords.get("required")) == "True" or (
+        positional and nargs not in ("?", "*")
+    )
+    return InferredArgument(
+        dest, required, _argument_default(keywords, resolver), _choices(keywords)
+    )
+
+
+def _dest(names: list[str], positional: bool) -> str:
+    if positional:
+        return names[0]
+    long_option = next((name for name in names if name.startswith("--")), names[0])
+    return long_option.lstrip("-").replace("-", "_")
+
+
+def _argument_default(keywords: dict[str, ast.expr], resolver: _Resolver) -> str | None:
+    if "default" in keywords:
+        return resolver.literal_text(keywords["default"])
+    action = resolver.literal_text(keywords.get("action"))
+    return {"store_true": "False", "store_false": "True"}.get(action or "")
+
+
+def _choices(keywords: dict[str, ast.expr]) -> tuple[str, ...]:
+    node = keywords.get("choices")
+    if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return ()
+    try:
+        return tuple(str(ast.literal_eval(element)) for element in node.elts)
+    except (ValueError, TypeError):
+        return ()
+
+
+def _main_guards(tree: ast.Module) -> set[int]:
+    """Ids of top-level ``if __name__ == "__main__":`` statements."""
+    tests = {"__name__ == '__main__'", "'__main__' == __name__"}
+    return {id(n) for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) in tests}
+
+
+def _main_parameters(tree: ast.Module) -> tuple[str, ...] | None:
+    """Parameter names of the top-level ``main`` function; None if there is none."""
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef)
+    mains = [node for node in tree.body if isinstance(node, kinds) and node.name == "main"]
+    if not mains:
+        return None
+    args = mains[-1].args
+    ordered = [*args.posonlyargs, *args.args, args.vararg, *args.kwonlyargs, args.kwarg]
+    return tuple(arg.arg for arg in ordered if arg is not None)
+
+
+def _channels(uses: list[_PathUse]) -> tuple[dict[str, str], dict[str, str]]:
+    """Group path uses into channels and name each (best-priority name wins)."""
+    best: dict[_Channel, tuple[int, str]] = {}
+    for use in sorted(uses, key=lambda use: use.position):
+        channel = _channel_for(use.path)
+        if channel is None:
+            continue
+        named = use.name is not None and use.path == channel.path
+        rank, name = (use.priority, use.name) if named and use.name else (_FOLDER_NAME, None)
+        if channel not in best or rank < best[channel][0]:
+            best[channel] = (rank, name or channel.folder_name)
+    return _named(best, "input"), _named(best, "output")
+
+
+def _named(best: dict[_Channel, tuple[int, str]], direction: str) -> dict[str, str]:
+    channels = [channel for channel in best if channel.direction == direction]
+    names: dict[_Channel, str] = {}
+    for channel in sorted(channels, key=lambda channel: best[channel][0]):
+        name, suffix = best[channel][1], 2
+        while name in names.values():
+            name, suffix = f"{best[channel][1]}_{suffix}", suffix + 1
+        names[channel] = name
+    return {names[channel]: channel.path for channel in channels}
+
+
+def _kind(
+    evidence: list[tuple[tuple[int, int], str]], uses_processing: bool
+) -> tuple[JobKind, str]:
+    if evidence:
+        reason = min(evidence)[1]
+        if uses_processing:
+            reason += " (also uses /opt/ml/processing/ paths)"
+        return JobKind.TRAINING, reason
+    if uses_processing:
+        return JobKind.PROCESSING, "uses /opt/ml/processing/ paths"
+    return JobKind.PROCESSING, "no /opt/ml/ training paths or SM_ training variables found"
+
+
+def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
+    inputs, outputs = _channels(scanner.uses)
+    kind, reason = _kind(scanner.training_evidence, scanner.uses_processing)
+    main_params = _main_parameters(tree)
+    return InferredContract(
+        kind=kind,
+        kind_reason=reason,
+        inputs=inputs,
+        outputs=outputs,
+        required_env=scanner.env.required_names(),
+        optional_env=scanner.env.optional_defaults(),
+        arguments=dict(scanner.arguments),
+        has_main=main_params is not None,
+        main_params=main_params or (),
+        relative_imports=tuple(scanner.relative_imports),
+        column_env_vars=scanner.env.column_names(),
+        training_hyperparameters_file=scanner.reads_hyperparameters,
+    )
