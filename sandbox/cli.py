@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from sandbox import __version__
 from sandbox.errors import SandboxError, UsageError
@@ -30,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _stderr() -> Console:
-    return Console(stderr=True, no_color="NO_COLOR" in os.environ)
+    return Console(stderr=True, no_color="NO_COLOR" in os.environ, soft_wrap=True)
 
 
 def _stdout() -> Console:
@@ -45,7 +46,7 @@ def _handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SandboxError as exc:
-            _stderr().print(f"[bold red]sandbox: error:[/] {exc}", highlight=False, markup=True)
+            _stderr().print(f"[bold red]sandbox: error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             _stderr().print("sandbox: interrupted")
@@ -54,7 +55,7 @@ def _handles_errors(command: F) -> F:
             # A bug of ours: one line, and the traceback only with --verbose.
             logging.getLogger("sandbox").debug("internal error", exc_info=True)
             _stderr().print(
-                f"[bold red]sandbox: internal error:[/] {type(exc).__name__}: {exc} "
+                f"[bold red]sandbox: internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
                 "(run with -v for the traceback)",
                 highlight=False,
             )
@@ -133,7 +134,8 @@ def cli(verbose: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(".sandbox"),
     show_default=True,
-    help="Where runs, results and generated data are kept.",
+    envvar="SANDBOX_WORKSPACE_DIR",
+    help="Where runs, results and generated data are kept (env: SANDBOX_WORKSPACE_DIR).",
 )
 @click.option(
     "--output-format",

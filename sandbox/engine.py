@@ -220,6 +220,8 @@ class Engine:
         """Pull ``reference``; raise :class:`ImageNotFoundError` when it cannot be had."""
         try:
             image = self._client.images.pull(reference)
+        except docker.errors.APIError as exc:
+            raise ImageNotFoundError(reference, str(exc.explanation or exc)) from exc
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise ImageNotFoundError(reference, _first_line(str(exc))) from exc
         return _image_info(image)
@@ -233,6 +235,7 @@ class Engine:
         buildargs: dict[str, str],
         labels: dict[str, str],
         on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
     ) -> ImageInfo:
         """Build ``context_dir`` into ``tag``, feeding each log line to ``on_line``."""
         lines: list[str] = []
@@ -245,6 +248,7 @@ class Engine:
                 rm=True,
                 forcerm=True,
                 pull=False,
+                nocache=nocache,
                 decode=True,
                 timeout=_BUILD_TIMEOUT_S,
             )

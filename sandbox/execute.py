@@ -56,8 +56,10 @@ def run_container(
     started_at = datetime.now(timezone.utc)
     handle = engine.start(request)
     started = time.monotonic()
-    monitor = StatsMonitor(handle.stats(), started).start() if watch_stats else None
+    monitor: StatsMonitor | None = None
     try:
+        if watch_stats:
+            monitor = StatsMonitor(handle.stats(), started).start()
         follower = _follow(handle, on_output) if on_output else None
         exit_code, timed_out, error = _wait(handle, max_runtime_s)
         wall_time_s = time.monotonic() - started

@@ -113,15 +113,20 @@ def usage_from_report(report_file: Path, monitor: StatsMonitor | None) -> Resour
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict):
         return monitor.usage() if monitor is not None else None
     timeline = list(monitor.samples) if monitor is not None else []
     cpus = [s.cpu_percent for s in timeline if s.cpu_percent is not None]
     wall_s = report.get("wall_s")
     cpu_total = (report.get("cpu_user_s") or 0) + (report.get("cpu_system_s") or 0)
     average_cpu = cpu_total / wall_s * 100 if wall_s else None
+    peak_mb = _mb(report.get("peak_memory_bytes"))
+    if peak_mb is None and monitor is not None:
+        peak_mb = monitor.usage().peak_memory_mb  # cgroup v2 before Linux 5.19: no memory.peak
     return ResourceUsage(
         source="supervisor",
-        peak_memory_mb=_mb(report.get("peak_memory_bytes")),
+        peak_memory_mb=peak_mb,
         peak_rss_mb=_mb(report.get("peak_rss_bytes")),
         page_cache_mb=_mb(report.get("page_cache_bytes")),
         cpu_user_s=_round(report.get("cpu_user_s")),

@@ -172,6 +172,10 @@ def load_spec(path: Path) -> ScriptSpec:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SpecError(str(path), "spec file not found") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), f"not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise SpecError(str(path), f"cannot be read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(str(path), f"not valid YAML: {_yaml_problem(exc)}") from exc
     if not isinstance(raw, dict):
@@ -189,7 +193,10 @@ def parse_spec(raw: dict[str, Any], *, source: str) -> ScriptSpec:
 
 def describe_validation_error(exc: ValidationError) -> str:
     """One line naming the first failing field, e.g. ``field 'inputs.data.pth': ...``."""
-    error = exc.errors()[0]
+    errors = exc.errors()
+    # A typo shows as "unknown field" and, for a required field, "Field required" too:
+    # name the typo, which is what the user typed.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     where = ".".join(str(part) for part in error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":

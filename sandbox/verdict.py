@@ -9,7 +9,8 @@ from sandbox.results import AppliedLimits, ExecutionResult, OutputFile, Status
 
 __all__ = ["Verdict", "judge", "last_error_line"]
 
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt)\b.*")
+_MAX_SIGNAL = 64
 _MEMORY_NEAR_LIMIT = 0.8
 _SIGKILL_EXIT = 137
 
@@ -70,7 +71,7 @@ def _failure_message(execution: ExecutionResult) -> str:
     code = execution.exit_code
     if execution.main_sys_exit_code is not None:
         head = f"main() called sys.exit({execution.main_sys_exit_code})"
-    elif code is not None and code > 128:
+    elif code is not None and 128 < code <= 128 + _MAX_SIGNAL:
         head = f"exit code {code} (killed by signal {code - 128})"
     else:
         head = f"exit code {code}"

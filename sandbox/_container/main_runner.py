@@ -26,11 +26,12 @@ class CallableLogger(logging.Logger):
 
 
 def make_logger(name):
-    logging.setLoggerClass(CallableLogger)
-    logger = logging.getLogger(name)
-    logging.setLoggerClass(logging.Logger)
+    # A logger of its own class, outside the registry: the script may already hold a
+    # plain logger under the same name, and that one would not be callable.
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    logger = CallableLogger(name)
+    logger.parent = logging.getLogger()
     return logger
 
 
@@ -44,7 +45,8 @@ def load_module(script, code_dir):
     name = os.path.splitext(filename)[0]
     sys.path.insert(0, folder)
     sys.argv = [script]
-    if name.isidentifier():
+    loaded = sys.modules.get(name)
+    if name.isidentifier() and loaded is None:
         return importlib.import_module(name)
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)

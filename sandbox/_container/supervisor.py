@@ -140,22 +140,29 @@ def main(argv):
     if not command:
         raise SystemExit("supervisor: no command after --")
     forwarded = []
+    children = []
+
+    def forward(signum, _frame):
+        forwarded.append(signum)
+        for child in children:
+            try:
+                os.kill(child.pid, signum)
+            except OSError:
+                pass
+
+    # Installed before the child starts, so a stop request is never lost in between;
+    # one that arrives before the child exists is sent to it as soon as it does.
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
     started = time.time()
     try:
         child = subprocess.Popen(command)
     except OSError as exc:
         sys.stderr.write("sandbox: cannot start %s: %s\n" % (command[0], exc))
         return 127
-
-    def forward(signum, _frame):
-        forwarded.append(signum)
-        try:
-            os.kill(child.pid, signum)
-        except OSError:
-            pass
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
+    children.append(child)
+    for signum in forwarded:
+        os.kill(child.pid, signum)
     status = wait_for(child.pid)
     child.returncode = exit_code_of(status)
     wall_s = time.time() - started

@@ -20,6 +20,7 @@ from sandbox.images import discover_profiles, ensure_image, list_profiles, profi
 pytestmark = pytest.mark.docker
 
 TEST_LABELS = {"sandbox.tool": "sandbox", "sandbox.test": "images-build"}
+TEST_FILTER = "sandbox.test=images-build"
 
 # Runs inside the image: versions, a Parquet round trip, a plot, no data under /opt/ml.
 PROBE = """
@@ -45,7 +46,7 @@ print(json.dumps({
 def client() -> Iterator[docker.DockerClient]:
     connected = docker.from_env()
     yield connected
-    for container in connected.containers.list(all=True, filters={"label": "sandbox.test"}):
+    for container in connected.containers.list(all=True, filters={"label": TEST_FILTER}):
         container.remove(force=True)
     connected.close()
 

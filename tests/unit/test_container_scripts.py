@@ -1,0 +1,303 @@
+"""The in-container scripts (sandbox._container), run on the host with this Python.
+
+They are plain standard-library scripts, so a subprocess on the host exercises them
+exactly as the container's ``python3`` would, minus the cgroup figures.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sandbox._container
+
+CONTAINER_DIR = Path(sandbox._container.__file__).resolve().parent
+SUPERVISOR = CONTAINER_DIR / "supervisor.py"
+MAIN_RUNNER = CONTAINER_DIR / "main_runner.py"
+TIMEOUT_S = 10
+
+
+# supervisor.py --------------------------------------------------------------------
+
+
+def _supervise(report: Path, code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SUPERVISOR),
+            "--report",
+            str(report),
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_supervisor_passes_the_exit_code_through(tmp_path: Path, code: int) -> None:
+    report = tmp_path / "supervisor.json"
+    done = _supervise(report, f"import sys; print('child out'); sys.exit({code})")
+    assert done.returncode == code
+    assert done.stdout == "child out\n"
+    figures = json.loads(report.read_text(encoding="utf-8"))
+    assert figures["exit_code"] == code
+    assert {"exit_code", "wall_s", "cpu_user_s", "cpu_system_s", "peak_rss_bytes"} <= set(figures)
+    assert figures["wall_s"] > 0
+    assert figures["peak_rss_bytes"] > 1024 * 1024  # a Python child uses megabytes
+    assert figures["signals_forwarded"] == []
+    assert not (tmp_path / "supervisor.json.tmp").exists()
+
+
+def test_supervisor_reports_a_signal_as_128_plus_n(tmp_path: Path) -> None:
+    report = tmp_path / "supervisor.json"
+    done = _supervise(report, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert done.returncode == 128 + signal.SIGKILL
+    assert json.loads(report.read_text(encoding="utf-8"))["exit_code"] == 137
+
+
+def test_supervisor_cannot_start_the_command(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(SUPERVISOR), "--", str(tmp_path / "no-such-program")],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 127
+    assert "cannot start" in done.stderr
+
+
+def test_supervisor_forwards_sigterm_to_the_child(tmp_path: Path) -> None:
+    ready, marker, report = tmp_path / "ready", tmp_path / "marker", tmp_path / "report.json"
+    child = textwrap.dedent(
+        f"""
+        import signal, sys, time
+        def stop(signum, frame):
+            open({str(marker)!r}, "w").write(str(signum))
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, stop)
+        open({str(ready)!r}, "w").close()
+        time.sleep(30)
+        sys.exit(5)
+        """
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(SUPERVISOR),
+            "--report",
+            str(report),
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ]
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the child never got ready"
+            assert process.poll() is None, "the supervisor exited early"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=TIMEOUT_S) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert marker.read_text(encoding="utf-8") == str(int(signal.SIGTERM))
+    figures = json.loads(report.read_text(encoding="utf-8"))
+    assert figures["signals_forwarded"] == [int(signal.SIGTERM)]
+    assert figures["exit_code"] == 0
+
+
+# main_runner.py -------------------------------------------------------------------
+
+
+def _run_main(
+    tmp_path: Path, source: str, filename: str = "job.py", *, as_module: str | None = None
+) -> tuple[int, str, Path]:
+    """Run ``source`` as a script under the main runner; return (code, stderr, report)."""
+    code_dir = tmp_path / "code"
+    script = code_dir / filename
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(textwrap.dedent(source), encoding="utf-8")
+    report = tmp_path / "main.json"
+    call = {
+        "script": f"module:{as_module}" if as_module else str(script),
+        "code_dir": str(code_dir),
+        "input_paths": {"data": "/opt/ml/processing/input/data"},
+        "output_paths": {"train": str(tmp_path)},
+        "environ_vars": {"LABEL_FIELD": "y"},
+        "job_args": {"job_type": "training", "ratio": None},
+        "report": str(report),
+    }
+    call_file = tmp_path / "call.json"
+    call_file.write_text(json.dumps(call), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(MAIN_RUNNER), str(call_file)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+        cwd=tmp_path,
+    )
+    return done.returncode, done.stderr, report
+
+
+def _report(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+RECORDING_MAIN = """
+    import json, os
+
+    def main(input_paths, output_paths, environ_vars, job_args):
+        record = {
+            "input_paths": input_paths,
+            "output_paths": output_paths,
+            "environ_vars": environ_vars,
+            "job_type": job_args.job_type,
+            "ratio": job_args.ratio,
+        }
+        with open(os.path.join(output_paths["train"], "seen.json"), "w") as handle:
+            json.dump(record, handle)
+"""
+
+
+def test_main_runner_calls_main_with_the_four_arguments(tmp_path: Path) -> None:
+    code, stderr, report = _run_main(tmp_path, RECORDING_MAIN)
+    assert code == 0, stderr
+    seen = json.loads((tmp_path / "seen.json").read_text(encoding="utf-8"))
+    assert seen == {
+        "input_paths": {"data": "/opt/ml/processing/input/data"},
+        "output_paths": {"train": str(tmp_path)},
+        "environ_vars": {"LABEL_FIELD": "y"},
+        "job_type": "training",
+        "ratio": None,
+    }
+    assert _report(report) == {"returned": True}
+
+
+def test_main_runner_loads_a_file_name_that_is_not_an_identifier(tmp_path: Path) -> None:
+    code, stderr, _ = _run_main(tmp_path, RECORDING_MAIN, filename="tabular-job.py")
+    assert code == 0, stderr
+    assert (tmp_path / "seen.json").is_file()
+
+
+def test_main_runner_imports_a_package_module_with_relative_imports(tmp_path: Path) -> None:
+    package = tmp_path / "code" / "jobs"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "helpers.py").write_text("LABEL = 'from helpers'\n", encoding="utf-8")
+    source = """
+        import sys
+        from .helpers import LABEL
+
+        def main(input_paths, output_paths, environ_vars, job_args):
+            sys.stderr.write(LABEL + " " + __name__ + "\\n")
+    """
+    code, stderr, report = _run_main(tmp_path, source, "jobs/tabular.py", as_module="jobs.tabular")
+    assert code == 0, stderr
+    assert "from helpers jobs.tabular" in stderr
+    assert _report(report) == {"returned": True}
+
+
+def test_main_runner_passes_a_callable_logger_when_main_asks(tmp_path: Path) -> None:
+    source = """
+        def main(input_paths, output_paths, environ_vars, job_args, logger):
+            assert callable(logger), type(logger)
+            logger("rows: %d", 42)
+            logger.info("via info")
+    """
+    code, stderr, _ = _run_main(tmp_path, source)
+    assert code == 0, stderr
+    assert "rows: 42" in stderr
+    assert "via info" in stderr
+
+
+def test_main_runner_logger_is_callable_even_if_the_module_made_one(tmp_path: Path) -> None:
+    # The usual `logger = logging.getLogger(__name__)` at module level must not turn the
+    # injected logger into a plain, non-callable Logger.
+    source = """
+        import logging
+        log = logging.getLogger(__name__)
+
+        def main(input_paths, output_paths, environ_vars, job_args, logger=None):
+            logger("rows: %d", 42)
+    """
+    code, stderr, _ = _run_main(tmp_path, source)
+    assert code == 0, stderr
+    assert "rows: 42" in stderr
+
+
+def test_main_runner_passes_no_logger_to_main_without_the_parameter(tmp_path: Path) -> None:
+    source = """
+        import sys
+
+        def main(input_paths, output_paths, environ_vars, job_args, **extra):
+            sys.exit(10 + len(extra))
+    """
+    code, stderr, report = _run_main(tmp_path, source)
+    assert code == 10, stderr
+    assert _report(report) == {"sys_exit_code": 10}
+
+
+@pytest.mark.parametrize(
+    ("statement", "code"), [("sys.exit(3)", 3), ("sys.exit()", 0), ("sys.exit('bad input')", 1)]
+)
+def test_main_runner_reports_sys_exit_and_exits_with_it(
+    tmp_path: Path, statement: str, code: int
+) -> None:
+    source = f"""
+        import sys
+
+        def main(input_paths, output_paths, environ_vars, job_args):
+            {statement}
+    """
+    exit_code, stderr, report = _run_main(tmp_path, source)
+    assert exit_code == code
+    assert _report(report) == {"sys_exit_code": code}
+    if code == 1:
+        assert "bad input" in stderr
+
+
+def test_main_runner_exception_propagates_as_a_traceback(tmp_path: Path) -> None:
+    source = """
+        def main(input_paths, output_paths, environ_vars, job_args):
+            raise KeyError("label")
+    """
+    code, stderr, report = _run_main(tmp_path, source)
+    assert code == 1
+    assert stderr.strip().splitlines()[-1] == "KeyError: 'label'"
+    assert not report.exists()
+
+
+def test_main_runner_without_main_exits_2(tmp_path: Path) -> None:
+    code, stderr, report = _run_main(tmp_path, "VALUE = 1\n")
+    assert code == 2
+    assert "defines no main()" in stderr
+    assert _report(report) == {"missing_main": True}
+
+
+def test_main_runner_script_named_like_a_loaded_stdlib_module(tmp_path: Path) -> None:
+    # main_runner imports `inspect` itself; a script called inspect.py must still be
+    # the module whose main() runs, not the cached standard-library module.
+    code, stderr, _ = _run_main(tmp_path, RECORDING_MAIN, filename="inspect.py")
+    assert code == 0, stderr
+    assert (tmp_path / "seen.json").is_file()

@@ -1,0 +1,220 @@
+"""Running one container (sandbox.execute) against a small hand-written fake engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sandbox import execute
+from sandbox.engine import ContainerRequest, ContainerState
+from sandbox.errors import InfrastructureError
+from sandbox.execute import run_container
+
+MIB = 1024 * 1024
+REQUEST = ContainerRequest(
+    image="img:1",
+    entrypoint=["python3", "x.py"],
+    command=None,
+    environment={},
+    mounts=[],
+    labels={"sandbox.tool": "sandbox"},
+)
+SAMPLE: dict[str, Any] = {
+    "read": "2026-01-01T00:00:01.004Z",
+    "preread": "0001-01-01T00:00:00Z",
+    "memory_stats": {"usage": 80 * MIB, "limit": 512 * MIB, "stats": {"total_inactive_file": 0}},
+    "cpu_stats": {"cpu_usage": {"total_usage": 10}, "system_cpu_usage": 100, "online_cpus": 2},
+    "precpu_stats": {"cpu_usage": {"total_usage": 0}},
+}
+EMPTY: dict[str, Any] = {
+    "read": "0001-01-01T00:00:00Z",
+    "preread": "0001-01-01T00:00:00Z",
+    "memory_stats": {},
+}
+
+
+class FakeHandle:
+    """A started container that exits with ``exit_code`` (``None``: keeps running)."""
+
+    id = "f" * 64
+
+    def __init__(
+        self,
+        exit_code: int | None = 0,
+        *,
+        on_signal: dict[str, int] | None = None,
+        wait_error: BaseException | None = None,
+        stats_error: BaseException | None = None,
+        running_waits: int = 0,
+    ) -> None:
+        self.exit_code = exit_code
+        self.on_signal = on_signal or {}
+        self.wait_error = wait_error
+        self.stats_error = stats_error
+        self.running_waits = running_waits
+        self.wait_timeouts: list[float | None] = []
+        self.signals: list[str] = []
+        self.removed = 0
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        self.wait_timeouts.append(timeout_s)
+        if self.wait_error is not None:
+            raise self.wait_error
+        if self.running_waits > 0:
+            self.running_waits -= 1
+            return None
+        if self.exit_code is None:
+            time.sleep(min(timeout_s or 0.0, 0.005))
+        return self.exit_code
+
+    def signal(self, signal_name: str) -> None:
+        self.signals.append(signal_name)
+        if signal_name in self.on_signal:
+            self.exit_code = self.on_signal[signal_name]
+
+    def state(self) -> ContainerState:
+        status = "exited" if self.exit_code is not None else "running"
+        return ContainerState(status=status, exit_code=self.exit_code, oom_killed=False, error="")
+
+    def logs(self, *, stdout: bool, stderr: bool) -> str:
+        return "out line\n" if stdout else "err line\n"
+
+    def stats(self) -> Iterator[dict[str, Any]]:
+        if self.stats_error is not None:
+            raise self.stats_error
+        return iter([SAMPLE, EMPTY, SAMPLE])
+
+    def follow_logs(self) -> Iterator[bytes]:
+        return iter([b"hello ", b"world\n"])
+
+    def remove(self) -> None:
+        self.removed += 1
+
+
+class FakeEngine:
+    def __init__(self, handle: FakeHandle) -> None:
+        self.handle = handle
+        self.requests: list[ContainerRequest] = []
+
+    def start(self, request: ContainerRequest) -> FakeHandle:
+        self.requests.append(request)
+        return self.handle
+
+
+def _run(handle: FakeHandle, **options: Any) -> execute.ContainerOutcome:
+    return run_container(FakeEngine(handle), REQUEST, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fast_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(execute, "STOP_GRACE_S", 0.05)
+    monkeypatch.setattr(execute, "_WAIT_CHUNK_S", 0.01)
+
+
+def test_normal_exit(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=3)
+    outcome = _run(handle, max_runtime_s=10)
+    assert outcome.exit_code == 3
+    assert outcome.timed_out is False
+    assert outcome.error is None
+    assert (outcome.stdout, outcome.stderr) == ("out line\n", "err line\n")
+    assert outcome.state is not None and outcome.state.status == "exited"
+    assert outcome.finished_at >= outcome.started_at
+    assert handle.signals == []
+    assert handle.removed == 1
+
+
+def test_stats_are_read_until_the_first_empty_sample(fast_stop: None) -> None:
+    outcome = _run(FakeHandle(exit_code=0), max_runtime_s=None)
+    assert outcome.monitor is not None
+    assert [s.memory_mb for s in outcome.monitor.samples] == [80.0]
+
+
+def test_no_monitor_when_stats_are_not_watched(fast_stop: None) -> None:
+    assert _run(FakeHandle(exit_code=0), max_runtime_s=None, watch_stats=False).monitor is None
+
+
+def test_output_is_followed(fast_stop: None) -> None:
+    chunks: list[bytes] = []
+    _run(FakeHandle(exit_code=0), max_runtime_s=None, on_output=chunks.append)
+    assert b"".join(chunks) == b"hello world\n"
+
+
+def test_long_waits_are_split_into_chunks(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=0, running_waits=3)
+    outcome = _run(handle, max_runtime_s=None)
+    assert outcome.exit_code == 0
+    assert len(handle.wait_timeouts) == 4
+    assert all(t is not None and t <= 0.01 for t in handle.wait_timeouts)
+
+
+def test_timeout_sends_sigterm_then_sigkill(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=None, on_signal={"SIGKILL": 137})
+    started = time.monotonic()
+    outcome = _run(handle, max_runtime_s=0.05)
+    assert handle.signals == ["SIGTERM", "SIGKILL"]
+    assert outcome.timed_out is True
+    assert outcome.exit_code == 137
+    assert outcome.error is None
+    assert handle.removed == 1
+    assert time.monotonic() - started < 2.0
+
+
+def test_timeout_stops_at_sigterm_when_the_script_obeys(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=None, on_signal={"SIGTERM": 143})
+    outcome = _run(handle, max_runtime_s=0.03)
+    assert handle.signals == ["SIGTERM"]
+    assert (outcome.timed_out, outcome.exit_code) == (True, 143)
+
+
+def test_timeout_with_a_container_that_never_stops(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=None)
+    outcome = _run(handle, max_runtime_s=0.02)
+    assert handle.signals == ["SIGTERM", "SIGKILL"]
+    assert outcome.timed_out is True
+    assert outcome.exit_code is None
+    assert handle.removed == 1
+
+
+def test_keyboard_interrupt_removes_the_container_then_propagates(fast_stop: None) -> None:
+    handle = FakeHandle(wait_error=KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        _run(handle, max_runtime_s=10)
+    assert handle.removed == 1
+
+
+def test_unexpected_error_removes_the_container(fast_stop: None) -> None:
+    handle = FakeHandle(wait_error=RuntimeError("bug"))
+    with pytest.raises(RuntimeError, match="bug"):
+        _run(handle, max_runtime_s=10)
+    assert handle.removed == 1
+
+
+def test_engine_error_while_waiting_becomes_the_outcomes_error(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=None, wait_error=InfrastructureError("engine went away"))
+    outcome = _run(handle, max_runtime_s=10)
+    assert outcome.error == "engine went away"
+    assert outcome.exit_code is None
+    assert outcome.timed_out is False
+    assert handle.signals == []
+    assert handle.removed == 1
+
+
+def test_container_is_removed_when_subscribing_to_stats_fails(fast_stop: None) -> None:
+    # Everything after engine.start() must sit inside the try/finally that removes it.
+    handle = FakeHandle(exit_code=0, stats_error=InfrastructureError("stats refused"))
+    with pytest.raises(InfrastructureError):
+        _run(handle, max_runtime_s=10)
+    assert handle.removed == 1
+
+
+def test_start_failure_propagates_without_a_handle() -> None:
+    class FailingEngine:
+        def start(self, request: ContainerRequest) -> FakeHandle:
+            raise InfrastructureError("cannot create container: no such image")
+
+    with pytest.raises(InfrastructureError, match="no such image"):
+        run_container(FailingEngine(), REQUEST, max_runtime_s=1)  # type: ignore[arg-type]

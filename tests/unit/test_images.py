@@ -1,0 +1,519 @@
+"""Image profiles without Docker: discovery, content tags, FROM parsing, resolution logic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import images
+from sandbox.engine import ImageInfo
+from sandbox.errors import (
+    BaseImageError,
+    ImageBuildError,
+    ImageNotFoundError,
+    SpecError,
+    UsageError,
+)
+from sandbox.images import (
+    DebootstrapBase,
+    ImageProfile,
+    base_image_tag,
+    discover_profiles,
+    ensure_base_image,
+    ensure_image,
+    from_images,
+    is_offline,
+    list_profiles,
+    profile_tag,
+    profiles_root,
+)
+
+REPO_IMAGES = Path(__file__).resolve().parents[2] / "images"
+TAG_RE = re.compile(r"^sandbox/[a-z0-9._-]+:[0-9a-f]{12}$")
+
+
+class FakeEngine:
+    """The image half of :class:`sandbox.engine.Engine`, in memory, recording every call."""
+
+    def __init__(self, present: tuple[str, ...] = (), pullable: tuple[str, ...] = ()) -> None:
+        self.present = {ref: _info(ref) for ref in present}
+        self.pullable = set(pullable)
+        self.pulls: list[str] = []
+        self.builds: list[dict[str, Any]] = []
+
+    def image(self, reference: str) -> ImageInfo | None:
+        return self.present.get(reference)
+
+    def pull(self, reference: str) -> ImageInfo:
+        self.pulls.append(reference)
+        if reference not in self.pullable:
+            raise ImageNotFoundError(reference, "lookup registry-1.docker.io: no such host")
+        self.present[reference] = _info(reference)
+        return self.present[reference]
+
+    def build(self, context_dir: Path, tag: str, **kwargs: Any) -> ImageInfo:
+        files = sorted(p.relative_to(context_dir).as_posix() for p in context_dir.rglob("*"))
+        self.builds.append({"tag": tag, "files": files, **kwargs})
+        self.present[tag] = _info(tag, kwargs["labels"])
+        return self.present[tag]
+
+
+def _info(reference: str, labels: dict[str, str] | None = None) -> ImageInfo:
+    digest = hashlib.sha256(reference.encode()).hexdigest()
+    return ImageInfo(id=f"sha256:{digest}", tags=[reference], labels=labels or {})
+
+
+def _profile_dir(root: Path, name: str, dockerfile: str, **spec: Any) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(dockerfile)
+    (folder / "profile.json").write_text(
+        json.dumps({"description": f"{name} for tests", "python_version": "3.11", **spec})
+    )
+    return folder
+
+
+@pytest.fixture
+def real_copy(tmp_path: Path) -> Path:
+    """A private copy of the repository's images/ folder."""
+    shutil.copytree(REPO_IMAGES, tmp_path / "images")
+    return tmp_path / "images"
+
+
+@pytest.fixture
+def tiny_root(tmp_path: Path) -> Path:
+    """Two small profiles: one offline (debootstrap base), one on a registry image."""
+    root = tmp_path / "profiles"
+    base = {"debootstrap": {"suite": "bookworm", "include": ["python3"]}}
+    _profile_dir(
+        root, "offline", 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCMD ["python3"]\n', base=base
+    )
+    _profile_dir(root, "online", 'FROM python:3.10-slim\nCMD ["python3"]\n')
+    return root
+
+
+# Discovery -------------------------------------------------------------------------
+
+
+def test_discovers_the_real_profiles() -> None:
+    profiles = discover_profiles(REPO_IMAGES)
+
+    assert {"sklearn-1.2", "py310", "py311"} <= set(profiles)
+    offline = profiles["sklearn-1.2"]
+    assert offline.base == DebootstrapBase(suite="bookworm", include=("python3",))
+    assert any(req.startswith("pyarrow") for req in offline.wheels)
+    assert offline.python_version == "3.11"
+    assert offline.frameworks["scikit-learn"].startswith("1.2")
+    assert profiles["py310"].base is None
+    assert profiles["py310"].python_version == "3.10"
+
+
+def test_only_the_debootstrap_profile_is_offline() -> None:
+    profiles = discover_profiles(REPO_IMAGES)
+
+    assert is_offline(profiles["sklearn-1.2"])
+    assert not is_offline(profiles["py310"])
+    assert not is_offline(profiles["py311"])
+
+
+def test_profiles_root_honours_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tiny_root: Path
+) -> None:
+    monkeypatch.setenv(images.IMAGES_DIR_ENV, str(tiny_root))
+
+    assert profiles_root() == tiny_root
+    assert set(discover_profiles()) == {"offline", "online"}
+
+
+def test_missing_profiles_folder_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(images.IMAGES_DIR_ENV, str(tmp_path / "nowhere"))
+
+    with pytest.raises(
+        UsageError, match=r"no image profiles folder at .*nowhere.*SANDBOX_IMAGES_DIR"
+    ):
+        profiles_root()
+
+
+def test_unknown_field_in_profile_json_names_file_and_field(tiny_root: Path) -> None:
+    spec_path = tiny_root / "online" / "profile.json"
+    spec = json.loads(spec_path.read_text())
+    spec_path.write_text(json.dumps({**spec, "whels": ["pyarrow"]}))
+
+    with pytest.raises(SpecError, match=r"online/profile\.json: whels: Extra inputs"):
+        discover_profiles(tiny_root)
+
+
+def test_unknown_field_in_debootstrap_base_is_rejected(tiny_root: Path) -> None:
+    spec_path = tiny_root / "offline" / "profile.json"
+    spec = json.loads(spec_path.read_text())
+    spec["base"]["debootstrap"]["sute"] = "bookworm"
+    spec_path.write_text(json.dumps(spec))
+
+    with pytest.raises(SpecError, match=r"base\.debootstrap\.sute"):
+        discover_profiles(tiny_root)
+
+
+def test_profile_without_dockerfile_is_rejected(tiny_root: Path) -> None:
+    (tiny_root / "online" / "Dockerfile").unlink()
+
+    with pytest.raises(SpecError, match="no Dockerfile"):
+        discover_profiles(tiny_root)
+
+
+def test_profile_name_must_be_a_valid_image_name(tiny_root: Path) -> None:
+    (tiny_root / "online").rename(tiny_root / "Online")
+
+    with pytest.raises(SpecError, match="lower-case"):
+        discover_profiles(tiny_root)
+
+
+# Content tags ----------------------------------------------------------------------
+
+
+def test_tag_is_stable_across_calls_and_loads() -> None:
+    first = profile_tag(discover_profiles(REPO_IMAGES)["sklearn-1.2"])
+    second = profile_tag(discover_profiles(REPO_IMAGES)["sklearn-1.2"])
+
+    assert first == second
+    assert TAG_RE.match(first)
+    assert first.startswith("sandbox/sklearn-1.2:")
+
+
+def test_tag_does_not_depend_on_where_the_folder_lives(real_copy: Path) -> None:
+    original = discover_profiles(REPO_IMAGES)["py310"]
+    copied = discover_profiles(real_copy)["py310"]
+
+    assert profile_tag(copied) == profile_tag(original)
+
+
+@pytest.mark.parametrize("file_name", ["Dockerfile", "profile.json", "extra/requirements.txt"])
+def test_tag_changes_when_a_profile_file_changes(real_copy: Path, file_name: str) -> None:
+    before = profile_tag(discover_profiles(real_copy)["sklearn-1.2"])
+    path = real_copy / "sklearn-1.2" / file_name
+    path.parent.mkdir(exist_ok=True)
+    if path.suffix == ".json":
+        path.write_text(json.dumps({**json.loads(path.read_text()), "description": "changed"}))
+    else:
+        path.write_text((path.read_text() if path.exists() else "") + "\n# changed\n")
+
+    assert profile_tag(discover_profiles(real_copy)["sklearn-1.2"]) != before
+
+
+def test_tag_ignores_downloaded_wheels_and_pycache(real_copy: Path) -> None:
+    before = profile_tag(discover_profiles(real_copy)["sklearn-1.2"])
+    for junk in ("wheels/pyarrow-19.0.1-cp311-none-any.whl", "__pycache__/x.pyc"):
+        path = real_copy / "sklearn-1.2" / junk
+        path.parent.mkdir()
+        path.write_bytes(b"not part of the profile")
+
+    assert profile_tag(discover_profiles(real_copy)["sklearn-1.2"]) == before
+
+
+def test_buildargs_change_the_tag() -> None:
+    profile = discover_profiles(REPO_IMAGES)["py311"]
+
+    plain = profile_tag(profile)
+    assert profile_tag(profile, {"EXTRA": "1"}) != plain
+    assert profile_tag(profile, {"EXTRA": "2"}) != profile_tag(profile, {"EXTRA": "1"})
+    assert profile_tag(profile, {}) == plain
+
+
+def test_base_tag_depends_on_suite_packages_and_variant() -> None:
+    base = DebootstrapBase(suite="bookworm", include=("python3",))
+    tag = base_image_tag(base)
+
+    assert re.match(r"^sandbox/base-bookworm:[0-9a-f]{12}$", tag)
+    assert base_image_tag(DebootstrapBase(suite="bookworm", include=("python3",))) == tag
+    assert base_image_tag(DebootstrapBase(suite="bookworm", include=("python3", "curl"))) != tag
+    assert (
+        base_image_tag(DebootstrapBase(suite="bookworm", include=("python3",), variant="buildd"))
+        != tag
+    )
+    assert base_image_tag(DebootstrapBase(suite="trixie", include=("python3",))) != tag
+
+
+def test_base_tag_feeds_the_profile_tag(real_copy: Path) -> None:
+    before = profile_tag(discover_profiles(real_copy)["sklearn-1.2"])
+    spec_path = real_copy / "sklearn-1.2" / "profile.json"
+    spec = json.loads(spec_path.read_text())
+    spec["base"]["debootstrap"]["include"] = ["python3", "curl"]
+    spec_path.write_text(json.dumps(spec))
+
+    assert profile_tag(discover_profiles(real_copy)["sklearn-1.2"]) != before
+
+
+# FROM parsing ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "buildargs", "expected"),
+    [
+        ("FROM python:3.10-slim\n", {}, ["python:3.10-slim"]),
+        (
+            "# comment\nfrom --platform=linux/amd64 debian:bookworm AS base\n",
+            {},
+            ["debian:bookworm"],
+        ),
+        (
+            "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n",
+            {"BASE_IMAGE": "sandbox/base:1"},
+            ["sandbox/base:1"],
+        ),
+        ("ARG TAG=3.11-slim\nFROM python:$TAG\n", {}, ["python:3.11-slim"]),
+        ("ARG TAG=3.11-slim\nFROM python:$TAG\n", {"TAG": "3.10"}, ["python:3.10"]),
+        ("FROM python:${TAG:-3.9}\n", {}, ["python:3.9"]),
+        ("FROM \\\n  python:3.10-slim \\\n  AS build\n", {}, ["python:3.10-slim"]),
+        (
+            "FROM python:3.10-slim AS build\nRUN make\nFROM build\nFROM scratch\n"
+            "COPY --from=build /x /x\nFROM python:3.10-slim\n",
+            {},
+            ["python:3.10-slim"],
+        ),
+        ("FROM golang:1 AS build\nFROM debian:bookworm\n", {}, ["golang:1", "debian:bookworm"]),
+    ],
+)
+def test_from_images(dockerfile: str, buildargs: dict[str, str], expected: list[str]) -> None:
+    assert from_images(dockerfile, buildargs) == expected
+
+
+def test_arg_after_from_is_not_visible_to_later_from_lines() -> None:
+    with pytest.raises(SpecError, match="needs a value for build argument LATE"):
+        from_images("FROM debian:bookworm\nARG LATE=x\nFROM python:$LATE\n", source="Dockerfile")
+
+
+def test_from_with_an_unset_argument_names_it() -> None:
+    with pytest.raises(
+        SpecError, match=r"^df: FROM \$\{BASE_IMAGE\} needs a value for build argument BASE_IMAGE$"
+    ):
+        from_images("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n", source="df")
+
+
+def test_from_without_an_image_is_a_spec_error() -> None:
+    with pytest.raises(SpecError, match="names no image"):
+        from_images("FROM --platform=linux/amd64\n")
+
+
+def test_the_real_offline_profile_starts_from_its_base_tag() -> None:
+    profile = discover_profiles(REPO_IMAGES)["sklearn-1.2"]
+    assert profile.base is not None
+    base = base_image_tag(profile.base)
+
+    assert from_images(profile.dockerfile.read_text(), {"BASE_IMAGE": base}) == [base]
+
+
+# ensure_image with a fake engine -----------------------------------------------------
+
+
+def _profile(root: Path, name: str) -> ImageProfile:
+    return discover_profiles(root)[name]
+
+
+def test_existing_tag_is_returned_without_building(tiny_root: Path) -> None:
+    tag = profile_tag(_profile(tiny_root, "online"))
+    engine = FakeEngine(present=(tag,))
+
+    resolved = ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+
+    assert resolved.reference == tag
+    assert resolved.profile == "online"
+    assert resolved.built_now is False
+    assert resolved.image_id == engine.present[tag].id
+    assert engine.builds == []
+    assert engine.pulls == []
+
+
+def test_absent_tag_is_built_with_labels_and_a_wheels_folder(tiny_root: Path) -> None:
+    engine = FakeEngine(present=("python:3.10-slim",))
+    lines: list[str] = []
+
+    resolved = ensure_image(engine, "online", root=tiny_root, on_line=lines.append)  # type: ignore[arg-type]
+
+    assert resolved.built_now is True
+    [build] = engine.builds
+    tag = profile_tag(_profile(tiny_root, "online"))
+    assert build["tag"] == resolved.reference == tag
+    assert build["profile"] == "online"
+    assert build["buildargs"] == {}
+    assert build["labels"] == {
+        "sandbox.tool": "sandbox",
+        "sandbox.profile": "online",
+        "sandbox.profile-hash": tag.rpartition(":")[2],
+    }
+    assert build["files"] == ["Dockerfile", "profile.json", "wheels"]
+    assert any(line.startswith("==> building") for line in lines)
+    assert engine.pulls == []
+
+
+def test_offline_profile_builds_on_its_existing_base(tiny_root: Path) -> None:
+    profile = _profile(tiny_root, "offline")
+    assert profile.base is not None
+    base = base_image_tag(profile.base)
+    engine = FakeEngine(present=(base,))
+
+    resolved = ensure_image(engine, "offline", root=tiny_root)  # type: ignore[arg-type]
+
+    assert resolved.built_now is True
+    assert engine.builds[0]["buildargs"] == {"BASE_IMAGE": base}
+    assert engine.pulls == []
+
+
+def test_rebuild_builds_even_when_the_tag_exists(tiny_root: Path) -> None:
+    tag = profile_tag(_profile(tiny_root, "online"))
+    engine = FakeEngine(present=(tag, "python:3.10-slim"))
+
+    resolved = ensure_image(engine, "online", root=tiny_root, rebuild=True)  # type: ignore[arg-type]
+
+    assert resolved.built_now is True
+    assert len(engine.builds) == 1
+
+
+def test_registry_base_is_pulled_when_absent(tiny_root: Path) -> None:
+    engine = FakeEngine(pullable=("python:3.10-slim",))
+
+    ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+
+    assert engine.pulls == ["python:3.10-slim"]
+    assert len(engine.builds) == 1
+
+
+def test_unpullable_registry_base_names_it_and_the_offline_profile(tiny_root: Path) -> None:
+    engine = FakeEngine()
+
+    with pytest.raises(BaseImageError) as caught:
+        ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'online'" in message
+    assert "base image 'python:3.10-slim' cannot be pulled here" in message
+    assert message.endswith("the 'offline' profile builds offline")
+    assert engine.builds == []
+
+
+def test_real_py310_profile_points_at_sklearn_when_its_base_cannot_be_pulled() -> None:
+    with pytest.raises(
+        BaseImageError, match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' profile builds offline"
+    ):
+        ensure_image(FakeEngine(), "py310", root=REPO_IMAGES)  # type: ignore[arg-type]
+
+
+def test_unknown_name_lists_the_profiles(tiny_root: Path) -> None:
+    engine = FakeEngine()
+
+    with pytest.raises(
+        UsageError, match=r"'sklearn-1\.3' is neither an image profile \(known: offline, online\)"
+    ):
+        ensure_image(engine, "sklearn-1.3", root=tiny_root)  # type: ignore[arg-type]
+    assert engine.pulls == []
+
+
+def test_bare_name_of_a_local_image_is_used(tiny_root: Path) -> None:
+    engine = FakeEngine(present=("myimage",))
+
+    resolved = ensure_image(engine, "myimage", root=tiny_root)  # type: ignore[arg-type]
+
+    assert (resolved.reference, resolved.profile, resolved.built_now) == ("myimage", None, False)
+
+
+def test_image_reference_is_pulled_when_absent(tiny_root: Path) -> None:
+    engine = FakeEngine(pullable=("registry.example/team/image:1",))
+
+    resolved = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)  # type: ignore[arg-type]
+
+    assert engine.pulls == ["registry.example/team/image:1"]
+    assert resolved.profile is None
+    assert resolved.built_now is False
+
+
+def test_image_reference_that_cannot_be_pulled_raises(tiny_root: Path) -> None:
+    with pytest.raises(
+        ImageNotFoundError, match=r"'python:3\.99' is not present and cannot be pulled"
+    ):
+        ensure_image(FakeEngine(), "python:3.99", root=tiny_root)  # type: ignore[arg-type]
+
+
+def test_image_reference_works_without_a_profiles_folder(tmp_path: Path) -> None:
+    engine = FakeEngine(present=("python:3.11-slim",))
+
+    resolved = ensure_image(engine, "python:3.11-slim", root=tmp_path / "none")  # type: ignore[arg-type]
+
+    assert resolved.reference == "python:3.11-slim"
+
+
+def test_failed_wheel_download_names_the_requirement(
+    tiny_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No index and no pip config: pip fails at once, with no network.
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    folder = _profile_dir(
+        tiny_root, "wheely", "FROM python:3.10-slim\n", wheels=["sandbox-no-such-package==0.0.1"]
+    )
+    engine = FakeEngine(present=("python:3.10-slim",))
+
+    with pytest.raises(ImageBuildError) as caught:
+        ensure_image(engine, folder.name, root=tiny_root)  # type: ignore[arg-type]
+
+    assert "could not download wheels for 'sandbox-no-such-package==0.0.1'" in str(caught.value)
+    assert caught.value.profile == "wheely"
+    assert caught.value.log_tail
+    assert engine.builds == []
+
+
+def test_list_profiles_reports_built_and_offline(tiny_root: Path) -> None:
+    online_tag = profile_tag(_profile(tiny_root, "online"))
+    engine = FakeEngine(present=(online_tag,))
+
+    statuses = {status.profile: status for status in list_profiles(engine, tiny_root)}  # type: ignore[arg-type]
+
+    assert statuses["online"].built is True
+    assert statuses["online"].image_id == engine.present[online_tag].id
+    assert statuses["online"].offline is False
+    assert statuses["offline"].built is False
+    assert statuses["offline"].image_id is None
+    assert statuses["offline"].offline is True
+    assert statuses["offline"].description == "offline for tests"
+
+
+# ensure_base_image -----------------------------------------------------------------
+
+
+def test_existing_base_image_is_reused() -> None:
+    base = DebootstrapBase(suite="bookworm", include=("python3",))
+    engine = FakeEngine(present=(base_image_tag(base),))
+
+    assert ensure_base_image(engine, base) == base_image_tag(base)  # type: ignore[arg-type]
+
+
+def test_base_image_without_debootstrap_says_what_is_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(images.shutil, "which", lambda name: None)
+    base = DebootstrapBase(suite="bookworm", include=("python3",))
+
+    with pytest.raises(BaseImageError) as caught:
+        ensure_base_image(FakeEngine(), base)  # type: ignore[arg-type]
+
+    assert caught.value.detail == (
+        "building the base image needs root and debootstrap (apt-get install debootstrap)"
+    )
+
+
+def test_missing_debootstrap_is_reported_against_the_profile(
+    tiny_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images.shutil, "which", lambda name: None)
+
+    with pytest.raises(BaseImageError) as caught:
+        ensure_image(FakeEngine(), "offline", root=tiny_root)  # type: ignore[arg-type]
+
+    assert caught.value.profile == "offline"
+    assert "needs root and debootstrap" in str(caught.value)
