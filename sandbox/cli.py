@@ -10,6 +10,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -322,7 +323,13 @@ def spec_schema() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # A CI runner cancels with SIGTERM: clean up exactly as for Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     cli(prog_name="sandbox")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def echo_json(payload: Any) -> None:

@@ -141,3 +141,44 @@ def test_real_data_folder_is_mounted_read_only_and_unmatched_folders_listed(
     assert probe["input_files"] == ["rows.csv"]
     assert sorted(p.name for p in (source / "data").iterdir()) == before
     assert any("unrelated" in finding for finding in result.findings)
+
+
+def test_as_root_runs_as_root_and_hands_outputs_back(engine: Any, tmp_path: Path) -> None:
+    result = run(engine, tmp_path, "probes", as_root=True, run_as=(4321, 4321))
+    assert result.status is Status.PASS, result.stderr_tail
+    probe_file = Path(result.run_dir) / "outputs/probe/probe.json"
+    assert json.loads(probe_file.read_text())["uid"] == 0
+    assert (probe_file.stat().st_uid, probe_file.stat().st_gid) == (4321, 4321)
+
+
+def test_ctrl_c_removes_the_container_and_exits_130(engine: Any, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(__file__).parent / "scripts" / "sleeper.py"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "test-script",
+            str(script),
+            "--workspace-dir",
+            str(tmp_path / "ws"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    label = "sandbox.script=sleeper"
+    deadline = time.monotonic() + 60
+    while engine.count_labelled(label) == 0 and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.1)
+    assert engine.count_labelled(label) == 1
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert engine.count_labelled(label) == 0
