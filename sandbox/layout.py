@@ -17,11 +17,13 @@ from sandbox.workspace import RunFolder
 
 __all__ = [
     "CONFIG_DIR",
+    "EntryPoint",
     "InputBinding",
     "JobLayout",
     "argument_list",
     "code_mount",
     "code_target",
+    "entry_point",
     "module_call",
     "nested_mountpoints",
     "processing_layout",
@@ -61,6 +63,34 @@ class JobLayout:
     working_dir: str | None = None
 
 
+@dataclass(frozen=True)
+class EntryPoint:
+    """What the platform starts: ContainerEntrypoint, ContainerArguments, the script."""
+
+    entrypoint: list[str]
+    arguments: list[str]
+    script_target: str
+
+
+def entry_point(
+    spec: ScriptSpec,
+    code_dir: str,
+    script_path: Path,
+    source_dir: Path | None,
+    run_as_module: bool,
+    default_arguments: list[str],
+) -> EntryPoint:
+    """The spec's verbatim entry point and arguments, else ``command script --arg value``."""
+    target = code_target(code_dir, script_path, source_dir)
+    program = module_call(code_dir, target) if run_as_module else [target]
+    arguments = spec.container_arguments
+    return EntryPoint(
+        entrypoint=list(spec.container_entrypoint or [*spec.command, *program]),
+        arguments=list(default_arguments if arguments is None else arguments),
+        script_target=f"module:{program[1]}" if run_as_module else target,
+    )
+
+
 def argument_list(arguments: dict[str, str]) -> list[str]:
     """``{"job_type": "training"}`` -> ``["--job_type", "training"]``; an empty value is a flag."""
     listed: list[str] = []
@@ -83,13 +113,8 @@ def processing_layout(
     run_as_module: bool = False,
 ) -> JobLayout:
     """Lay a Processing job out as the platform does (CONTRACT.md, Paths)."""
-    target = code_target(CODE_PATH, script_path, source_dir)
-    program = module_call(CODE_PATH, target) if run_as_module else [target]
-    entrypoint = spec.container_entrypoint or [*spec.command, *program]
-    arguments = (
-        spec.container_arguments
-        if spec.container_arguments is not None
-        else argument_list(spec.arguments)
+    start = entry_point(
+        spec, CODE_PATH, script_path, source_dir, run_as_module, argument_list(spec.arguments)
     )
     outputs = {name: run.outputs / name for name in spec.outputs}
     mounts = [
@@ -105,21 +130,21 @@ def processing_layout(
             inputs,
             image=image,
             job_name=job_name,
-            entrypoint=entrypoint,
-            arguments=arguments,
+            entrypoint=start.entrypoint,
+            arguments=start.arguments,
         ),
         "resourceconfig.json": {"current_host": "algo-1", "hosts": ["algo-1"]},
     }
     return JobLayout(
-        entrypoint=list(entrypoint),
-        arguments=list(arguments),
+        entrypoint=start.entrypoint,
+        arguments=start.arguments,
         environment=dict(spec.environment),
         mounts=mounts,
         outputs=outputs,
         output_paths={name: ch.path for name, ch in spec.outputs.items()},
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=config,
-        script_target=f"module:{program[1]}" if run_as_module else target,
+        script_target=start.script_target,
         working_dir=CODE_PATH if run_as_module else None,
     )
 

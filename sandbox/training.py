@@ -23,8 +23,7 @@ from sandbox.layout import (
     JobLayout,
     argument_list,
     code_mount,
-    code_target,
-    module_call,
+    entry_point,
 )
 from sandbox.results import Artifact
 from sandbox.spec import ScriptSpec
@@ -74,13 +73,13 @@ def training_layout(
 ) -> JobLayout:
     """Lay a Training job out as the platform and its training toolkit do."""
     hyperparameters = stringify_hyperparameters(spec.hyperparameters)
-    target = code_target(TRAINING_CODE_DIR, script_path, source_dir)
-    program = module_call(TRAINING_CODE_DIR, target) if run_as_module else [target]
-    entrypoint = spec.container_entrypoint or [*spec.command, *program]
-    arguments = (
-        spec.container_arguments
-        if spec.container_arguments is not None
-        else [*argument_list(hyperparameters), *argument_list(spec.arguments)]
+    start = entry_point(
+        spec,
+        TRAINING_CODE_DIR,
+        script_path,
+        source_dir,
+        run_as_module,
+        [*argument_list(hyperparameters), *argument_list(spec.arguments)],
     )
     channels = {b.container_path.rsplit("/", 1)[-1]: b.container_path for b in inputs}
     outputs = {name: run.outputs / name for name in TRAINING_OUTPUTS}
@@ -92,12 +91,12 @@ def training_layout(
         *(Mount(outputs[name], path, read_only=False) for name, path in TRAINING_OUTPUTS.items()),
     ]
     environment = {
-        **_sm_environment(spec, channels, hyperparameters, arguments, num_cpus, script_path),
+        **_sm_environment(spec, channels, hyperparameters, start.arguments, num_cpus, script_path),
         **spec.environment,
     }
     return JobLayout(
-        entrypoint=list(entrypoint),
-        arguments=list(arguments),
+        entrypoint=start.entrypoint,
+        arguments=start.arguments,
         environment=environment,
         mounts=mounts,
         outputs=outputs,
@@ -105,7 +104,7 @@ def training_layout(
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=_config_files(channels, hyperparameters),
         code_dir=TRAINING_CODE_DIR,
-        script_target=f"module:{program[1]}" if run_as_module else target,
+        script_target=start.script_target,
         working_dir=TRAINING_CODE_DIR,
     )
 
