@@ -3,6 +3,9 @@
 Finds the container paths it reads and writes (named as its ``__main__`` block names
 them), the environment variables it reads, its argparse arguments, its ``main``
 signature and relative imports, and whether it is a Processing or a Training script.
+
+Holds the public contract types, the one-pass AST scanner and the assembly of its
+findings; folding path expressions and naming channels is :mod:`sandbox._inference_paths`.
 """
 
 from __future__ import annotations
@@ -10,12 +13,27 @@ from __future__ import annotations
 import ast
 import importlib.util
 import logging
-import posixpath
 import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from sandbox._inference_paths import (
+    DICT_KEY,
+    FOLDER_NAME,
+    GET_KEY,
+    HYPERPARAMETERS_FILE,
+    MAIN_KEY,
+    PROCESSING_ROOT,
+    TRAINING_DATA,
+    TRAINING_ROOTS,
+    PathUse,
+    Resolver,
+    channel_for,
+    group_channels,
+    normalize,
+    under,
+)
 from sandbox.errors import SpecError
 
 __all__ = [
@@ -28,23 +46,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_OPT_ML = "/opt/ml"
-_PROCESSING_ROOT = "/opt/ml/processing"
-_PROCESSING_INPUT = "/opt/ml/processing/input"
-_PROCESSING_OUTPUT = "/opt/ml/processing/output"
-_TRAINING_DATA = "/opt/ml/input/data"
-_HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
-_SANDBOX_CODE = "/opt/ml/processing/input/code"
-# (root, direction, name): with no name, each folder right under the root is a channel.
-_CHANNEL_ROOTS = (
-    (_PROCESSING_INPUT, "input", None),
-    (_PROCESSING_OUTPUT, "output", None),
-    (_TRAINING_DATA, "input", None),
-    ("/opt/ml/model", "output", "model"),
-    ("/opt/ml/output/data", "output", "output_data"),
-    ("/opt/ml/checkpoints", "output", "checkpoints"),
-)
-_TRAINING_ROOTS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output/data", "/opt/ml/checkpoints")
 _SM_OUTPUT_VARIABLES = {
     "SM_MODEL_DIR": "/opt/ml/model",
     "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
@@ -53,18 +54,7 @@ _SM_TRAINING_VARIABLE = re.compile(
     r"^SM_(MODEL_DIR|OUTPUT_DATA_DIR|CHANNELS|CHANNEL_\w+|HPS|HP_\w+)$"
 )
 _COLUMN_VARIABLE = re.compile(r"^(LABEL_FIELD|\w+_(FIELDS?|COLS?|COLUMNS?))$")
-_FILE_NAME = re.compile(
-    r"\.(json|jsonl|csv|tsv|txt|parquet|pkl|pickle|joblib|bst|model|gz|tar|zip|npy|npz|png|html)$"
-)
-_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
-_PATH_BUILDERS = frozenset(
-    {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"}
-)
 _PATH_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call)
-
-# Naming priority of a path: a key of a dict in the __main__ block wins, then the key of
-# `paths.get("key", "/opt/ml/...")`, then a key of any other dict, then the folder name.
-_MAIN_KEY, _GET_KEY, _DICT_KEY, _FOLDER_NAME = range(4)
 
 
 class JobKind(str, Enum):
@@ -132,7 +122,7 @@ def infer_contract(source: str, filename: str = "<script>") -> InferredContract:
     """
     tree = _parse(source, filename)
     try:
-        resolver = _Resolver(tree)
+        resolver = Resolver(tree)
         scanner = _Scanner(resolver, _main_guards(tree))
         scanner.visit(tree)
     except RecursionError as exc:
@@ -163,207 +153,6 @@ def _parse(source: str, filename: str) -> ast.Module:
         raise SpecError(filename, f"cannot parse: {exc.msg}{where}") from exc
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, deep nesting
         raise SpecError(filename, f"cannot parse: {exc}") from exc
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _dotted(node.value)
-        return None if head is None else f"{head}.{node.attr}"
-    return None
-
-
-def _imported_names(tree: ast.Module) -> dict[str, str]:
-    """Local name -> what it was imported as (``osp`` -> ``os.path``, ``environ`` -> ...)."""
-    names: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                local = alias.asname or alias.name.partition(".")[0]
-                names[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
-
-
-def _single_target(node: ast.Assign | ast.AnnAssign) -> str | None:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if len(targets) == 1 and isinstance(targets[0], ast.Name):
-        return targets[0].id
-    return None
-
-
-class _Resolver:
-    """Folds string expressions made of literals, joins and names bound to one string."""
-
-    def __init__(self, tree: ast.Module) -> None:
-        self.imports = _imported_names(tree)
-        self._strings: dict[str, str] = {}
-        for node in ast.walk(tree):  # `env = os.environ`
-            target = _single_target(node) if isinstance(node, ast.Assign) else None
-            if (
-                target
-                and isinstance(node, ast.Assign)
-                and self.canonical(node.value) == "os.environ"
-            ):
-                self.imports[target] = "os.environ"
-        self._collect_strings(tree)
-
-    def canonical(self, node: ast.AST) -> str | None:
-        """Dotted name of ``node`` with its first part replaced by what it was imported as."""
-        dotted = _dotted(node)
-        if dotted is None:
-            return None
-        head, dot, rest = dotted.partition(".")
-        return f"{self.imports.get(head, head)}{dot}{rest}"
-
-    def is_path_builder(self, node: ast.AST) -> bool:
-        return isinstance(node, ast.Call) and self.canonical(node.func) in _PATH_BUILDERS
-
-    def env_getter(self, call: ast.Call) -> tuple[ast.expr | None, ast.expr | None] | None:
-        """(name, default) expressions of an ``os.environ.get``/``os.getenv`` call."""
-        if self.canonical(call.func) not in _ENV_GETTERS:
-            return None
-        keywords = {keyword.arg: keyword.value for keyword in call.keywords}
-        name = call.args[0] if call.args else keywords.get("key")
-        default = call.args[1] if len(call.args) > 1 else keywords.get("default")
-        return name, default
-
-    def _collect_strings(self, tree: ast.Module) -> None:
-        assignments = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))]
-        ambiguous: set[str] = set()
-        for node in sorted(assignments, key=lambda n: (n.lineno, n.col_offset)):
-            target = _single_target(node)
-            if target is None or node.value is None:
-                continue
-            folded = self.fold(node.value)
-            if folded is None or not folded[1] or self._strings.get(target, folded[0]) != folded[0]:
-                ambiguous.add(target)
-            else:
-                self._strings[target] = folded[0]
-        for name in ambiguous:
-            self._strings.pop(name, None)
-
-    def fold(self, node: ast.expr) -> tuple[str, bool] | None:
-        """Return ``(text, complete)``; an incomplete text ends at its last whole component."""
-        if isinstance(node, ast.Constant):
-            return (node.value, True) if isinstance(node.value, str) else None
-        if isinstance(node, ast.Name):
-            value = self._strings.get(node.id)
-            return None if value is None else (value, True)
-        if isinstance(node, ast.JoinedStr):
-            return self._concat(node.values, "")
-        if isinstance(node, ast.FormattedValue):
-            return None if node.format_spec else self.fold(node.value)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
-            return self._concat(
-                [node.left, node.right], "" if isinstance(node.op, ast.Add) else "/"
-            )
-        if self.is_path_builder(node) and isinstance(node, ast.Call):
-            return self._concat(node.args, "/") if node.args and not node.keywords else None
-        getter = self.env_getter(node) if isinstance(node, ast.Call) else None
-        return self.fold(getter[1]) if getter and getter[1] else None
-
-    def _concat(self, parts: list[ast.expr], separator: str) -> tuple[str, bool] | None:
-        text = ""
-        for index, part in enumerate(parts):
-            folded = self.fold(part)
-            if folded is None:
-                return None if index == 0 else (_whole_components(text + separator), False)
-            piece, complete = folded
-            text = piece if index == 0 else _join(text, piece, separator)
-            if not complete:
-                return _whole_components(text), False
-        return text, True
-
-    def first_piece(self, node: ast.expr) -> str | None:
-        """The leftmost piece of a composed path, cut to whole components if it is text."""
-        cut = False
-        while True:
-            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
-                cut = cut or isinstance(node.op, ast.Add)
-                node = node.left
-            elif isinstance(node, ast.JoinedStr) and node.values:
-                node, cut = node.values[0], True
-            elif isinstance(node, ast.FormattedValue):
-                node = node.value
-            elif self.is_path_builder(node) and isinstance(node, ast.Call) and node.args:
-                node = node.args[0]
-            else:
-                break
-        text = self.string(node)
-        return _whole_components(text) if text and cut and isinstance(node, ast.Constant) else text
-
-    def string(self, node: ast.expr | None) -> str | None:
-        folded = self.fold(node) if node is not None else None
-        return folded[0] if folded and folded[1] else None
-
-    def literal_text(self, node: ast.expr | None) -> str | None:
-        """``str()`` of a literal (or of a name bound to a string); None otherwise."""
-        if node is None:
-            return None
-        try:
-            value = ast.literal_eval(node)
-        except (ValueError, TypeError):
-            return self.string(node)
-        return None if value is None else str(value)
-
-
-def _join(left: str, right: str, separator: str) -> str:
-    return left + right if not separator else posixpath.join(left, right)
-
-
-def _whole_components(text: str) -> str:
-    return text[: text.rfind("/") + 1]
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root + "/")
-
-
-def _normalize(text: str) -> str | None:
-    if not text.startswith(_OPT_ML) or any(char.isspace() for char in text):
-        return None
-    path = posixpath.normpath(text)
-    return path if _under(path, _OPT_ML) else None
-
-
-def _components(path: str, root: str) -> list[str] | None:
-    if not _under(path, root):
-        return None
-    return [part for part in path[len(root) :].split("/") if part]
-
-
-@dataclass(frozen=True)
-class _Channel:
-    direction: str  # "input" or "output"
-    path: str
-    folder_name: str
-
-
-def _channel_for(path: str) -> _Channel | None:
-    """The channel a path lies in; a file right in the output root belongs to the root."""
-    for root, direction, name in _CHANNEL_ROOTS:
-        parts = _components(path, root)
-        if parts is None:
-            continue
-        if name or (root == _PROCESSING_OUTPUT and len(parts) <= 1 and _FILE_NAME.search(path)):
-            return _Channel(direction, root, name or "output")
-        if root == _PROCESSING_OUTPUT and not parts:
-            return _Channel(direction, root, "output")
-        channel = f"{root}/{parts[0]}" if parts else _SANDBOX_CODE
-        return None if channel == _SANDBOX_CODE else _Channel(direction, channel, parts[0])
-    return None
-
-
-@dataclass(frozen=True)
-class _PathUse:
-    path: str
-    position: tuple[int, int]
-    name: str | None = None
-    priority: int = _FOLDER_NAME
 
 
 @dataclass
@@ -400,9 +189,9 @@ def _is_sm(name: str) -> bool:
 class _Scanner(ast.NodeVisitor):
     """One pass over the tree collecting paths, env reads, arguments and imports."""
 
-    def __init__(self, resolver: _Resolver, main_guards: set[int]) -> None:
+    def __init__(self, resolver: Resolver, main_guards: set[int]) -> None:
         self.resolver = resolver
-        self.uses: list[_PathUse] = []
+        self.uses: list[PathUse] = []
         self.env = _EnvReads()
         self.arguments: dict[str, InferredArgument] = {}
         self.relative_imports: list[str] = []
@@ -428,7 +217,7 @@ class _Scanner(ast.NodeVisitor):
         self._in_main = in_main
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        priority = _MAIN_KEY if self._in_main else _DICT_KEY
+        priority = MAIN_KEY if self._in_main else DICT_KEY
         for key, value in zip(node.keys, node.values, strict=True):
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 self._record_named(value, key.value, priority)
@@ -471,9 +260,9 @@ class _Scanner(ast.NodeVisitor):
         self.training_evidence.append((position, f"uses {name}"))
         if name.startswith("SM_CHANNEL_"):
             channel = name.removeprefix("SM_CHANNEL_").lower()
-            self.uses.append(_PathUse(f"{_TRAINING_DATA}/{channel}", position))
+            self.uses.append(PathUse(f"{TRAINING_DATA}/{channel}", position))
         elif name in _SM_OUTPUT_VARIABLES:
-            self.uses.append(_PathUse(_SM_OUTPUT_VARIABLES[name], position))
+            self.uses.append(PathUse(_SM_OUTPUT_VARIABLES[name], position))
 
     def _record_env_getter(self, node: ast.Call) -> None:
         getter = self.resolver.env_getter(node)
@@ -488,7 +277,7 @@ class _Scanner(ast.NodeVisitor):
             return
         key = self.resolver.string(node.args[0])
         if key and self.resolver.canonical(func.value) != "os.environ":
-            self._record_named(node.args[1], key, _GET_KEY)
+            self._record_named(node.args[1], key, GET_KEY)
 
     def _record_named(self, value: ast.expr, name: str, priority: int) -> None:
         folded = self.resolver.fold(value)
@@ -503,24 +292,24 @@ class _Scanner(ast.NodeVisitor):
             return
         self._folded.update(id(child) for child in ast.walk(node))
         first = self.resolver.first_piece(node)
-        use_first = first is not None and _channel_for(first) is not None
+        use_first = first is not None and channel_for(first) is not None
         self._add_use(first if use_first and first else folded[0], node)
 
     def _add_use(
-        self, text: str, node: ast.expr, name: str | None = None, priority: int = _FOLDER_NAME
+        self, text: str, node: ast.expr, name: str | None = None, priority: int = FOLDER_NAME
     ) -> None:
-        path = _normalize(text)
+        path = normalize(text)
         if path is None:
             return
         position = (node.lineno, node.col_offset)
-        self.uses_processing = self.uses_processing or _under(path, _PROCESSING_ROOT)
-        self.reads_hyperparameters = self.reads_hyperparameters or path == _HYPERPARAMETERS_FILE
-        if any(_under(path, root) for root in _TRAINING_ROOTS):
+        self.uses_processing = self.uses_processing or under(path, PROCESSING_ROOT)
+        self.reads_hyperparameters = self.reads_hyperparameters or path == HYPERPARAMETERS_FILE
+        if any(under(path, root) for root in TRAINING_ROOTS):
             self.training_evidence.append((position, f"uses {path}"))
-        self.uses.append(_PathUse(path, position, name, priority))
+        self.uses.append(PathUse(path, position, name, priority))
 
 
-def _argument(call: ast.Call, resolver: _Resolver) -> InferredArgument | None:
+def _argument(call: ast.Call, resolver: Resolver) -> InferredArgument | None:
     flags = [resolver.string(arg) for arg in call.args]
     names = [flag for flag in flags if flag]
     keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
@@ -544,7 +333,7 @@ def _dest(names: list[str], positional: bool) -> str:
     return long_option.lstrip("-").replace("-", "_")
 
 
-def _argument_default(keywords: dict[str, ast.expr], resolver: _Resolver) -> str | None:
+def _argument_default(keywords: dict[str, ast.expr], resolver: Resolver) -> str | None:
     if "default" in keywords:
         return resolver.literal_text(keywords["default"])
     action = resolver.literal_text(keywords.get("action"))
@@ -578,31 +367,6 @@ def _main_parameters(tree: ast.Module) -> tuple[str, ...] | None:
     return tuple(arg.arg for arg in ordered if arg is not None)
 
 
-def _channels(uses: list[_PathUse]) -> tuple[dict[str, str], dict[str, str]]:
-    """Group path uses into channels and name each (best-priority name wins)."""
-    best: dict[_Channel, tuple[int, str]] = {}
-    for use in sorted(uses, key=lambda use: use.position):
-        channel = _channel_for(use.path)
-        if channel is None:
-            continue
-        named = use.name is not None and use.path == channel.path
-        rank, name = (use.priority, use.name) if named and use.name else (_FOLDER_NAME, None)
-        if channel not in best or rank < best[channel][0]:
-            best[channel] = (rank, name or channel.folder_name)
-    return _named(best, "input"), _named(best, "output")
-
-
-def _named(best: dict[_Channel, tuple[int, str]], direction: str) -> dict[str, str]:
-    channels = [channel for channel in best if channel.direction == direction]
-    names: dict[_Channel, str] = {}
-    for channel in sorted(channels, key=lambda channel: best[channel][0]):
-        name, suffix = best[channel][1], 2
-        while name in names.values():
-            name, suffix = f"{best[channel][1]}_{suffix}", suffix + 1
-        names[channel] = name
-    return {names[channel]: channel.path for channel in channels}
-
-
 def _kind(
     evidence: list[tuple[tuple[int, int], str]], uses_processing: bool
 ) -> tuple[JobKind, str]:
@@ -617,7 +381,7 @@ def _kind(
 
 
 def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
-    inputs, outputs = _channels(scanner.uses)
+    inputs, outputs = group_channels(scanner.uses)
     kind, reason = _kind(scanner.training_evidence, scanner.uses_processing)
     main_params = _main_parameters(tree)
     return InferredContract(
