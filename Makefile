@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install --quiet --upgrade pip
 	@# compat mode: a plain path entry, no import hook (the hook costs ~40 ms per start)
 	@$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	@# bytecode now, so each CLI start skips compiling (even with PYTHONDONTWRITEBYTECODE)
+	@$(BIN)/python -m compileall -q sandbox
 	@touch $@
 
 install: $(STAMP) ## Create .venv and install sandbox with its test tools
