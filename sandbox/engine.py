@@ -7,9 +7,9 @@ exception is turned into a :class:`~sandbox.errors.SandboxError` here, at the se
 
 from __future__ import annotations
 
-import io
 import logging
 import tarfile
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,15 +273,17 @@ class Engine:
         repository, _, tag = reference.rpartition(":")
         changes = [f"LABEL {key}={value}" for key, value in labels.items()]
         changes.append('CMD ["/bin/bash"]')
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as archive:
-            archive.add(str(rootfs_dir), arcname=".")
-        try:
-            self._client.api.import_image_from_data(
-                buffer.getvalue(), repository=repository, tag=tag, changes=changes
-            )
-        except docker.errors.APIError as exc:
-            raise InfrastructureError(f"docker import of {rootfs_dir} failed: {exc}") from exc
+        # Through a file on disk, not memory: a root filesystem is ~170 MB.
+        with tempfile.TemporaryDirectory(prefix="sandbox-rootfs-") as folder:
+            archive_path = Path(folder) / "rootfs.tar"
+            with tarfile.open(archive_path, mode="w") as archive:
+                archive.add(str(rootfs_dir), arcname=".")
+            try:
+                self._client.api.import_image_from_file(
+                    str(archive_path), repository=repository, tag=tag, changes=changes
+                )
+            except docker.errors.APIError as exc:
+                raise InfrastructureError(f"docker import of {rootfs_dir} failed: {exc}") from exc
         info = self.image(reference)
         if info is None:
             raise InfrastructureError(f"docker import did not produce {reference}")
