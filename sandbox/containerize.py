@@ -9,6 +9,7 @@ call style the supervisor starts our main runner, which imports the script and c
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from sandbox import __version__
@@ -21,7 +22,16 @@ from sandbox.spec import CallStyle
 from sandbox.training import stringify_hyperparameters
 from sandbox.workspace import RunFolder, write_json_atomic
 
-__all__ = ["BIN_DIR", "OUT_DIR", "build_request", "main_exit_code", "report_file", "run_labels"]
+__all__ = [
+    "BIN_DIR",
+    "EXTRA_LABELS_ENV",
+    "OUT_DIR",
+    "build_request",
+    "extra_labels",
+    "main_exit_code",
+    "report_file",
+    "run_labels",
+]
 
 BIN_DIR = "/opt/sandbox/bin"
 OUT_DIR = "/opt/sandbox/out"
@@ -32,14 +42,29 @@ _MAIN_REPORT = "main.json"
 _CALL = "call.json"
 
 
+EXTRA_LABELS_ENV = "SANDBOX_EXTRA_LABELS"
+"""``key=value,key=value`` added to every container, e.g. a CI job id to clean up by."""
+
+
 def run_labels(run_id: str, script_name: str) -> dict[str, str]:
     """Labels on every container of a run, so leftovers can always be found."""
     return {
+        **extra_labels(),
         TOOL_LABEL: "sandbox",
         "sandbox.run-id": run_id,
         "sandbox.script": script_name,
         "sandbox.version": __version__,
     }
+
+
+def extra_labels() -> dict[str, str]:
+    """The labels named by ``SANDBOX_EXTRA_LABELS``; malformed items are ignored."""
+    labels: dict[str, str] = {}
+    for item in os.environ.get(EXTRA_LABELS_ENV, "").split(","):
+        key, sep, value = item.strip().partition("=")
+        if sep and key:
+            labels[key] = value
+    return labels
 
 
 def report_file(run: RunFolder) -> Path:

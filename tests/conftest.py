@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,10 @@ import pytest
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TOOL_LABEL_FILTER = "sandbox.tool=sandbox"
+# Every container this test session makes (also through the CLI in subprocesses) carries
+# this label, so the leftover check counts this session's containers and no one else's.
+SESSION_LABEL = f"sandbox.test-session={uuid.uuid4().hex[:12]}"
+os.environ["SANDBOX_EXTRA_LABELS"] = SESSION_LABEL
 
 
 def _in_ci() -> bool:
@@ -31,9 +35,9 @@ def engine() -> Iterator[object]:
             pytest.fail(f"CI needs a Docker engine: {exc}")
         pytest.skip(f"no Docker engine: {exc}")
     yield connected
-    leftovers = connected.count_labelled(TOOL_LABEL_FILTER)
-    connected.remove_labelled(TOOL_LABEL_FILTER)
-    assert leftovers == 0, f"{leftovers} container(s) with {TOOL_LABEL_FILTER} were left behind"
+    leftovers = connected.count_labelled(SESSION_LABEL)
+    connected.remove_labelled(SESSION_LABEL)
+    assert leftovers == 0, f"{leftovers} container(s) of this test session were left behind"
 
 
 @pytest.fixture(scope="session")
