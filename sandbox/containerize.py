@@ -16,7 +16,7 @@ from sandbox import __version__
 from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
 from sandbox.images import ResolvedImage
 from sandbox.layout import ML_OUTPUT_DIR, JobLayout
-from sandbox.resolve import ResolvedScript
+from sandbox.resolve import ResolvedScript, argument_dest
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
 from sandbox.training import stringify_hyperparameters
@@ -143,7 +143,8 @@ def _job_args(resolved: ResolvedScript) -> dict[str, str | None]:
     """The script's own argument defaults, then the arguments given."""
     defaults = {name: arg.default for name, arg in resolved.contract.arguments.items()}
     hyperparameters = stringify_hyperparameters(resolved.spec.hyperparameters)
-    return {**defaults, **hyperparameters, **resolved.spec.arguments}
+    given = {argument_dest(name): value for name, value in resolved.spec.arguments.items()}
+    return {**defaults, **hyperparameters, **given}
 
 
 def _hand_back(owner: tuple[int, int], layout: JobLayout) -> list[str]:

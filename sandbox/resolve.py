@@ -23,7 +23,14 @@ from sandbox.spec import (
     parse_spec,
 )
 
-__all__ = ["BUNDLED_EXAMPLES", "Overrides", "ResolvedScript", "find_script", "resolve_script"]
+__all__ = [
+    "BUNDLED_EXAMPLES",
+    "Overrides",
+    "ResolvedScript",
+    "argument_dest",
+    "find_script",
+    "resolve_script",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +191,10 @@ def _check_training_paths(spec: ScriptSpec, script: str) -> None:
 
 
 def _check_arguments(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    # argparse turns --job-type into job_type: compare by that destination name.
+    given = {argument_dest(name): value for name, value in spec.arguments.items()}
     for name, argument in contract.arguments.items():
-        value = spec.arguments.get(name)
+        value = given.get(name)
         if value is None and argument.required:
             choices = f" (one of {', '.join(argument.choices)})" if argument.choices else ""
             raise UsageError(
@@ -196,6 +205,11 @@ def _check_arguments(spec: ScriptSpec, contract: InferredContract, script: str) 
                 f"script {script}: argument --{name} must be one of "
                 f"{', '.join(argument.choices)}, got {value!r}"
             )
+
+
+def argument_dest(name: str) -> str:
+    """The attribute argparse stores an option under: ``--job-type`` -> ``job_type``."""
+    return name.lstrip("-").replace("-", "_")
 
 
 def _findings(spec: ScriptSpec, contract: InferredContract) -> list[str]:
