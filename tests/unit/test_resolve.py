@@ -54,7 +54,7 @@ def test_zero_config_spec_takes_channels_from_the_source(script: Path) -> None:
 
 
 def test_missing_required_variable_is_named_before_anything_runs(script: Path) -> None:
-    with pytest.raises(UsageError, match="API_TOKEN.*--env API_TOKEN=VALUE"):
+    with pytest.raises(UsageError, match=r"API_TOKEN.*--env API_TOKEN=VALUE"):
         resolve_script(script, None, Overrides(arguments={"job_type": "training"}))
 
 
