@@ -1,0 +1,169 @@
+"""Real data end to end: gen-data's folders fed back with --data-source, and S3 data
+(moto's S3 server on loopback) downloaded once, mounted read-only, never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto.server import ThreadedMotoServer
+
+from sandbox.cli import cli
+from sandbox.resolve import Overrides
+from sandbox.results import Status, TestResult
+from sandbox.runner import RunRequest, run_script
+
+pytestmark = pytest.mark.usefixtures("offline_image")
+
+TABULAR_OPTIONS = ["--arg", "job_type=training", "--env", "LABEL_FIELD=label"]
+TABULAR = Overrides(arguments={"job_type": "training"}, environment={"LABEL_FIELD": "label"})
+PROBES = Path(__file__).parent / "scripts" / "probes.py"
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def outputs_of(result: TestResult) -> dict[str, str]:
+    return hashes(Path(result.run_dir) / "outputs")
+
+
+def test_gen_data_folders_fed_back_with_data_source_pass_and_stay_untouched(
+    engine: Any, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    generated = CliRunner().invoke(
+        cli, ["gen-data", "tabular_preprocessing", "--out", str(data), *TABULAR_OPTIONS]
+    )
+    assert generated.exit_code == 0, generated.output
+    before = hashes(data)
+    assert before and all(name.startswith("data/") for name in before)
+
+    ran = CliRunner().invoke(
+        cli,
+        [
+            "test-script",
+            "tabular_preprocessing",
+            "--data-source",
+            str(data),
+            "--workspace-dir",
+            str(tmp_path / "ws"),
+            "--output-format",
+            "json",
+            *TABULAR_OPTIONS,
+        ],
+    )
+
+    assert ran.exit_code == 0, ran.output
+    result = json.loads(ran.stdout)
+    assert result["status"] == "PASS", result["stderr_tail"]
+    assert result["inputs"] == {"data_input": f"folder {(data / 'data').resolve()}"}
+    assert hashes(data) == before
+    assert not any((tmp_path / "ws" / "data").iterdir()), "nothing was generated"
+
+
+# S3 -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    name = f"sandbox-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def upload(folder: Path, bucket: str, prefix: str) -> None:
+    client = boto3.client("s3")
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+            client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+
+def test_a_script_runs_on_s3_data_and_a_second_run_downloads_nothing(
+    engine: Any, bucket: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "local"
+    generated = CliRunner().invoke(
+        cli, ["gen-data", "tabular_preprocessing", "--out", str(local), *TABULAR_OPTIONS]
+    )
+    assert generated.exit_code == 0, generated.output
+    upload(local, bucket, "runs/2024-11")
+    uri = f"s3://{bucket}/runs/2024-11"
+    workspace = tmp_path / "ws"
+
+    def run(**kwargs: Any) -> TestResult:
+        request = RunRequest(
+            script="tabular_preprocessing", overrides=TABULAR, workspace=workspace, **kwargs
+        )
+        return run_script(request, engine)
+
+    first = run(data_source=uri)
+    assert first.status is Status.PASS, first.stderr_tail
+    assert first.inputs == {"data_input": f"{uri}/data/ (2 objects, 2 downloaded)"}
+    [cache_entry] = (workspace / "s3").iterdir()
+    cached = hashes(cache_entry / "data")
+    assert cached == hashes(local / "data")
+    mtimes = [path.stat().st_mtime_ns for path in sorted((cache_entry / "data").iterdir())]
+
+    second = run(data_source=uri)
+    assert second.status is Status.PASS, second.stderr_tail
+    assert second.inputs == {"data_input": f"{uri}/data/ (2 objects, 0 downloaded)"}
+    assert [p.stat().st_mtime_ns for p in sorted((cache_entry / "data").iterdir())] == mtimes
+    assert hashes(cache_entry / "data") == cached
+
+    from_folder = run(data_source=local)
+    assert outputs_of(first) == outputs_of(second) == outputs_of(from_folder)
+
+
+def test_an_s3_input_is_mounted_read_only(engine: Any, bucket: str, tmp_path: Path) -> None:
+    boto3.client("s3").put_object(Bucket=bucket, Key="probe/rows.csv", Body=b"a,label\n1,0\n")
+    request = RunRequest(
+        script=str(PROBES),
+        inputs={"data": f"s3://{bucket}/probe"},
+        workspace=tmp_path / "ws",
+    )
+
+    result = run_script(request, engine)
+
+    assert result.status is Status.PASS, result.stderr_tail
+    probe = json.loads((Path(result.run_dir) / "outputs/probe/probe.json").read_text())
+    assert probe["input_files"] == ["rows.csv"]
+    assert probe["input_write"].startswith("refused")
+    [data_input] = [
+        entry["S3Input"]
+        for entry in probe["job_config"]["ProcessingInputs"]
+        if entry["InputName"] == "data"
+    ]
+    assert data_input["S3Uri"] == f"s3://{bucket}/probe"
+    body = boto3.client("s3").get_object(Bucket=bucket, Key="probe/rows.csv")["Body"].read()
+    assert body == b"a,label\n1,0\n"
