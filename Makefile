@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install engine lint format test test-unit demo images bench clean
+.PHONY: help install engine browser lint format test test-unit demo images bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ install: $(STAMP) ## Create .venv and install sandbox with its test tools
 engine: ## Make sure a Docker engine answers (starts one as root on Debian/Ubuntu)
 	@bash .ci/ensure-docker.sh
 
+browser: ## Make sure headless chromium is there for the HTML report test (apt as root)
+	@bash .ci/ensure-chromium.sh
+
 lint: install ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check sandbox tests bench examples
 	$(BIN)/ruff format --check sandbox tests bench examples
@@ -33,7 +36,7 @@ format: install ## Format the code with ruff
 	$(BIN)/ruff format sandbox tests bench examples
 	$(BIN)/ruff check --fix sandbox tests bench examples
 
-test: install engine ## Unit and Docker integration tests (builds the offline image once)
+test: install engine browser ## Unit and Docker integration tests (builds the offline image once)
 	$(BIN)/pytest tests
 
 test-unit: install ## Unit tests only (no Docker)

@@ -21,5 +21,7 @@ run test-script tabular_preprocessing --arg job_type=training --env LABEL_FIELD=
 run test-script tabular_preprocessing --spec examples/specs/tabular_preprocessing.yaml
 run test-script xgboost_training --spec examples/specs/xgboost_training.yaml
 run test-script model_calibration --spec examples/specs/model_calibration.yaml
+# A pipeline: preprocessing -> training -> calibration, each output feeding the next step.
+run test-pipeline examples/pipelines/preprocess_train_calibrate.yaml --jobs 2
 echo
 echo "demo: every example passed"

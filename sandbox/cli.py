@@ -22,6 +22,8 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from sandbox import __version__
+from sandbox.cli_data import from_contract_command, gen_data_command
+from sandbox.cli_results import RESULT_COMMANDS
 from sandbox.errors import SandboxError, UsageError
 
 __all__ = ["main"]
@@ -98,7 +100,23 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command("test-script")
-@click.argument("script")
+@click.argument("scripts", nargs=-1)
+@click.option("--all", "all_scripts", is_flag=True, help="Every *.py script in --scripts-dir.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Run this many scripts at once.",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one JUnit XML file for all the scripts (for CI).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line of each script.")
+@click.option("-v", "--verbose", is_flag=True, help="Stream the container's output to stderr.")
 @click.option("--image", help="Image profile (see `sandbox images list`) or any image reference.")
 @click.option(
     "--scripts-dir",
@@ -112,7 +130,8 @@ def cli(verbose: bool) -> None:
 )
 @click.option(
     "--data-source",
-    help="'synthetic' (default), or a folder holding one folder per input channel.",
+    help="'synthetic' (default), or a folder (or s3://bucket/prefix) holding one folder "
+    "(sub-prefix) per input channel.",
     default="synthetic",
     show_default=True,
 )
@@ -121,7 +140,7 @@ def cli(verbose: bool) -> None:
     "inputs",
     multiple=True,
     metavar="CHANNEL=PATH",
-    help="Feed one input channel from a folder (repeatable).",
+    help="Feed one input channel from a folder or s3://bucket/prefix (repeatable).",
 )
 @click.option(
     "--data-size",
@@ -178,25 +197,45 @@ def cli(verbose: bool) -> None:
 )
 @_handles_errors
 def test_script_command(**options: Any) -> None:
-    """Run SCRIPT (a name in --scripts-dir, or a path) in a production-shaped container."""
+    """Run SCRIPTS in production-shaped containers: names in --scripts-dir, paths, or
+    quoted globs ('examples/scripts/*.py'); --jobs N runs N at once."""
+    from sandbox.batch import expand_scripts, names_one_script
+    from sandbox.cli_results import finish_test_script, run_test_scripts
+    from sandbox.runner import RunRequest
+
+    scripts, all_scripts = options["scripts"], options["all_scripts"]
+    names = expand_scripts(scripts, options["scripts_dir"], all_scripts=all_scripts)
+    single = names_one_script(scripts, all_scripts=all_scripts)
+    if single:
+        results = [_test_one_script({**options, "script": names[0]})]
+    else:
+        results = run_test_scripts(
+            names, options, lambda name: _run_request({**options, "script": name}, RunRequest)
+        )
+    finish_test_script(results, options, single=single)
+
+
+def _test_one_script(options: dict[str, Any]) -> Any:
+    from sandbox.progress import LineStreamer
     from sandbox.runner import RunRequest, run_script
 
     request = _run_request(options, RunRequest)
-    as_json = options["output_format"] == "json"
     console = _stderr()
+    streamer = LineStreamer(console) if options["verbose"] else None
     with console.status("preparing", spinner="dots") as status:
         request = _with_progress(request, lambda message: status.update(message))
-        result = run_script(request)
-    if as_json:
-        echo_json(result.to_json_dict())
-    else:
-        from sandbox.render import render_text
+        if streamer is not None:
+            import dataclasses
 
-        render_text(result, _stdout())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+            request = dataclasses.replace(request, on_output=streamer)
+        result = run_script(request)
+    if streamer is not None:
+        streamer.flush()
+    return result
 
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
+    from sandbox.cli_data import data_location
     from sandbox.datagen import DataSize
     from sandbox.resolve import Overrides
     from sandbox.spec import CallStyle
@@ -217,8 +256,13 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         scripts_dir=options["scripts_dir"],
         spec_path=options["spec_path"],
         overrides=overrides,
-        data_source=None if data_source == "synthetic" else Path(data_source),
-        inputs={k: Path(v) for k, v in _pairs("--input", options["inputs"]).items()},
+        data_source=None
+        if data_source == "synthetic"
+        else data_location("--data-source", data_source),
+        inputs={
+            name: data_location(f"--input {name}", value)
+            for name, value in _pairs("--input", options["inputs"]).items()
+        },
         data_size=DataSize(options["data_size"]),
         workspace=options["workspace_dir"],
         as_root=options["as_root"],
@@ -246,6 +290,11 @@ def _with_progress(request: Any, update: Callable[[str], None]) -> Any:
     import dataclasses
 
     return dataclasses.replace(request, on_progress=update)
+
+
+for _command in RESULT_COMMANDS:
+    cli.add_command(_command)
+cli.add_command(gen_data_command)
 
 
 # images -----------------------------------------------------------------------
@@ -312,6 +361,9 @@ def spec() -> None:
     """Script spec files."""
 
 
+spec.add_command(from_contract_command)
+
+
 @spec.command("schema")
 @_handles_errors
 def spec_schema() -> None:
@@ -319,6 +371,110 @@ def spec_schema() -> None:
     from sandbox.spec import spec_json_schema
 
     click.echo(spec_json_schema())
+
+
+@spec.command("pipeline-schema")
+@_handles_errors
+def spec_pipeline_schema() -> None:
+    """Print the pipeline file's JSON schema."""
+    from sandbox.pipeline_spec import pipeline_json_schema
+
+    click.echo(pipeline_json_schema())
+
+
+# test-pipeline ----------------------------------------------------------------
+
+
+@cli.command("test-pipeline")
+@click.argument("pipeline_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scripts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("scripts"),
+    show_default=True,
+    help="Where to look up a step's script given by name.",
+)
+@click.option(
+    "--workspace-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".sandbox"),
+    show_default=True,
+    envvar="SANDBOX_WORKSPACE_DIR",
+    help="Where runs, pipeline runs and generated data are kept (env: SANDBOX_WORKSPACE_DIR).",
+)
+@click.option(
+    "--data-size",
+    type=click.Choice(["small", "medium", "large"]),
+    default="small",
+    show_default=True,
+    help="Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Independent steps run in parallel, at most this many at a time.",
+)
+@click.option(
+    "--from",
+    "from_step",
+    metavar="STEP",
+    help="Rerun STEP and its descendants, reusing the latest run's earlier outputs.",
+)
+@click.option(
+    "--only",
+    "only_step",
+    metavar="STEP",
+    help="Rerun STEP alone, reusing the latest run's outputs for its inputs.",
+)
+@click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: stdout holds exactly one JSON document.",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML: one testcase per step and per edge.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report (the DAG, per-step figures).",
+)
+@_handles_errors
+def test_pipeline_command(**options: Any) -> None:
+    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
+    from sandbox import pipeline_report
+    from sandbox.datagen import DataSize
+    from sandbox.pipeline import PipelineRequest, run_pipeline
+
+    request = PipelineRequest(
+        pipeline_file=options["pipeline_file"],
+        scripts_dir=options["scripts_dir"],
+        workspace=options["workspace_dir"],
+        data_size=DataSize(options["data_size"]),
+        jobs=options["jobs"],
+        from_step=options["from_step"],
+        only_step=options["only_step"],
+    )
+    with _stderr().status("preparing", spinner="dots") as status:
+        request = _with_progress(request, lambda message: status.update(message))
+        result = run_pipeline(request)
+    if options["junit_xml"]:
+        options["junit_xml"].write_text(pipeline_report.render_junit(result), encoding="utf-8")
+    if options["html_file"]:
+        options["html_file"].write_text(pipeline_report.render_html(result), encoding="utf-8")
+    if options["output_format"] == "json":
+        echo_json(result.to_json_dict())
+    else:
+        pipeline_report.render_text(result, _stdout())
+    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
 
 
 def main() -> None:

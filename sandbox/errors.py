@@ -16,6 +16,9 @@ __all__ = [
     "ImageBuildError",
     "ImageNotFoundError",
     "InfrastructureError",
+    "RunNotFoundError",
+    "S3SourceError",
+    "S3UnreachableError",
     "SandboxError",
     "ScriptNotFoundError",
     "SpecError",
@@ -109,3 +112,32 @@ class WorkspaceError(UsageError):
         self.path = path
         self.problem = problem
         super().__init__(f"workspace {path}: {problem}")
+
+
+class RunNotFoundError(UsageError):
+    """No run of that id (or unique id prefix) has a readable result in the workspace."""
+
+    def __init__(self, run_id: str, workspace: Path, detail: str) -> None:
+        self.run_id = run_id
+        self.workspace = workspace
+        self.detail = detail
+        super().__init__(f"run {run_id!r}: {detail} (workspace {workspace})")
+
+
+class S3SourceError(UsageError):
+    """S3 data cannot be had as asked: no credentials, no bucket, nothing under a prefix."""
+
+    def __init__(self, uri: str, problem: str) -> None:
+        self.uri = uri
+        self.problem = problem
+        super().__init__(f"{uri}: {problem}")
+
+
+class S3UnreachableError(InfrastructureError):
+    """The S3 endpoint does not answer (exit code 3)."""
+
+    def __init__(self, uri: str, endpoint: str, detail: str) -> None:
+        self.uri = uri
+        self.endpoint = endpoint
+        self.detail = detail
+        super().__init__(f"{uri}: cannot reach the S3 endpoint {endpoint} ({detail})")

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.engine import Mount
+from sandbox.s3source import S3Source
 from sandbox.spec import CODE_PATH, PROCESSING_PREFIX, ScriptSpec
 from sandbox.workspace import RunFolder
 
@@ -43,6 +44,8 @@ class InputBinding:
     container_path: str
     host_path: Path
     source: str
+    s3: S3Source | None = None
+    """The S3 data it was downloaded from, which the job's config files name."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,8 @@ def _processing_job_config(
     entrypoint: list[str],
     arguments: list[str],
 ) -> dict[str, Any]:
-    channels = [(b.channel, b.container_path) for b in inputs] + [("code", CODE_PATH)]
+    channels = [(b.channel, b.container_path, _s3_input(spec, b, job_name)) for b in inputs]
+    channels.append(("code", CODE_PATH, S3Source(_s3_uri(job_name, "input", "code"))))
     app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entrypoint}
     if arguments:
         app["ContainerArguments"] = arguments
@@ -210,7 +214,7 @@ def _processing_job_config(
         "ProcessingJobName": job_name,
         "AppSpecification": app,
         "Environment": dict(spec.environment),
-        "ProcessingInputs": [_processing_input(job_name, n, p) for n, p in channels],
+        "ProcessingInputs": [_processing_input(n, p, s3) for n, p, s3 in channels],
         "ProcessingOutputConfig": {
             "Outputs": [
                 {
@@ -238,16 +242,27 @@ def _processing_job_config(
     }
 
 
-def _processing_input(job_name: str, name: str, path: str) -> dict[str, Any]:
+def _s3_input(spec: ScriptSpec, binding: InputBinding, job_name: str) -> S3Source:
+    """The real S3 input, or a stand-in URI with the S3 types the spec states."""
+    if binding.s3 is not None:
+        return binding.s3
+    uri = _s3_uri(job_name, "input", binding.channel)
+    channel = spec.inputs.get(binding.channel)
+    if channel is None:
+        return S3Source(uri)
+    return S3Source(uri, channel.s3_data_type, channel.s3_data_distribution_type)
+
+
+def _processing_input(name: str, path: str, s3: S3Source) -> dict[str, Any]:
     return {
         "InputName": name,
         "AppManaged": False,
         "S3Input": {
             "LocalPath": path,
-            "S3Uri": _s3_uri(job_name, "input", name),
-            "S3DataType": "S3Prefix",
+            "S3Uri": s3.uri,
+            "S3DataType": s3.data_type.value,
             "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated",
+            "S3DataDistributionType": s3.distribution.value,
             "S3CompressionType": "None",
         },
     }

@@ -10,9 +10,9 @@ from rich.table import Table
 
 from sandbox.results import Status, TestResult
 
-__all__ = ["render_json", "render_text"]
+__all__ = ["STATUS_STYLE", "render_json", "render_text", "render_verdict"]
 
-_STYLE = {
+STATUS_STYLE = {
     Status.PASS: "bold green",
     Status.FAIL: "bold red",
     Status.ERROR: "bold red",
@@ -28,13 +28,19 @@ def render_json(result: TestResult) -> str:
     return json.dumps(result.to_json_dict(), indent=2)
 
 
-def render_text(result: TestResult, console: Console) -> None:
-    """A verdict line, the figures, outputs, findings and, on failure, the stderr tail."""
-    style = _STYLE[result.status]
+def render_verdict(result: TestResult, console: Console) -> None:
+    """The verdict line alone: ``PASS name (processing, entrypoint) in 1.23 s``."""
+    style = STATUS_STYLE[result.status]
     console.print(
         f"[{style}]{result.status.value}[/] {escape(result.script_name)} "
-        f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s"
+        f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s",
+        highlight=False,
     )
+
+
+def render_text(result: TestResult, console: Console) -> None:
+    """A verdict line, the figures, outputs, findings and, on failure, the stderr tail."""
+    render_verdict(result, console)
     if result.error_message:
         console.print(f"  reason: {escape(result.error_message)}")
     console.print(_figures(result))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from sandbox.results import (
     Status,
     TestResult,
 )
+from sandbox.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.spec import ScriptSpec
 from sandbox.training import pack_artifacts, training_layout
 from sandbox.verdict import judge
@@ -56,8 +57,10 @@ class RunRequest:
     scripts_dir: Path = Path("scripts")
     spec_path: Path | None = None
     overrides: Overrides = field(default_factory=Overrides)
-    data_source: Path | None = None
-    inputs: dict[str, Path] = field(default_factory=dict)
+    data_source: Path | str | None = None
+    """A folder, or an ``s3://`` URI, holding one folder (sub-prefix) per input channel."""
+    inputs: Mapping[str, Path | str] = field(default_factory=dict)
+    """Channel -> folder or ``s3://`` URI."""
     data_size: DataSize = DataSize.SMALL
     workspace: Path = Path(".sandbox")
     as_root: bool = False
@@ -93,6 +96,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         explicit=request.inputs,
         cache_root=workspace.data_cache,
         size=request.data_size,
+        s3=S3Cache(workspace.root / S3_CACHE_DIR),
     )
     limits = applied_limits(engine, spec, memory=request.memory, cpus=request.cpus)
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from sandbox.datagen import DatasetSpec
 from sandbox.errors import SpecError
 from sandbox.inference import JobKind
+from sandbox.s3source import S3DataDistributionType, S3DataType, split_s3_uri
 
 __all__ = [
     "PROCESSING_PREFIX",
@@ -74,6 +75,19 @@ class ChannelSpec(_Frozen):
         default=None, description="How to generate this input when no real data is given."
     )
     expect: OutputCheck | None = Field(default=None, description="Checks on an output.")
+    s3_uri: str | None = Field(
+        default=None,
+        description="Inputs only: real data at s3://bucket/prefix (or the manifest object's "
+        "URI), used when neither --input nor --data-source gives this channel data.",
+    )
+    s3_data_type: S3DataType = Field(
+        default=S3DataType.S3_PREFIX,
+        description="S3Prefix (every object under the prefix) or ManifestFile.",
+    )
+    s3_data_distribution_type: S3DataDistributionType = Field(
+        default=S3DataDistributionType.FULLY_REPLICATED,
+        description="FullyReplicated or ShardedByS3Key (one instance: it gets every key).",
+    )
 
     @field_validator("path")
     @classmethod
@@ -81,6 +95,13 @@ class ChannelSpec(_Frozen):
         if not value.startswith("/") or ".." in value.split("/"):
             raise ValueError(f"must be an absolute container path without '..', got {value!r}")
         return value.rstrip("/") or "/"
+
+    @field_validator("s3_uri")
+    @classmethod
+    def _s3_uri(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_s3_uri(value)  # a ValueError names the problem
+        return value
 
     @property
     def folder_name(self) -> str:

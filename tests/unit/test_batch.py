@@ -1,0 +1,111 @@
+"""Many scripts at once (sandbox.batch): names, globs, --all, up-front checks; and the
+progress display (sandbox.progress) that shows a batch on a console."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from results_factory import make_result
+from rich.console import Console
+
+from sandbox.batch import expand_scripts, names_one_script, plan_runs, run_batch
+from sandbox.errors import UsageError
+from sandbox.progress import LineStreamer, ProgressDisplay
+from sandbox.results import Status
+from sandbox.runner import RunRequest
+
+SCRIPT = 'OUT = "/opt/ml/processing/output/result"\nprint("hi")\n'
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Path:
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for name in ("b_prep.py", "a_train.py", "__init__.py", "notes.txt"):
+        (folder / name).write_text(SCRIPT)
+    return folder
+
+
+def test_names_and_paths_pass_through_in_order(scripts: Path) -> None:
+    names = expand_scripts(["prep", str(scripts / "a_train.py")], scripts, all_scripts=False)
+    assert names == ["prep", str(scripts / "a_train.py")]
+
+
+def test_globs_are_expanded_here_sorted_without_init(scripts: Path) -> None:
+    names = expand_scripts([str(scripts / "*.py")], scripts, all_scripts=False)
+    assert [Path(n).name for n in names] == ["a_train.py", "b_prep.py"]
+
+
+def test_a_glob_is_tried_in_the_scripts_dir_too(scripts: Path) -> None:
+    names = expand_scripts(["b_*.py"], scripts, all_scripts=False)
+    assert [Path(n).name for n in names] == ["b_prep.py"]
+
+
+def test_all_takes_every_python_file_and_duplicates_go(scripts: Path) -> None:
+    names = expand_scripts([str(scripts / "a_train.py")], scripts, all_scripts=True)
+    assert [Path(n).name for n in names] == ["a_train.py", "b_prep.py"]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "all_scripts", "single"),
+    [
+        (["x"], False, True),
+        (["x", "y"], False, False),
+        (["*.py"], False, False),
+        (["x"], True, False),
+    ],
+)
+def test_one_script_keeps_the_one_script_output(
+    patterns: list[str], all_scripts: bool, single: bool
+) -> None:
+    assert names_one_script(patterns, all_scripts=all_scripts) is single
+
+
+def test_plan_names_every_script_that_cannot_run(scripts: Path) -> None:
+    (scripts / "needs_env.py").write_text(
+        'import os\nOUT = "/opt/ml/processing/output"\nLABEL = os.environ["LABEL_FIELD"]\n'
+    )
+    requests = [
+        RunRequest(script=name, scripts_dir=scripts) for name in ("a_train", "ghost", "needs_env")
+    ]
+    with pytest.raises(UsageError) as error:
+        plan_runs(requests)
+    assert "2 script(s) cannot run" in str(error.value)
+    assert "'ghost'" in str(error.value) and "LABEL_FIELD" in str(error.value)
+
+
+def test_jobs_below_one_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="--jobs 0"):
+        run_batch([], jobs=0)
+
+
+def test_line_streamer_prints_whole_lines_with_a_prefix() -> None:
+    out = io.StringIO()
+    streamer = LineStreamer(Console(file=out, width=200), prefix="[prep] ")
+    for chunk in (b"first li", b"ne\nsecond line\nthi", b"rd [bold]not markup[/]"):
+        streamer(chunk)
+    assert out.getvalue() == "[prep] first line\n[prep] second line\n"
+    streamer.flush()
+    assert out.getvalue().splitlines()[-1] == "[prep] third [bold]not markup[/]"
+
+
+def test_progress_off_a_terminal_prints_one_line_per_finished_step() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    assert not console.is_terminal
+    with ProgressDisplay(console, ["a", "b"], stream_output=True) as display:
+        display.image_started("sklearn-1.2")
+        display.image_line("sklearn-1.2", "Step 1/9 : FROM base")
+        display.image_ready("sklearn-1.2", "sandbox/sklearn-1.2:abc", built_now=True)
+        display.run_started(0, "a")
+        display.run_progress(0, "running a")
+        display.run_output(1, b"from b\n")
+        display.run_finished(0, make_result("a", Status.FAIL, execution_time=0.5))
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "image sklearn-1.2: built (sandbox/sklearn-1.2:abc)",
+        "[b] from b",
+        "FAIL a (processing, entrypoint) in 0.50 s",
+    ]
