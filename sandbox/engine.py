@@ -311,16 +311,25 @@ class Engine:
             raise
         return handle
 
-    def remove_labelled(self, label: str) -> int:
-        """Remove every container carrying ``label``; return how many were removed."""
+    def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        """Remove every container carrying ``label``; return how many were removed.
+
+        With ``stopped_only``, running containers (another run in progress) are kept.
+        """
         removed = 0
-        for container in self._client.containers.list(all=True, filters={"label": label}):
+        for container in self._labelled(label, stopped_only):
             ContainerHandle(container).remove()
             removed += 1
         return removed
 
-    def count_labelled(self, label: str) -> int:
-        return len(self._client.containers.list(all=True, filters={"label": label}))
+    def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        return len(self._labelled(label, stopped_only))
+
+    def _labelled(self, label: str, stopped_only: bool) -> list[Any]:
+        filters: dict[str, Any] = {"label": label}
+        if stopped_only:
+            filters["status"] = ["created", "exited", "dead"]
+        return list(self._client.containers.list(all=True, filters=filters))
 
 
 def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:

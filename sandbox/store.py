@@ -253,8 +253,9 @@ def _clean_containers(connect: Callable[[], Engine], *, dry_run: bool) -> int | 
         logger.info("no Docker engine, no containers removed: %s", exc)
         return None
     try:
+        # Only stopped containers: a running one belongs to a run still in progress.
         if dry_run:
-            return engine.count_labelled(TOOL_LABEL_FILTER)
-        return engine.remove_labelled(TOOL_LABEL_FILTER)
+            return engine.count_labelled(TOOL_LABEL_FILTER, stopped_only=True)
+        return engine.remove_labelled(TOOL_LABEL_FILTER, stopped_only=True)
     finally:
         engine.close()

@@ -182,7 +182,8 @@ def test_clean_workspace_with_an_engine_removes_labelled_containers(
     asked: list[str] = []
 
     class Fake:
-        def remove_labelled(self, label: str) -> int:
+        def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+            assert stopped_only
             asked.append(label)
             return 2
 

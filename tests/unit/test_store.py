@@ -21,11 +21,13 @@ class FakeEngine:
         self.counted: list[str] = []
         self.closed = False
 
-    def remove_labelled(self, label: str) -> int:
+    def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        assert stopped_only, "clean-workspace must keep running containers"
         self.removed.append(label)
         return self.labelled
 
-    def count_labelled(self, label: str) -> int:
+    def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        assert stopped_only, "clean-workspace must keep running containers"
         self.counted.append(label)
         return self.labelled
 
