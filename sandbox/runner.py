@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from sandbox import containerize
 from sandbox.checks import check_outputs
 from sandbox.datagen import DataSize
@@ -187,8 +185,8 @@ def _prepare_run_folder(
     writable = [*layout.outputs.values(), *nested_mountpoints(layout.mounts)]
     for folder in writable:
         folder.mkdir(parents=True, exist_ok=True)
-    spec_yaml = yaml.safe_dump(resolved.spec.model_dump(mode="json"), sort_keys=False)
-    write_text_atomic(run.root / "spec.yaml", spec_yaml)
+    # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs exactly this spec again.
+    write_json_atomic(run.root / "spec.json", resolved.spec.model_dump(mode="json"))
     if (os.getuid(), os.getgid()) != owner:
         # Only root gets here (under sudo, or tests that run as another user): the
         # folders the container writes must belong to the user it runs as.

@@ -14,7 +14,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sandbox.datagen import DatasetSpec
@@ -189,6 +188,8 @@ def load_spec(path: Path) -> ScriptSpec:
         SpecError: the file is missing, not YAML, or not a valid spec; the message names
             the file and the first offending field.
     """
+    import yaml  # lazily: ~12 ms of every CLI start, and most runs have no spec file
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -233,7 +234,7 @@ def spec_json_schema() -> str:
     return json.dumps(schema, indent=2, sort_keys=True)
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _yaml_problem(exc: Exception) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).strip().splitlines()[0]
     return f"line {mark.line + 1}: {problem}" if mark is not None else str(problem)
