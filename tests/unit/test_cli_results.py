@@ -14,7 +14,7 @@ from junitparser import JUnitXml
 from results_factory import at, make_result, new_workspace, store
 
 from sandbox.cli import cli
-from sandbox.cli_results import STATUS_CHOICES
+from sandbox.cli.results import STATUS_CHOICES
 from sandbox.engine import Engine
 from sandbox.errors import EngineUnavailableError
 from sandbox.results import Status

@@ -1,0 +1,58 @@
+"""The ``sandbox`` click group: global options, logging, and every command added to it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import click
+from rich.logging import RichHandler
+
+from sandbox import __version__
+from sandbox.cli.common import stderr_console
+from sandbox.cli.data import gen_data_command
+from sandbox.cli.images import images_group
+from sandbox.cli.pipeline import test_pipeline_command
+from sandbox.cli.results import RESULT_COMMANDS
+from sandbox.cli.run import test_script_command
+from sandbox.cli.spec import spec_group
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sandbox")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the tool does (to stderr).")
+def cli(verbose: bool) -> None:
+    """Test SageMaker Processing and Training scripts in a production-shaped container.
+
+    \b
+    Quick start:
+      sandbox test-script tabular_preprocessing --arg job_type=training --env LABEL_FIELD=label
+      sandbox test-script ./path/to/script.py --output-format json
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=stderr_console(), show_path=False, show_time=False)],
+    )
+
+
+cli.add_command(test_script_command)
+for _command in RESULT_COMMANDS:
+    cli.add_command(_command)
+cli.add_command(gen_data_command)
+cli.add_command(images_group)
+cli.add_command(spec_group)
+cli.add_command(test_pipeline_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    # A CI runner cancels with SIGTERM: clean up exactly as for Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
+    cli(prog_name="sandbox")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt

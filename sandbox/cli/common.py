@@ -1,0 +1,140 @@
+"""What every ``sandbox`` command shares: consoles, error handling, option parsing, exit codes.
+
+Kept light on purpose: the command line imports this module on every start, so it pulls in
+click, rich's console and the tool's errors, and nothing heavier.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from sandbox.errors import SandboxError, UsageError
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INFRA",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "echo_json",
+    "handles_errors",
+    "output_format_option",
+    "parse_hyperparameters",
+    "parse_pairs",
+    "stderr_console",
+    "stdout_console",
+    "with_progress",
+]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+output_format_option = click.option(
+    "--output-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: stdout holds exactly one JSON document.",
+)
+"""The ``--output-format text|json`` option of the commands that render a result."""
+
+
+def stderr_console() -> Console:
+    """A console on stderr: progress, warnings, errors. No colour when NO_COLOR is set."""
+    return Console(stderr=True, no_color="NO_COLOR" in os.environ, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    """A console on stdout: the command's result. No colour when NO_COLOR is set."""
+    return Console(no_color="NO_COLOR" in os.environ, soft_wrap=True)
+
+
+def handles_errors(command: F) -> F:
+    """Turn the tool's errors into one line on stderr and the right exit code.
+
+    A :class:`~sandbox.errors.SandboxError` exits with its own exit code, an interrupt
+    with 130, and any other exception (a bug of ours) with 3, its traceback logged only
+    with ``--verbose``.
+    """
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SandboxError as exc:
+            stderr_console().print(
+                f"[bold red]sandbox: error:[/] {escape(str(exc))}", highlight=False
+            )
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            stderr_console().print("sandbox: interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:
+            # A bug of ours: one line, and the traceback only with --verbose.
+            logging.getLogger("sandbox").debug("internal error", exc_info=True)
+            stderr_console().print(
+                f"[bold red]sandbox: internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
+                "(run with -v for the traceback)",
+                highlight=False,
+            )
+            sys.exit(EXIT_INFRA)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_pairs(option: str, values: tuple[str, ...]) -> dict[str, str]:
+    """Parse repeated ``NAME=VALUE`` options: ``("a=1", "b=")`` -> ``{"a": "1", "b": ""}``.
+
+    Raises:
+        UsageError: A value without ``=`` or without a name.
+    """
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise UsageError(f"{option} {value!r}: expected NAME=VALUE")
+        pairs[name] = rest
+    return pairs
+
+
+def parse_hyperparameters(value: str | None) -> dict[str, Any]:
+    """Parse ``--hyperparameters``: the path of a JSON file, or a JSON object itself.
+
+    Raises:
+        UsageError: Neither a readable JSON file nor JSON text, or not a JSON object.
+    """
+    if value is None:
+        return {}
+    path = Path(value)
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else value
+        parsed = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--hyperparameters: not a JSON object or file ({exc})") from exc
+    if not isinstance(parsed, dict):
+        raise UsageError("--hyperparameters: expected a JSON object of name: value")
+    return parsed
+
+
+def with_progress(request: Any, update: Callable[[str], None]) -> Any:
+    """A copy of the (dataclass) ``request`` that reports its progress to ``update``."""
+    import dataclasses
+
+    return dataclasses.replace(request, on_progress=update)
+
+
+def echo_json(payload: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    click.echo(json.dumps(payload, indent=2))

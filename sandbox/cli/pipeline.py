@@ -1,0 +1,108 @@
+"""``sandbox test-pipeline``: run a pipeline's steps in order, each feeding the next."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    echo_json,
+    handles_errors,
+    output_format_option,
+    stderr_console,
+    stdout_console,
+    with_progress,
+)
+
+__all__ = ["test_pipeline_command"]
+
+
+@click.command("test-pipeline")
+@click.argument("pipeline_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--scripts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("scripts"),
+    show_default=True,
+    help="Where to look up a step's script given by name.",
+)
+@click.option(
+    "--workspace-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".sandbox"),
+    show_default=True,
+    envvar="SANDBOX_WORKSPACE_DIR",
+    help="Where runs, pipeline runs and generated data are kept (env: SANDBOX_WORKSPACE_DIR).",
+)
+@click.option(
+    "--data-size",
+    type=click.Choice(["small", "medium", "large"]),
+    default="small",
+    show_default=True,
+    help="Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Independent steps run in parallel, at most this many at a time.",
+)
+@click.option(
+    "--from",
+    "from_step",
+    metavar="STEP",
+    help="Rerun STEP and its descendants, reusing the latest run's earlier outputs.",
+)
+@click.option(
+    "--only",
+    "only_step",
+    metavar="STEP",
+    help="Rerun STEP alone, reusing the latest run's outputs for its inputs.",
+)
+@output_format_option
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML: one testcase per step and per edge.",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report (the DAG, per-step figures).",
+)
+@handles_errors
+def test_pipeline_command(**options: Any) -> None:
+    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
+    from sandbox import pipeline_report
+    from sandbox.datagen import DataSize
+    from sandbox.pipeline import PipelineRequest, run_pipeline
+
+    request = PipelineRequest(
+        pipeline_file=options["pipeline_file"],
+        scripts_dir=options["scripts_dir"],
+        workspace=options["workspace_dir"],
+        data_size=DataSize(options["data_size"]),
+        jobs=options["jobs"],
+        from_step=options["from_step"],
+        only_step=options["only_step"],
+    )
+    with stderr_console().status("preparing", spinner="dots") as status:
+        request = with_progress(request, lambda message: status.update(message))
+        result = run_pipeline(request)
+    if options["junit_xml"]:
+        options["junit_xml"].write_text(pipeline_report.render_junit(result), encoding="utf-8")
+    if options["html_file"]:
+        options["html_file"].write_text(pipeline_report.render_html(result), encoding="utf-8")
+    if options["output_format"] == "json":
+        echo_json(result.to_json_dict())
+    else:
+        pipeline_report.render_text(result, stdout_console())
+    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
