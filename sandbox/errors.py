@@ -16,6 +16,7 @@ __all__ = [
     "ImageBuildError",
     "ImageNotFoundError",
     "InfrastructureError",
+    "RunCancelled",
     "RunNotFoundError",
     "S3SourceError",
     "S3UnreachableError",
@@ -63,6 +64,16 @@ class ScriptNotFoundError(UsageError):
         self.searched = searched
         where = ", ".join(str(path) for path in searched) or "nowhere"
         super().__init__(f"script {name!r} not found (looked in {where})")
+
+
+class RunCancelled(SandboxError):
+    """The controller was interrupted before this run's container started (exit 130)."""
+
+    exit_code = 130
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+        super().__init__(f"run of {script} cancelled before its container started")
 
 
 class InfrastructureError(SandboxError):

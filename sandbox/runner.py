@@ -6,8 +6,10 @@ TIMEOUT, OOM), and only infrastructure problems raise :class:`~sandbox.errors.Sa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from sandbox import containerize
 from sandbox.checks import check_outputs
 from sandbox.datagen import DataSize
 from sandbox.engine import Engine
-from sandbox.errors import UsageError
+from sandbox.errors import RunCancelled, UsageError
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
@@ -68,6 +70,11 @@ class RunRequest:
     run_as: tuple[int, int] | None = None
     on_progress: Callable[[str], None] | None = None
     on_output: Callable[[bytes], None] | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Extra labels on the run's container, e.g. the batch or pipeline it belongs to."""
+    cancel: threading.Event | None = None
+    """Set by an interrupted controller: a run whose container has not started yet
+    raises :class:`~sandbox.errors.RunCancelled` instead of starting it."""
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
@@ -103,6 +110,9 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     container = containerize.build_request(
         resolved, layout, run, image, limits, owner=owner, as_root=request.as_root
     )
+    container = dataclasses.replace(container, labels={**request.labels, **container.labels})
+    if request.cancel is not None and request.cancel.is_set():
+        raise RunCancelled(script_path.stem)
     notify(f"running {script_path.stem}")
     outcome = run_container(
         engine, container, max_runtime_s=limits.max_runtime_s, on_output=request.on_output
