@@ -9,10 +9,13 @@ Processing or Training job and names each. :mod:`sandbox.inference` drives it.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import posixpath
 import re
 from dataclasses import dataclass
+from enum import Enum
+from typing import Final
 
 __all__ = [
     "DICT_KEY",
@@ -20,6 +23,7 @@ __all__ = [
     "GET_KEY",
     "HYPERPARAMETERS_FILE",
     "MAIN_KEY",
+    "NOT_LITERAL",
     "PROCESSING_ROOT",
     "TRAINING_DATA",
     "TRAINING_ROOTS",
@@ -56,6 +60,19 @@ _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"
 _PATH_BUILDERS = frozenset(
     {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"}
 )
+
+
+class _NotLiteral(Enum):
+    """Type of :data:`NOT_LITERAL` (an enum member, so copies and pickles stay identical)."""
+
+    NOT_LITERAL = "NOT_LITERAL"
+
+    def __repr__(self) -> str:
+        return "NOT_LITERAL"
+
+
+NOT_LITERAL: Final = _NotLiteral.NOT_LITERAL
+"""What :meth:`Resolver.literal` gives for an expression whose value cannot be known."""
 
 # Naming priority of a path: a key of a dict in the __main__ block wins, then the key of
 # `paths.get("key", "/opt/ml/...")`, then a key of any other dict, then the folder name.
@@ -107,6 +124,7 @@ class Resolver:
             ):
                 self.imports[target] = "os.environ"
         self._collect_strings(tree)
+        self._literals = _literal_constants(tree)
 
     def canonical(self, node: ast.AST) -> str | None:
         """Dotted name of ``node`` with its first part replaced by what it was imported as."""
@@ -206,6 +224,47 @@ class Resolver:
         except (ValueError, TypeError):
             return self.string(node)
         return None if value is None else str(value)
+
+    def literal(self, node: ast.expr) -> object:
+        """The Python value of a literal, of a name bound to one, or of a foldable string.
+
+        ``argparse.SUPPRESS`` gives its value; anything else gives :data:`NOT_LITERAL`.
+        """
+        value = _literal_value(node)
+        if value is NOT_LITERAL and isinstance(node, ast.Name):
+            value = self._literals.get(node.id, NOT_LITERAL)
+        if value is NOT_LITERAL and self.canonical(node) == "argparse.SUPPRESS":
+            return argparse.SUPPRESS
+        text = self.string(node) if value is NOT_LITERAL else None
+        return value if text is None else text
+
+
+def _literal_value(node: ast.expr) -> object:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError):
+        return NOT_LITERAL
+
+
+def _literal_constants(tree: ast.Module) -> dict[str, object]:
+    """Names bound only to one literal value (``N_TREES = 100``), anywhere in the tree."""
+    simple: dict[int, ast.expr] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value and _single_target(node):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            simple[id(target)] = node.value
+    bound: dict[str, list[object]] = {}
+    for node in ast.walk(tree):  # every binding counts: `for N in`, `N += 1`, `a, N = ...`
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            value = simple.get(id(node))
+            bound.setdefault(node.id, []).append(
+                NOT_LITERAL if value is None else _literal_value(value)
+            )
+    return {
+        name: values[0]
+        for name, values in bound.items()
+        if values[0] is not NOT_LITERAL and all(value == values[0] for value in values)
+    }
 
 
 def _join(left: str, right: str, separator: str) -> str:

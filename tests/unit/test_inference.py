@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.errors import SpecError
 from sandbox.inference import (
+    NOT_LITERAL,
     InferredArgument,
     InferredContract,
     JobKind,
@@ -858,3 +859,150 @@ def test_examples_follow_the_production_pattern(name: str) -> None:
     contract = infer_contract(source, f"{name}.py")
     assert contract.has_main
     assert contract.inputs and contract.outputs
+
+
+# --- argparse: what rebuilds the value ----------------------------------------------
+
+
+def _arguments(source: str) -> dict[str, InferredArgument]:
+    return infer(source).arguments
+
+
+def test_action_type_and_nargs_are_recorded() -> None:
+    arguments = _arguments(
+        """
+        import argparse
+        from distutils.util import strtobool
+        def str2bool(text): ...
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--n", type=int)
+        parser.add_argument("--eta", type=float, nargs="+")
+        parser.add_argument("--flag", action="store_true")
+        parser.add_argument("--gpu", type=str2bool)
+        parser.add_argument("--cpu", type=strtobool)
+        parser.add_argument("--scale", type=lambda text: float(text))
+        parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction)
+        parser.add_argument("--files", nargs=argparse.ONE_OR_MORE)
+        parser.add_argument("--pair", nargs=2)
+        """
+    )
+    details = {name: (arg.action, arg.type_name, arg.nargs) for name, arg in arguments.items()}
+    assert details == {
+        "n": ("store", "int", None),
+        "eta": ("store", "float", "+"),
+        "flag": ("store_true", None, None),
+        "gpu": ("store", "str2bool", None),
+        "cpu": ("store", "distutils.util.strtobool", None),
+        "scale": ("store", None, None),
+        "shuffle": ("argparse.BooleanOptionalAction", None, None),
+        "files": ("store", None, "+"),
+        "pair": ("store", None, "2"),
+    }
+
+
+def test_default_value_keeps_the_python_type() -> None:
+    arguments = _arguments(
+        """
+        import argparse
+        N_TREES = 100
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--n-trees", type=int, default=N_TREES)
+        parser.add_argument("--depth", type=int, default=3)
+        parser.add_argument("--eta", default=-0.5)
+        parser.add_argument("--ids", default=[1, 2])
+        parser.add_argument("--label", default=None)
+        parser.add_argument("--mode")
+        parser.add_argument("-v", action="store_true")
+        parser.add_argument("--quiet", action="store_false")
+        parser.add_argument("--lucky", action="store_true", default=True)
+        parser.add_argument("--seed", default=argparse.SUPPRESS)
+        parser.add_argument("--version", action="version", version="1")
+        """
+    )
+    values = {name: arg.default_value for name, arg in arguments.items()}
+    assert values == {
+        "n_trees": 100,
+        "depth": 3,
+        "eta": -0.5,
+        "ids": [1, 2],
+        "label": None,
+        "mode": None,
+        "v": False,
+        "quiet": True,
+        "lucky": True,
+        "seed": "==SUPPRESS==",
+        "version": "==SUPPRESS==",
+    }
+    assert type(values["depth"]) is int and values["v"] is False and values["quiet"] is True
+
+
+def test_default_value_of_a_non_literal_is_the_sentinel() -> None:
+    arguments = _arguments(
+        """
+        import argparse, os
+        LIMIT = 1
+        LIMIT = 2
+        COUNT = 1
+        COUNT += 1
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--workers", default=os.cpu_count())
+        parser.add_argument("--limit", default=LIMIT)
+        parser.add_argument("--count", default=COUNT)
+        """
+    )
+    assert all(arg.default_value is NOT_LITERAL for arg in arguments.values())
+    assert repr(NOT_LITERAL) == "NOT_LITERAL"
+
+
+def test_default_value_of_a_folded_string_is_that_string() -> None:
+    arguments = _arguments(
+        """
+        import argparse, os
+        ROOT = "/opt/ml/processing"
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--data", default=f"{ROOT}/input/data")
+        parser.add_argument("--mode", default=os.environ.get("MODE", "fast"))
+        """
+    )
+    assert arguments["data"].default_value == "/opt/ml/processing/input/data"
+    assert arguments["mode"].default_value == "fast"
+
+
+def test_const_and_option_strings_are_recorded() -> None:
+    arguments = _arguments(
+        """
+        import argparse
+        parser = argparse.ArgumentParser()
+        parser.add_argument("-l", "--level", nargs="?", const=2, default=1)
+        parser.add_argument("--tag", action="store_const", const="x")
+        parser.add_argument("--obj", action="store_const", const=object())
+        parser.add_argument("input_file")
+        """
+    )
+    level, tag, obj, positional = arguments.values()
+    assert (level.const, level.const_value, level.option_strings) == ("2", 2, ("-l", "--level"))
+    assert (tag.const, tag.const_value) == ("x", "x")
+    assert (obj.const, obj.const_value) == (None, NOT_LITERAL)
+    assert (positional.const_value, positional.option_strings) == (None, ())
+
+
+def test_positional_with_argparse_nargs_constant_is_not_required() -> None:
+    arguments = _arguments(
+        """
+        import argparse
+        parser = argparse.ArgumentParser()
+        parser.add_argument("files", nargs=argparse.ZERO_OR_MORE)
+        """
+    )
+    assert arguments["files"].required is False
+    assert arguments["files"].nargs == "*"
+
+
+def test_new_fields_take_no_part_in_equality() -> None:
+    inferred = _arguments(
+        "import argparse\nargparse.ArgumentParser().add_argument('--n', type=int, default=3)\n"
+    )["n"]
+    assert inferred == InferredArgument("n", False, "3")
+    assert inferred.default_value == 3 and inferred.type_name == "int"
+    hand_built = InferredArgument("n", False, "3")
+    assert (hand_built.action, hand_built.default_value) == ("store", NOT_LITERAL)
