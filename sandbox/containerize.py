@@ -14,9 +14,11 @@ from pathlib import Path
 
 from sandbox import __version__
 from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.errors import UsageError
 from sandbox.images import ResolvedImage
+from sandbox.job_args import typed_job_args
 from sandbox.layout import ML_OUTPUT_DIR, JobLayout
-from sandbox.resolve import ResolvedScript, argument_dest
+from sandbox.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
 from sandbox.training import stringify_hyperparameters
@@ -33,6 +35,8 @@ __all__ = [
     "run_labels",
 ]
 
+SUPERVISOR_PYTHON = "python3"
+"""The supervisor's interpreter; an image without it runs the job unsupervised."""
 BIN_DIR = "/opt/sandbox/bin"
 OUT_DIR = "/opt/sandbox/out"
 HOME_DIR = "/tmp/sandbox-home"
@@ -90,21 +94,28 @@ def build_request(
     *,
     owner: tuple[int, int],
     as_root: bool,
+    supervised: bool = True,
 ) -> ContainerRequest:
-    """The container that runs the job under the supervisor, as ``owner`` unless ``as_root``."""
+    """The container that runs the job, as ``owner`` unless ``as_root``.
+
+    ``supervised``: under our supervisor (exact figures, signal forwarding, hand-back
+    of root-owned outputs); without it, for images that have no ``python3``.
+    """
     spec = resolved.spec
     program = _program(resolved, layout, run)
-    python = spec.command[0] if "python" in spec.command[0] else "python3"
+    if not program:
+        raise UsageError(
+            f"script {resolved.script_path.stem}: nothing to start (the image has no "
+            "ENTRYPOINT and no ContainerArguments were given)"
+        )
     root_run = as_root or owner == (0, 0)
-    supervisor = [python, f"{BIN_DIR}/supervisor.py", "--report", f"{OUT_DIR}/{_REPORT}"]
-    if as_root and owner != (0, 0):
-        supervisor += _hand_back(owner, layout)
+    entrypoint = [*_supervisor(owner, layout, as_root), "--", *program] if supervised else program
     environment = dict(layout.environment)
     if not root_run:
         environment["HOME"] = HOME_DIR
     return ContainerRequest(
         image=image.reference,
-        entrypoint=[*supervisor, "--", *program],
+        entrypoint=entrypoint,
         command=None,
         environment=environment,
         mounts=[
@@ -122,6 +133,15 @@ def build_request(
     )
 
 
+def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
+    # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
+    command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
+    command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    if as_root and owner != (0, 0):
+        command += _hand_back(owner, layout)
+    return command
+
+
 def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
     if resolved.spec.call_style is CallStyle.ENTRYPOINT:
         return [*layout.entrypoint, *layout.arguments]
@@ -130,7 +150,10 @@ def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> lis
         "code_dir": layout.code_dir,
         "input_paths": layout.input_paths,
         "output_paths": layout.output_paths,
-        "environ_vars": layout.environment,
+        "environ_vars": {
+            **script_environment(resolved.spec, resolved.contract),
+            **layout.environment,
+        },
         "job_args": _job_args(resolved),
         "report": f"{OUT_DIR}/{_MAIN_REPORT}",
     }
@@ -139,16 +162,16 @@ def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> lis
     return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
 
 
-def _job_args(resolved: ResolvedScript) -> dict[str, str | None]:
-    """The script's own argument defaults, then the arguments given."""
-    defaults = {name: arg.default for name, arg in resolved.contract.arguments.items()}
+def _job_args(resolved: ResolvedScript) -> dict[str, object]:
+    """What the script's own argparse would give for the same command line: its typed
+    defaults, then the arguments (and hyperparameters) given, converted as it would."""
     hyperparameters = stringify_hyperparameters(resolved.spec.hyperparameters)
     given = {argument_dest(name): value for name, value in resolved.spec.arguments.items()}
-    return {**defaults, **hyperparameters, **given}
+    return typed_job_args({**hyperparameters, **given}, resolved.contract.arguments)
 
 
 def _hand_back(owner: tuple[int, int], layout: JobLayout) -> list[str]:
-    paths = [*layout.output_paths.values(), ML_OUTPUT_DIR]
+    paths = [*layout.output_paths.values(), ML_OUTPUT_DIR, OUT_DIR]
     options = ["--chown", f"{owner[0]}:{owner[1]}"]
     for path in paths:
         options += ["--chown-path", path]

@@ -8,6 +8,7 @@ exception is turned into a :class:`~sandbox.errors.SandboxError` here, at the se
 from __future__ import annotations
 
 import logging
+import re
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ import requests.exceptions
 
 from sandbox.errors import (
     EngineUnavailableError,
+    ExecutableNotFoundError,
     ImageBuildError,
     ImageNotFoundError,
     InfrastructureError,
@@ -91,6 +93,8 @@ class ImageInfo:
     id: str
     tags: list[str]
     labels: dict[str, str]
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
 
 
 class ContainerHandle:
@@ -153,8 +157,16 @@ class ContainerHandle:
         return bytes(raw).decode("utf-8", errors="replace")
 
     def follow_logs(self) -> Iterator[bytes]:
-        """Stream stdout and stderr as they come; ends when the container exits."""
-        yield from self._container.logs(stream=True, follow=True)
+        """Stream stdout and stderr as they come; ends when the container exits.
+
+        Through a client without a read timeout: a script may be silent for longer
+        than the API timeout, and the stream must not end then.
+        """
+        streaming = docker.from_env(timeout=None)
+        try:
+            yield from streaming.api.logs(self.id, stream=True, follow=True)
+        finally:
+            streaming.close()
 
     def stats(self) -> Iterator[dict[str, Any]]:
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
@@ -193,12 +205,18 @@ class Engine:
         return str(self._client.version().get("Version", "unknown"))
 
     def cgroup_version(self) -> str:
-        return str(self._client.info().get("CgroupVersion", "1"))
+        return str(self._info().get("CgroupVersion", "1"))
 
     def host_resources(self) -> tuple[int, int]:
         """Return the engine host's ``(cpu_count, memory_bytes)``."""
-        info = self._client.info()
+        info = self._info()
         return int(info.get("NCPU", 0)), int(info.get("MemTotal", 0))
+
+    def _info(self) -> dict[str, Any]:
+        try:
+            return dict(self._client.info())
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise InfrastructureError(f"the Docker engine did not answer: {exc}") from exc
 
     # Images -----------------------------------------------------------------
 
@@ -214,7 +232,11 @@ class Engine:
 
     def images(self, label: str) -> list[ImageInfo]:
         """Local images carrying ``label`` (``key`` or ``key=value``)."""
-        return [_image_info(image) for image in self._client.images.list(filters={"label": label})]
+        try:
+            found = self._client.images.list(filters={"label": label})
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise InfrastructureError(f"cannot list images: {exc}") from exc
+        return [_image_info(image) for image in found]
 
     def pull(self, reference: str) -> ImageInfo:
         """Pull ``reference``; raise :class:`ImageNotFoundError` when it cannot be had."""
@@ -292,22 +314,26 @@ class Engine:
     # Containers -------------------------------------------------------------
 
     def start(self, request: ContainerRequest) -> ContainerHandle:
-        """Create and start a container; if the start fails, it is removed before raising."""
+        """Create and start a container; if the start fails, it is removed before raising.
+
+        Raises:
+            ExecutableNotFoundError: the entry point's program is not in the image.
+            ImageNotFoundError: the image is not present.
+            InfrastructureError: anything else the engine refused or did not answer.
+        """
         try:
             container = self._client.containers.create(**_create_kwargs(request))
         except docker.errors.ImageNotFound as exc:
             raise ImageNotFoundError(request.image, _first_line(str(exc))) from exc
-        except docker.errors.APIError as exc:
+        except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfrastructureError(f"cannot create container: {_first_line(str(exc))}") from exc
         handle = ContainerHandle(container)
         try:
             container.start()
         except BaseException as exc:
             handle.remove()
-            if isinstance(exc, docker.errors.APIError):
-                raise InfrastructureError(
-                    f"cannot start container: {_first_line(str(exc))}"
-                ) from exc
+            if isinstance(exc, (docker.errors.APIError, requests.exceptions.RequestException)):
+                raise _start_error(exc) from exc
             raise
         return handle
 
@@ -365,11 +391,26 @@ def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:
     return {key: value for key, value in kwargs.items() if value is not None}
 
 
+_MISSING_EXECUTABLE = re.compile(
+    r'exec: "([^"]+)": (?:executable file not found|stat [^:]+: no such file or directory)'
+)
+
+
+def _start_error(exc: Exception) -> InfrastructureError:
+    missing = _MISSING_EXECUTABLE.search(str(exc))
+    if missing:
+        return ExecutableNotFoundError(missing.group(1))
+    return InfrastructureError(f"cannot start container: {_first_line(str(exc))}")
+
+
 def _image_info(image: Any) -> ImageInfo:
+    config = image.attrs.get("Config") or {}
     return ImageInfo(
         id=str(image.id),
         tags=list(image.tags),
         labels=dict(image.labels or {}),
+        entrypoint=list(config["Entrypoint"]) if config.get("Entrypoint") else None,
+        cmd=list(config["Cmd"]) if config.get("Cmd") else None,
     )
 
 

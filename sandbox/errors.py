@@ -13,6 +13,7 @@ from pathlib import Path
 __all__ = [
     "BaseImageError",
     "EngineUnavailableError",
+    "ExecutableNotFoundError",
     "ImageBuildError",
     "ImageNotFoundError",
     "InfrastructureError",
@@ -91,6 +92,14 @@ class EngineUnavailableError(InfrastructureError):
             f"no Docker engine answers ({detail}); start Docker, or run "
             "'bash .ci/ensure-docker.sh' as root on Debian/Ubuntu"
         )
+
+
+class ExecutableNotFoundError(InfrastructureError):
+    """The program a container was asked to start is not in its image."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        super().__init__(f"the image has no {executable!r} to start")
 
 
 class ImageNotFoundError(InfrastructureError):

@@ -122,6 +122,8 @@ class ResolvedImage:
     image_id: str
     profile: str | None
     built_now: bool
+    entrypoint: list[str] | None = None
+    """The image's own ENTRYPOINT (runs when a spec gives only ContainerArguments)."""
 
 
 class _BaseSpec(BaseModel):
@@ -318,11 +320,11 @@ def ensure_image(
     tag = profile_tag(profile)
     existing = None if rebuild else engine.image(tag)
     if existing is not None:
-        return ResolvedImage(tag, existing.id, profile.name, built_now=False)
+        return ResolvedImage(tag, existing.id, profile.name, False, existing.entrypoint)
     offline = [name for name, other in profiles.items() if is_offline(other)]
     _get_bases(engine, profile, offline, on_line)
     info = _build_profile(engine, profile, tag, on_line)
-    return ResolvedImage(tag, info.id, profile.name, built_now=True)
+    return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint)
 
 
 def ensure_base_image(engine: Engine, base: DebootstrapBase, on_line: OnLine = None) -> str:
@@ -367,7 +369,7 @@ def _ensure_reference(
             )
         _emit(on_line, f"==> pulling {reference}")
         info = engine.pull(reference)
-    return ResolvedImage(reference, info.id, None, built_now=False)
+    return ResolvedImage(reference, info.id, None, False, info.entrypoint)
 
 
 def _get_bases(engine: Engine, profile: ImageProfile, offline: list[str], on_line: OnLine) -> None:

@@ -22,6 +22,7 @@ from sandbox.datagen import (
 from sandbox.errors import UsageError
 from sandbox.inference import InferredContract, JobKind
 from sandbox.layout import InputBinding
+from sandbox.resolve import script_environment
 from sandbox.s3source import S3_CACHE_DIR, S3Cache, S3DataType, S3Source, is_s3_uri, split_s3_uri
 from sandbox.spec import ChannelSpec, ScriptSpec
 
@@ -150,8 +151,7 @@ _LABEL_HYPERPARAMETERS = ("label_name", "label_field", "label_column", "label")
 def _data_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str, str]:
     """The environment the script will see, with the defaults it falls back to, plus
     ``LABEL_FIELD`` when a hyperparameter names the label."""
-    defaults = {name: value for name, value in contract.optional_env.items() if value}
-    env = {**defaults, **spec.environment}
+    env = script_environment(spec, contract)
     for key in _LABEL_HYPERPARAMETERS:
         if key in spec.hyperparameters and "LABEL_FIELD" not in env:
             env["LABEL_FIELD"] = str(spec.hyperparameters[key])

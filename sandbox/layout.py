@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 CONFIG_DIR = "/opt/ml/config"
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+"""Written to the job config when none is given (no limits apply then)."""
 ML_OUTPUT_DIR = "/opt/ml/output"
 _ACCOUNT = "000000000000"
 _REGION = "us-east-1"
@@ -73,6 +75,8 @@ class EntryPoint:
     entrypoint: list[str]
     arguments: list[str]
     script_target: str
+    from_image: bool = False
+    """Only ContainerArguments were given: the image's ENTRYPOINT runs with them."""
 
 
 def entry_point(
@@ -82,24 +86,39 @@ def entry_point(
     source_dir: Path | None,
     run_as_module: bool,
     default_arguments: list[str],
+    *,
+    image_entrypoint: list[str] | None = None,
 ) -> EntryPoint:
-    """The spec's verbatim entry point and arguments, else ``command script --arg value``."""
+    """What the platform starts (CONTRACT.md): the spec's ContainerEntrypoint, else the
+    image's own ENTRYPOINT when only ContainerArguments are given, else
+    ``command script --arg value`` as the SDK's ScriptProcessor sets it."""
     target = code_target(code_dir, script_path, source_dir)
     program = module_call(code_dir, target) if run_as_module else [target]
     arguments = spec.container_arguments
+    only_arguments = spec.container_entrypoint is None and arguments is not None
+    if only_arguments:
+        entrypoint = list(image_entrypoint or [])
+    else:
+        entrypoint = list(spec.container_entrypoint or [*spec.command, *program])
     return EntryPoint(
-        entrypoint=list(spec.container_entrypoint or [*spec.command, *program]),
+        entrypoint=entrypoint,
         arguments=list(default_arguments if arguments is None else arguments),
         script_target=f"module:{program[1]}" if run_as_module else target,
+        from_image=only_arguments,
     )
 
 
-def argument_list(arguments: dict[str, str]) -> list[str]:
-    """``{"job_type": "training"}`` -> ``["--job_type", "training"]``; an empty value is a flag."""
+def argument_list(
+    arguments: dict[str, str], multi_valued: frozenset[str] = frozenset()
+) -> list[str]:
+    """``{"job_type": "training"}`` -> ``["--job_type", "training"]``; an empty value is a
+    flag; the value of an argument in ``multi_valued`` (``nargs``) is split on spaces."""
     listed: list[str] = []
     for name, value in arguments.items():
         listed.append(name if name.startswith("-") else f"--{name}")
-        if value != "":
+        if name.lstrip("-").replace("-", "_") in multi_valued:
+            listed.extend(value.split())
+        elif value != "":
             listed.append(value)
     return listed
 
@@ -114,10 +133,21 @@ def processing_layout(
     job_name: str,
     source_dir: Path | None = None,
     run_as_module: bool = False,
+    image_entrypoint: list[str] | None = None,
+    multi_valued: frozenset[str] = frozenset(),
 ) -> JobLayout:
-    """Lay a Processing job out as the platform does (CONTRACT.md, Paths)."""
+    """Lay a Processing job out as the platform does (CONTRACT.md, Paths).
+
+    ``multi_valued``: the script's arguments that take several values (argparse ``nargs``).
+    """
     start = entry_point(
-        spec, CODE_PATH, script_path, source_dir, run_as_module, argument_list(spec.arguments)
+        spec,
+        CODE_PATH,
+        script_path,
+        source_dir,
+        run_as_module,
+        argument_list(spec.arguments, multi_valued),
+        image_entrypoint=image_entrypoint,
     )
     outputs = {name: run.outputs / name for name in spec.outputs}
     mounts = [
@@ -133,8 +163,7 @@ def processing_layout(
             inputs,
             image=image,
             job_name=job_name,
-            entrypoint=start.entrypoint,
-            arguments=start.arguments,
+            start=start,
         ),
         "resourceconfig.json": {"current_host": "algo-1", "hosts": ["algo-1"]},
     }
@@ -201,14 +230,15 @@ def _processing_job_config(
     *,
     image: str,
     job_name: str,
-    entrypoint: list[str],
-    arguments: list[str],
+    start: EntryPoint,
 ) -> dict[str, Any]:
     channels = [(b.channel, b.container_path, _s3_input(spec, b, job_name)) for b in inputs]
     channels.append(("code", CODE_PATH, S3Source(_s3_uri(job_name, "input", "code"))))
-    app: dict[str, Any] = {"ImageUri": image, "ContainerEntrypoint": entrypoint}
-    if arguments:
-        app["ContainerArguments"] = arguments
+    app: dict[str, Any] = {"ImageUri": image}
+    if not start.from_image:
+        app["ContainerEntrypoint"] = start.entrypoint
+    if start.arguments:
+        app["ContainerArguments"] = start.arguments
     return {
         "ProcessingJobArn": f"arn:aws:sagemaker:{_REGION}:{_ACCOUNT}:processing-job/{job_name}",
         "ProcessingJobName": job_name,
@@ -232,7 +262,7 @@ def _processing_job_config(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": spec.instance_type or "ml.m5.xlarge",
+                "InstanceType": spec.instance_type or DEFAULT_INSTANCE_TYPE,
                 "VolumeSizeInGB": 30,
             }
         },

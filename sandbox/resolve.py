@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.datagen import substitute_placeholders
 from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
 from sandbox.inference import InferredContract, JobKind, infer_contract_from_file
+from sandbox.job_args import typed_job_args
 from sandbox.spec import (
     CODE_PATH,
     PROCESSING_PREFIX,
+    TRAINING_OUTPUT_PATHS,
     CallStyle,
     ChannelSpec,
     ScriptSpec,
@@ -30,6 +33,7 @@ __all__ = [
     "argument_dest",
     "find_script",
     "resolve_script",
+    "script_environment",
 ]
 
 logger = logging.getLogger(__name__)
@@ -62,6 +66,8 @@ class ResolvedScript:
     contract: InferredContract
     spec_source: str
     findings: list[str] = field(default_factory=list)
+    kind_reason: str = ""
+    """Why this kind of job runs: the spec, the command line, or the script's paths."""
 
 
 def find_script(name_or_path: str, scripts_dir: Path) -> Path:
@@ -100,7 +106,28 @@ def resolve_script(
         contract=contract,
         spec_source=source,
         findings=_findings(spec, contract),
+        kind_reason=_kind_reason(base, overrides, contract, spec_path),
     )
+
+
+def _kind_reason(
+    base: ScriptSpec, overrides: Overrides, contract: InferredContract, spec_path: Path | None
+) -> str:
+    if overrides.kind is not None:
+        return f"--kind {overrides.kind.value} on the command line"
+    if spec_path is not None and "kind" in base.model_fields_set:
+        return f"the spec file says kind: {base.kind.value}"
+    return contract.kind_reason
+
+
+def script_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str, str]:
+    """The values the script works with: its own defaults, then the spec's environment.
+
+    The container's environment is the spec's alone, as in production; this is what a
+    script's ``__main__`` gathers with ``os.environ.get(NAME, default)``.
+    """
+    defaults = {name: value for name, value in contract.optional_env.items() if value}
+    return {**defaults, **spec.environment}
 
 
 def _zero_config_spec(script_path: Path, contract: InferredContract) -> ScriptSpec:
@@ -159,11 +186,25 @@ def _check_ready(spec: ScriptSpec, contract: InferredContract, script_path: Path
         )
     if spec.call_style is CallStyle.MAIN and not contract.has_main:
         raise UsageError(f"script {script} defines no main(); use --call-style entrypoint")
+    if spec.call_style is CallStyle.MAIN:
+        # The values main() will get must convert as argparse would convert them.
+        given = {argument_dest(name): value for name, value in spec.arguments.items()}
+        typed_job_args(given, contract.arguments)
     if spec.container_arguments is None and spec.kind is JobKind.PROCESSING:
         _check_arguments(spec, contract, script)
+    _check_output_placeholders(spec, contract, script)
+
+
+def _check_output_placeholders(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    """``${VAR}`` in output checks must resolve now: after the run is too late to say so."""
+    env = script_environment(spec, contract)
+    for name, channel in spec.outputs.items():
+        for column in channel.expect.columns if channel.expect else []:
+            substitute_placeholders(column, env, source=script, where=f"output {name} column")
 
 
 def _check_paths(spec: ScriptSpec, script: str) -> None:
+    _check_distinct_paths(spec, script)
     if spec.kind is JobKind.TRAINING:
         _check_training_paths(spec, script)
         return
@@ -179,6 +220,29 @@ def _check_paths(spec: ScriptSpec, script: str) -> None:
                 raise SpecError(script, f"{direction} channel {name!r}: {CODE_PATH} holds the code")
 
 
+def _check_distinct_paths(spec: ScriptSpec, script: str) -> None:
+    """Two channels on one path, or a writable output inside a read-only input, cannot
+    be mounted: say so now rather than let the engine refuse."""
+    seen: dict[str, str] = {}
+    for direction, channels in (("input", spec.inputs), ("output", spec.outputs)):
+        for name, channel in channels.items():
+            if channel.path in seen:
+                raise SpecError(
+                    script,
+                    f"{direction} channel {name!r}: path {channel.path} is also "
+                    f"channel {seen[channel.path]!r}",
+                )
+            seen[channel.path] = name
+    for out_name, output in spec.outputs.items():
+        for in_name, source in spec.inputs.items():
+            if output.path.startswith(source.path + "/"):
+                raise SpecError(
+                    script,
+                    f"output channel {out_name!r}: {output.path} lies inside input "
+                    f"channel {in_name!r}, which is read-only",
+                )
+
+
 def _check_training_paths(spec: ScriptSpec, script: str) -> None:
     for name, channel in spec.inputs.items():
         parent, _, folder = channel.path.rpartition("/")
@@ -187,6 +251,13 @@ def _check_training_paths(spec: ScriptSpec, script: str) -> None:
                 script,
                 f"training input channel {name!r}: path {channel.path} must be "
                 f"{TRAINING_DATA_DIR}/<channel>",
+            )
+    known = ", ".join(TRAINING_OUTPUT_PATHS.values())
+    for name, channel in spec.outputs.items():
+        if channel.path not in TRAINING_OUTPUT_PATHS.values():
+            raise SpecError(
+                script,
+                f"training output channel {name!r}: path {channel.path} is not one of {known}",
             )
 
 

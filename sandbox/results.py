@@ -68,7 +68,7 @@ class ResourceUsage(_Result):
     """Resource figures of one run (MiB, seconds, percent of one core)."""
 
     source: str = Field(description="'supervisor' (exact, from inside) or 'stats' (sampled).")
-    peak_memory_mb: float | None = Field(None, description="cgroup peak, includes page cache.")
+    peak_memory_mb: float | None = Field(default=None, description="cgroup peak, with page cache.")
     peak_rss_mb: float | None = None
     page_cache_mb: float | None = None
     cpu_user_s: float | None = None

@@ -24,6 +24,7 @@ from sandbox.s3source import S3DataDistributionType, S3DataType, split_s3_uri
 __all__ = [
     "PROCESSING_PREFIX",
     "SPEC_SCHEMA_VERSION",
+    "TRAINING_OUTPUT_PATHS",
     "CallStyle",
     "ChannelSpec",
     "JobKind",
@@ -36,6 +37,12 @@ __all__ = [
 SPEC_SCHEMA_VERSION = 1
 PROCESSING_PREFIX = "/opt/ml/processing/"
 CODE_PATH = "/opt/ml/processing/input/code"
+TRAINING_OUTPUT_PATHS = {
+    "model": "/opt/ml/model",
+    "output_data": "/opt/ml/output/data",
+    "checkpoints": "/opt/ml/checkpoints",
+}
+"""The writable folders of a Training job, by their usual channel names."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_ENV_ENTRIES = 100

@@ -12,6 +12,7 @@ environment. After a passing job the model and output data are packed as
 from __future__ import annotations
 
 import json
+import os
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from sandbox.layout import (
     entry_point,
 )
 from sandbox.results import Artifact
-from sandbox.spec import ScriptSpec
+from sandbox.spec import TRAINING_OUTPUT_PATHS, ScriptSpec
 from sandbox.workspace import RunFolder
 
 __all__ = [
@@ -40,13 +41,9 @@ __all__ = [
 TRAINING_CODE_DIR = "/opt/ml/code"
 INPUT_DATA_DIR = "/opt/ml/input/data"
 INPUT_CONFIG_DIR = "/opt/ml/input/config"
-TRAINING_OUTPUTS = {
-    "model": "/opt/ml/model",
-    "output_data": "/opt/ml/output/data",
-    "checkpoints": "/opt/ml/checkpoints",
-}
+TRAINING_OUTPUTS = TRAINING_OUTPUT_PATHS
 _HOST = "algo-1"
-_ARCHIVES = {"model": "model.tar.gz", "output_data": "output.tar.gz"}
+_ARCHIVES = {"/opt/ml/model": "model.tar.gz", "/opt/ml/output/data": "output.tar.gz"}
 
 
 def stringify_hyperparameters(hyperparameters: dict[str, Any]) -> dict[str, str]:
@@ -61,6 +58,46 @@ def stringify_hyperparameters(hyperparameters: dict[str, Any]) -> dict[str, str]
     }
 
 
+def decode_hyperparameters(stored: dict[str, str]) -> dict[str, Any]:
+    """What the training toolkit hands the script: each stored string JSON-decoded where
+    it can be (``"6"`` -> 6, ``"true"`` -> True), else kept as the string."""
+    decoded: dict[str, Any] = {}
+    for name, value in stored.items():
+        try:
+            decoded[name] = json.loads(value)
+        except ValueError:
+            decoded[name] = value
+    return decoded
+
+
+def toolkit_arguments(decoded: dict[str, Any]) -> list[str]:
+    """Script-mode arguments as the toolkit builds them: sorted names, ``-x`` for a
+    one-letter name, ``str()`` of each value (``True``), maps as ``k=v,k=v``."""
+    arguments: list[str] = []
+    for name in sorted(decoded):
+        value = decoded[name]
+        arguments.append(f"-{name}" if len(name) == 1 else f"--{name}")
+        if isinstance(value, dict):
+            arguments.append(",".join(f"{k}={v}" for k, v in sorted(value.items())))
+        else:
+            arguments.append(str(value))
+    return arguments
+
+
+def _env_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def training_output_paths(spec: ScriptSpec) -> dict[str, str]:
+    """Output name -> container path: the spec's names, then the platform's writable
+    folders that no spec output names (they exist in every Training job)."""
+    paths = {name: channel.path for name, channel in spec.outputs.items()}
+    for name, path in TRAINING_OUTPUTS.items():
+        if path not in paths.values():
+            paths[name if name not in paths else f"{name}_dir"] = path
+    return paths
+
+
 def training_layout(
     spec: ScriptSpec,
     script_path: Path,
@@ -70,28 +107,33 @@ def training_layout(
     num_cpus: int,
     source_dir: Path | None = None,
     run_as_module: bool = False,
+    image_entrypoint: list[str] | None = None,
+    multi_valued: frozenset[str] = frozenset(),
 ) -> JobLayout:
     """Lay a Training job out as the platform and its training toolkit do."""
     hyperparameters = stringify_hyperparameters(spec.hyperparameters)
+    decoded = decode_hyperparameters(hyperparameters)
     start = entry_point(
         spec,
         TRAINING_CODE_DIR,
         script_path,
         source_dir,
         run_as_module,
-        [*argument_list(hyperparameters), *argument_list(spec.arguments)],
+        [*toolkit_arguments(decoded), *argument_list(spec.arguments, multi_valued)],
+        image_entrypoint=image_entrypoint,
     )
     channels = {b.container_path.rsplit("/", 1)[-1]: b.container_path for b in inputs}
-    outputs = {name: run.outputs / name for name in TRAINING_OUTPUTS}
+    output_paths = training_output_paths(spec)
+    outputs = {name: run.outputs / name for name in output_paths}
     mounts = [
         code_mount(TRAINING_CODE_DIR, script_path, source_dir),
         *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
         Mount(run.config, INPUT_CONFIG_DIR, read_only=True),
         Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
-        *(Mount(outputs[name], path, read_only=False) for name, path in TRAINING_OUTPUTS.items()),
+        *(Mount(outputs[name], path, read_only=False) for name, path in output_paths.items()),
     ]
     environment = {
-        **_sm_environment(spec, channels, hyperparameters, start.arguments, num_cpus, script_path),
+        **_sm_environment(channels, decoded, start.arguments, num_cpus, script_path),
         **spec.environment,
     }
     return JobLayout(
@@ -100,7 +142,7 @@ def training_layout(
         environment=environment,
         mounts=mounts,
         outputs=outputs,
-        output_paths=dict(TRAINING_OUTPUTS),
+        output_paths=output_paths,
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=_config_files(channels, hyperparameters),
         code_dir=TRAINING_CODE_DIR,
@@ -130,9 +172,8 @@ def _config_files(channels: dict[str, str], hyperparameters: dict[str, str]) -> 
 
 
 def _sm_environment(
-    spec: ScriptSpec,
     channels: dict[str, str],
-    hyperparameters: dict[str, str],
+    hyperparameters: dict[str, Any],
     arguments: list[str],
     num_cpus: int,
     script_path: Path,
@@ -156,7 +197,9 @@ def _sm_environment(
         "SM_USER_ARGS": json.dumps(arguments),
     }
     environment.update({f"SM_CHANNEL_{name.upper()}": path for name, path in channels.items()})
-    environment.update({f"SM_HP_{name.upper()}": value for name, value in hyperparameters.items()})
+    environment.update(
+        {f"SM_HP_{name.upper()}": _env_value(value) for name, value in hyperparameters.items()}
+    )
     environment["SM_TRAINING_ENV"] = json.dumps(
         {
             "channel_input_dirs": channels,
@@ -174,26 +217,26 @@ def _sm_environment(
     return environment
 
 
-def pack_artifacts(outputs: dict[str, Path], run_root: Path) -> list[Artifact]:
+def pack_artifacts(layout: JobLayout, run_root: Path) -> list[Artifact]:
     """Pack ``/opt/ml/model`` and ``/opt/ml/output/data`` as the platform does."""
-    packed = []
-    for channel, archive_name in _ARCHIVES.items():
-        folder = outputs.get(channel)
-        if folder is None or not folder.is_dir():
-            continue
-        archive = run_root / archive_name
-        with tarfile.open(archive, "w:gz") as tar:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    tar.add(path, arcname=path.relative_to(folder).as_posix())
-        with tarfile.open(archive, "r:gz") as tar:
-            members = tar.getnames()
-        packed.append(
-            Artifact(
-                name=archive_name,
-                path=str(archive),
-                size_bytes=archive.stat().st_size,
-                members=members,
-            )
-        )
-    return packed
+    folders = {path: layout.outputs[name] for name, path in layout.output_paths.items()}
+    return [
+        _pack(folders[path], run_root / archive_name)
+        for path, archive_name in _ARCHIVES.items()
+        if path in folders and folders[path].is_dir()
+    ]
+
+
+def _pack(folder: Path, archive: Path) -> Artifact:
+    """Write ``archive`` atomically (a temporary file renamed into place)."""
+    partial = archive.with_name(f".{archive.name}.partial")
+    with tarfile.open(partial, "w:gz") as tar:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                tar.add(path, arcname=path.relative_to(folder).as_posix())
+    with tarfile.open(partial, "r:gz") as tar:
+        members = tar.getnames()
+    os.replace(partial, archive)
+    return Artifact(
+        name=archive.name, path=str(archive), size_bytes=archive.stat().st_size, members=members
+    )

@@ -182,3 +182,23 @@ def test_ctrl_c_removes_the_container_and_exits_130(engine: Any, tmp_path: Path)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert engine.count_labelled(label) == 0
+
+
+def test_main_gets_the_job_args_and_defaults_argparse_would_give(
+    engine: Any, tmp_path: Path
+) -> None:
+    arguments = {"n_trees": "7", "debug": "", "tags": "x y"}
+    outputs = []
+    for style in (CallStyle.ENTRYPOINT, CallStyle.MAIN):
+        result = run(
+            engine,
+            tmp_path,
+            "typed_args",
+            overrides=Overrides(arguments=arguments, call_style=style),
+        )
+        assert result.status is Status.PASS, result.stderr_tail
+        outputs.append(json.loads((Path(result.run_dir) / "outputs/args/args.json").read_text()))
+    by_entrypoint, by_main = outputs
+    assert by_entrypoint["n_trees"] == ["int", 7]
+    assert by_entrypoint["debug"] == ["bool", True]
+    assert by_main == by_entrypoint

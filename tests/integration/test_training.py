@@ -49,12 +49,14 @@ def test_training_layout_script_mode_and_artifacts(engine: Any, tmp_path: Path) 
         "flag": "true",
     }
     assert (record["argv_max_depth"], record["argv_eta"]) == (6, 0.1)
-    assert record["unknown"] == ["--objective", "binary:logistic", "--flag", "true"]
+    # As the training toolkit passes them: sorted, each value JSON-decoded then str()-ed.
+    assert record["unknown"] == ["--flag", "True", "--objective", "binary:logistic"]
     sm = record["sm"]
     assert sm["SM_MODEL_DIR"] == "/opt/ml/model"
     assert json.loads(sm["SM_CHANNELS"]) == ["train"]
     assert sm["SM_CHANNEL_TRAIN"] == "/opt/ml/input/data/train"
-    assert sm["SM_HP_MAX_DEPTH"] == "6" and json.loads(sm["SM_HPS"])["eta"] == "0.1"
+    assert sm["SM_HP_MAX_DEPTH"] == "6" and json.loads(sm["SM_HPS"])["eta"] == 0.1
+    assert json.loads(sm["SM_HPS"])["flag"] is True
     assert sm["SM_NUM_CPUS"] == "1" and sm["SM_NUM_GPUS"] == "0"
     assert sm["SM_OUTPUT_DATA_DIR"] == "/opt/ml/output/data"
     assert record["data_config"]["train"]["TrainingInputMode"] == "File"

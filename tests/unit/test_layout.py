@@ -306,3 +306,34 @@ def test_sibling_prefix_is_not_nesting(tmp_path: Path) -> None:
         Mount(tmp_path / "z", "/opt/ml/processing/output2", read_only=True),
     ]
     assert nested_mountpoints(mounts) == []
+
+
+def test_only_container_arguments_run_the_images_entrypoint(
+    script: Path, bindings: list[InputBinding], run: RunFolder
+) -> None:
+    spec = _spec(container_arguments=["--mode", "fast"])
+    layout = processing_layout(
+        spec,
+        script,
+        bindings,
+        run,
+        image=IMAGE,
+        job_name=JOB,
+        image_entrypoint=["/usr/bin/entry", "serve"],
+    )
+    assert layout.entrypoint == ["/usr/bin/entry", "serve"]
+    assert layout.arguments == ["--mode", "fast"]
+    app = _job_config(layout)["AppSpecification"]
+    assert "ContainerEntrypoint" not in app
+    assert app["ContainerArguments"] == ["--mode", "fast"]
+
+
+def test_container_entrypoint_replaces_the_images_entrypoint(
+    script: Path, bindings: list[InputBinding], run: RunFolder
+) -> None:
+    spec = _spec(container_entrypoint=["bash", "run.sh"], container_arguments=["x"])
+    layout = processing_layout(
+        spec, script, bindings, run, image=IMAGE, job_name=JOB, image_entrypoint=["/entry"]
+    )
+    assert (layout.entrypoint, layout.arguments) == (["bash", "run.sh"], ["x"])
+    assert _job_config(layout)["AppSpecification"]["ContainerEntrypoint"] == ["bash", "run.sh"]

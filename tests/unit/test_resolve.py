@@ -84,3 +84,80 @@ def test_argument_outside_its_choices_is_refused(script: Path) -> None:
 def test_unknown_script_lists_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="'nope' not found"):
         find_script("nope", tmp_path)
+
+
+def _write_spec(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_two_channels_on_one_path_are_a_spec_error(script: Path, tmp_path: Path) -> None:
+    spec = _write_spec(
+        tmp_path,
+        """
+script: prep.py
+arguments: {job_type: training}
+environment: {API_TOKEN: x}
+inputs:
+  a: {path: /opt/ml/processing/input/data}
+  b: {path: /opt/ml/processing/input/data}
+""",
+    )
+    with pytest.raises(UsageError, match="'b': path /opt/ml/processing/input/data is also"):
+        resolve_script(script, spec, Overrides())
+
+
+def test_output_inside_a_read_only_input_is_a_spec_error(script: Path, tmp_path: Path) -> None:
+    spec = _write_spec(
+        tmp_path,
+        """
+script: prep.py
+arguments: {job_type: training}
+environment: {API_TOKEN: x}
+inputs: {data: {path: /opt/ml/processing/input/data}}
+outputs: {out: {path: /opt/ml/processing/input/data/out}}
+""",
+    )
+    with pytest.raises(UsageError, match="lies inside input channel 'data'"):
+        resolve_script(script, spec, Overrides())
+
+
+def test_kind_reason_names_the_spec_when_the_spec_sets_the_kind(
+    script: Path, tmp_path: Path
+) -> None:
+    spec = _write_spec(tmp_path, "script: prep.py\nkind: training\nenvironment: {API_TOKEN: x}\n")
+    resolved = resolve_script(script, spec, Overrides())
+    assert resolved.kind_reason == "the spec file says kind: training"
+    inferred = resolve_script(
+        script, None, Overrides(arguments={"job_type": "training"}, environment={"API_TOKEN": "x"})
+    )
+    assert inferred.kind_reason == inferred.contract.kind_reason
+
+
+def test_unresolvable_output_check_placeholder_is_reported_before_the_run(
+    script: Path, tmp_path: Path
+) -> None:
+    spec = _write_spec(
+        tmp_path,
+        """
+script: prep.py
+arguments: {job_type: training}
+environment: {API_TOKEN: x}
+outputs:
+  out: {path: /opt/ml/processing/output, expect: {columns: ["${MISSING_VAR}"]}}
+""",
+    )
+    with pytest.raises(UsageError, match="MISSING_VAR"):
+        resolve_script(script, spec, Overrides())
+
+
+def test_training_output_must_be_a_platform_folder(tmp_path: Path) -> None:
+    train = tmp_path / "train.py"
+    train.write_text('MODEL = "/opt/ml/model"\n')
+    spec = _write_spec(
+        tmp_path,
+        "script: train.py\nkind: training\noutputs: {m: {path: /opt/ml/elsewhere}}\n",
+    )
+    with pytest.raises(UsageError, match="not one of /opt/ml/model"):
+        resolve_script(train, spec, Overrides())
