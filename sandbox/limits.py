@@ -30,7 +30,9 @@ def applied_limits(
     if cpus is not None:
         cpu_count = cpus
     notes: list[str] = []
-    host_cpus, host_memory_bytes = engine.host_resources()
+    if memory_mb is None and cpu_count is None:
+        return AppliedLimits(max_runtime_s=spec.max_runtime_s, network=spec.network)
+    host_cpus, host_memory_bytes = engine.host_resources()  # one API call: only when needed
     if cpu_count and host_cpus and cpu_count > host_cpus:
         notes.append(
             f"the host has {host_cpus} CPUs, fewer than {cpu_count:g}: limited to {host_cpus}"

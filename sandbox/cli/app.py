@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 
 import click
-from rich.logging import RichHandler
 
 from sandbox import __version__
 from sandbox.cli.common import stderr_console
@@ -31,11 +31,16 @@ def cli(verbose: bool) -> None:
       sandbox test-script tabular_preprocessing --arg job_type=training --env LABEL_FIELD=label
       sandbox test-script ./path/to/script.py --output-format json
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=stderr_console(), show_path=False, show_time=False)],
-    )
+    if verbose:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(
+            console=stderr_console(), show_path=False, show_time=False
+        )
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sandbox: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
 
 
 cli.add_command(test_script_command)

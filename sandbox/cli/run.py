@@ -7,8 +7,10 @@ script passed, 1 otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,18 +147,24 @@ def _test_one_script(options: dict[str, Any]) -> Any:
     from sandbox.runner import RunRequest, run_script
 
     request = _run_request(options, RunRequest)
-    console = stderr_console()
-    streamer = LineStreamer(console) if options["verbose"] else None
-    with console.status("preparing", spinner="dots") as status:
-        request = with_progress(request, lambda message: status.update(message))
-        if streamer is not None:
-            import dataclasses
-
-            request = dataclasses.replace(request, on_output=streamer)
-        result = run_script(request)
+    streamer = LineStreamer(stderr_console()) if options["verbose"] else None
+    if streamer is not None:
+        request = dataclasses.replace(request, on_output=streamer)
+    with _spinner() as update:
+        result = run_script(with_progress(request, update))
     if streamer is not None:
         streamer.flush()
     return result
+
+
+@contextlib.contextmanager
+def _spinner() -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step on a terminal; nothing (and no rich) elsewhere."""
+    if not sys.stderr.isatty():
+        yield lambda _message: None
+        return
+    with stderr_console().status("preparing", spinner="dots") as status:
+        yield lambda message: status.update(message)
 
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
