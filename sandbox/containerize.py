@@ -27,9 +27,12 @@ from sandbox.workspace import RunFolder, write_json_atomic
 __all__ = [
     "BIN_DIR",
     "EXTRA_LABELS_ENV",
+    "HEARTBEAT_TIMEOUT_ENV",
     "OUT_DIR",
     "build_request",
     "extra_labels",
+    "heartbeat_file",
+    "heartbeat_timeout_s",
     "main_exit_code",
     "report_file",
     "run_labels",
@@ -42,6 +45,9 @@ OUT_DIR = "/opt/sandbox/out"
 HOME_DIR = "/tmp/sandbox-home"
 _CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
 _REPORT = "supervisor.json"
+_HEARTBEAT = "heartbeat"
+_HEARTBEAT_TIMEOUT_S = 60.0
+HEARTBEAT_TIMEOUT_ENV = "SANDBOX_HEARTBEAT_TIMEOUT_S"
 _MAIN_REPORT = "main.json"
 _CALL = "call.json"
 
@@ -133,10 +139,22 @@ def build_request(
     )
 
 
+def heartbeat_file(run: RunFolder) -> Path:
+    """Touched by the controller while it waits; watched by the supervisor."""
+    return run.supervisor / _HEARTBEAT
+
+
+def heartbeat_timeout_s() -> float:
+    """Silence after which the supervisor stops an abandoned job (default 60 s)."""
+    return float(os.environ.get(HEARTBEAT_TIMEOUT_ENV, _HEARTBEAT_TIMEOUT_S))
+
+
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
     # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
     command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
     command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
+    command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
     if as_root and owner != (0, 0):
         command += _hand_back(owner, layout)
     return command

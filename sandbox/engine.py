@@ -111,9 +111,10 @@ class ContainerHandle:
         """Wait for the exit; return its code, or ``None`` when ``timeout_s`` passed first."""
         try:
             outcome = self._container.wait(timeout=timeout_s)
-        except requests.exceptions.ConnectionError as exc:
-            # docker-py raises ConnectionError("Read timed out") when the wait times out,
-            # and also when the engine goes away: tell them apart by asking the engine.
+        except requests.exceptions.RequestException as exc:
+            # docker-py raises ConnectionError("Read timed out") when the wait times out;
+            # a broken connection raises others. Tell them apart by asking the engine:
+            # if it answers, the caller simply waits again.
             if self._engine_answers():
                 return None
             raise InfrastructureError(f"the Docker engine stopped answering: {exc}") from exc

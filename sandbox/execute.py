@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sandbox.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.errors import InfrastructureError
@@ -17,6 +18,8 @@ __all__ = ["ContainerOutcome", "run_container"]
 
 logger = logging.getLogger(__name__)
 
+HEARTBEAT_INTERVAL_S = 2.0
+"""How often a waiting controller touches its heartbeat file."""
 STOP_GRACE_S = 5.0
 """Between SIGTERM and SIGKILL when the maximum runtime is reached."""
 _WAIT_CHUNK_S = 30.0
@@ -46,14 +49,19 @@ def run_container(
     max_runtime_s: float | None,
     on_output: Callable[[bytes], None] | None = None,
     watch_stats: bool = True,
+    heartbeat: Path | None = None,
 ) -> ContainerOutcome:
     """Run ``request`` and return its outcome; the container is removed on every path.
+
+    ``heartbeat``: a file touched while this controller waits, which the supervisor in
+    the container watches, so that the job stops if this process dies.
 
     Raises:
         InfrastructureError: the container could not be created or started.
         KeyboardInterrupt: after the container was removed.
     """
     started_at = datetime.now(timezone.utc)
+    beating = _Heartbeat(heartbeat) if heartbeat is not None else None
     handle = engine.start(request)
     started = time.monotonic()
     monitor: StatsMonitor | None = None
@@ -69,6 +77,8 @@ def run_container(
         if follower is not None:
             follower.join(timeout=1.0)
     finally:
+        if beating is not None:
+            beating.stop()
         handle.remove()
         if monitor is not None:
             monitor.join()
@@ -84,6 +94,28 @@ def run_container(
         monitor=monitor,
         error=error,
     )
+
+
+class _Heartbeat:
+    """Touches a file every few seconds on a daemon thread until stopped."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stopped = threading.Event()
+        path.touch()
+        self._thread = threading.Thread(target=self._beat, name="sandbox-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                self._path.touch()
+            except OSError as exc:  # the run folder went away: nothing left to keep alive
+                logger.debug("heartbeat stopped: %s", exc)
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()
 
 
 def _wait(

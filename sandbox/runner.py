@@ -177,6 +177,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         container,
         max_runtime_s=job.limits.max_runtime_s,
         on_output=request.on_output,
+        heartbeat=containerize.heartbeat_file(job.run) if supervised else None,
     )
 
 

@@ -1,12 +1,17 @@
 """Run the entry point as a child and report exact resource figures at exit.
 
-Usage: python3 supervisor.py --report FILE [--chown UID:GID PATH ...] -- COMMAND [ARG ...]
+Usage: python3 supervisor.py [--report FILE] [--chown UID:GID --chown-path PATH ...]
+       [--heartbeat FILE --heartbeat-timeout SECONDS] -- COMMAND [ARG ...]
 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
 orphans, passes the child's exit code through unchanged (128 + N for a signal), and at
 exit writes FILE (JSON) with the cgroup's memory peak, page cache, the peak RSS of the
 process tree, CPU seconds and wall seconds. The cgroup disappears when the container
 exits, so this is the only moment the peak can still be read exactly.
+
+With ``--heartbeat``, it stops the job (SIGTERM, then SIGKILL) when the controller has
+not touched FILE for SECONDS: a controller that was killed, or that lost the engine,
+can no longer stop the container itself.
 """
 
 import json
@@ -15,9 +20,11 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 CGROUP_V1 = "/sys/fs/cgroup/memory"
+STOP_GRACE_S = 5.0
 CGROUP_V2 = "/sys/fs/cgroup"
 
 
@@ -70,22 +77,29 @@ def cgroup_memory():
     return {"cgroup_version": None}
 
 
+OPTIONS = {
+    "--report": "report",
+    "--chown": "owner",
+    "--chown-path": "chown_paths",
+    "--heartbeat": "heartbeat",
+    "--heartbeat-timeout": "heartbeat_timeout",
+}
+
+
 def parse_args(argv):
-    report, owner, chown_paths = None, None, []
+    """Options up to ``--``, then the command; ``--chown-path`` may repeat."""
+    options = {"chown_paths": []}
     index = 0
     while index < len(argv) and argv[index] != "--":
-        if argv[index] == "--report":
-            report = argv[index + 1]
-            index += 2
-        elif argv[index] == "--chown":
-            owner = argv[index + 1]
-            index += 2
-        elif argv[index] == "--chown-path":
-            chown_paths.append(argv[index + 1])
-            index += 2
+        key = OPTIONS.get(argv[index])
+        if key is None or index + 1 >= len(argv):
+            raise SystemExit("supervisor: bad option " + argv[index])
+        if key == "chown_paths":
+            options[key].append(argv[index + 1])
         else:
-            raise SystemExit("supervisor: unknown option " + argv[index])
-    return report, owner, chown_paths, argv[index + 1 :]
+            options[key] = argv[index + 1]
+        index += 2
+    return options, argv[index + 1 :]
 
 
 def exit_code_of(status):
@@ -135,18 +149,37 @@ def write_report(path, report):
     os.rename(temporary, path)
 
 
-def main(argv):
-    report_path, owner, chown_paths, command = parse_args(argv)
-    if not command:
-        raise SystemExit("supervisor: no command after --")
-    forwarded = []
-    children = []
+def watch_controller(path, timeout_s, child, finished, abandoned):
+    """Stop the job when the controller stops touching ``path``: it died or lost the
+    engine, and nobody would stop or remove this container otherwise. (Only the main
+    thread reaps children; this one watches ``finished`` instead of polling.)"""
+    while not finished.wait(1.0):
+        try:
+            age_s = time.time() - os.stat(path).st_mtime
+        except OSError:
+            age_s = timeout_s + 1
+        if age_s > timeout_s:
+            abandoned.append(round(age_s, 1))
+            stop(child, finished)
+            return
 
+
+def stop(child, finished):
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(child.pid, signum)
+        except OSError:
+            return
+        if finished.wait(STOP_GRACE_S):
+            return
+
+
+def start_child(command, forwarded, children):
     def forward(signum, _frame):
         forwarded.append(signum)
-        for child in children:
+        for running in children:
             try:
-                os.kill(child.pid, signum)
+                os.kill(running.pid, signum)
             except OSError:
                 pass
 
@@ -154,34 +187,58 @@ def main(argv):
     # one that arrives before the child exists is sent to it as soon as it does.
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    started = time.time()
-    try:
-        child = subprocess.Popen(command)
-    except OSError as exc:
-        sys.stderr.write("sandbox: cannot start %s: %s\n" % (command[0], exc))
-        return 127
+    child = subprocess.Popen(command)
     children.append(child)
-    for signum in forwarded:
+    for signum in list(forwarded):
         os.kill(child.pid, signum)
-    status = wait_for(child.pid)
-    child.returncode = exit_code_of(status)
-    wall_s = time.time() - started
-    reap_orphans()
+    return child
+
+
+def measure(exit_code, started, forwarded, abandoned):
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = {
-        "exit_code": child.returncode,
-        "wall_s": wall_s,
+        "exit_code": exit_code,
+        "wall_s": time.time() - started,
         "cpu_user_s": usage.ru_utime,
         "cpu_system_s": usage.ru_stime,
         "peak_rss_bytes": usage.ru_maxrss * 1024,
         "signals_forwarded": forwarded,
+        "abandoned_after_s": abandoned[0] if abandoned else None,
     }
     report.update(cgroup_memory())
-    if owner:
-        hand_back(owner, chown_paths)
-    if report_path:
-        write_report(report_path, report)
-    return child.returncode
+    return report
+
+
+def main(argv):
+    options, command = parse_args(argv)
+    if not command:
+        raise SystemExit("supervisor: no command after --")
+    forwarded, children, abandoned = [], [], []
+    started = time.time()
+    try:
+        child = start_child(command, forwarded, children)
+    except OSError as exc:
+        sys.stderr.write("sandbox: cannot start %s: %s\n" % (command[0], exc))
+        return 127
+    finished = threading.Event()
+    if options.get("heartbeat"):
+        timeout_s = float(options.get("heartbeat_timeout", 60))
+        watchdog = threading.Thread(
+            target=watch_controller,
+            args=(options["heartbeat"], timeout_s, child, finished, abandoned),
+        )
+        watchdog.daemon = True
+        watchdog.start()
+    exit_code = exit_code_of(wait_for(child.pid))
+    finished.set()
+    child.returncode = exit_code
+    reap_orphans()
+    report = measure(exit_code, started, forwarded, abandoned)
+    if options.get("owner"):
+        hand_back(options["owner"], options["chown_paths"])
+    if options.get("report"):
+        write_report(options["report"], report)
+    return exit_code
 
 
 if __name__ == "__main__":

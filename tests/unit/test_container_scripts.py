@@ -301,3 +301,69 @@ def test_main_runner_script_named_like_a_loaded_stdlib_module(tmp_path: Path) ->
     code, stderr, _ = _run_main(tmp_path, RECORDING_MAIN, filename="inspect.py")
     assert code == 0, stderr
     assert (tmp_path / "seen.json").is_file()
+
+
+def test_supervisor_stops_the_job_when_the_controller_heartbeat_goes_silent(
+    tmp_path: Path,
+) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    heartbeat.touch()
+    marker = tmp_path / "stopped"
+    child = textwrap.dedent(
+        f"""
+        import signal, sys, time
+        def on_term(*_):
+            open({str(marker)!r}, "w").write("stopped")
+            sys.exit(0)
+        signal.signal(signal.SIGTERM, on_term)
+        time.sleep(60)
+        """
+    )
+    report = tmp_path / "report.json"
+    started = time.monotonic()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(SUPERVISOR),
+            "--report",
+            str(report),
+            "--heartbeat",
+            str(heartbeat),
+            "--heartbeat-timeout",
+            "1",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        timeout=30,
+    )
+    assert completed.returncode == 0
+    assert time.monotonic() - started < 10
+    assert marker.read_text() == "stopped"
+    assert json.loads(report.read_text())["abandoned_after_s"] > 1
+
+
+def test_supervisor_leaves_a_job_alone_while_the_heartbeat_is_fresh(tmp_path: Path) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    heartbeat.touch()
+    report = tmp_path / "report.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(SUPERVISOR),
+            "--report",
+            str(report),
+            "--heartbeat",
+            str(heartbeat),
+            "--heartbeat-timeout",
+            "30",
+            "--",
+            sys.executable,
+            "-c",
+            "import time; time.sleep(2.5)",
+        ],
+        timeout=30,
+    )
+    assert completed.returncode == 0
+    assert json.loads(report.read_text())["abandoned_after_s"] is None
