@@ -341,7 +341,7 @@ def test_supervisor_stops_the_job_when_the_controller_heartbeat_goes_silent(
     assert completed.returncode == 0
     assert time.monotonic() - started < 10
     assert marker.read_text() == "stopped"
-    assert json.loads(report.read_text())["abandoned_after_s"] > 1
+    assert json.loads(report.read_text())["abandoned_after_s"] >= 1
 
 
 def test_supervisor_leaves_a_job_alone_while_the_heartbeat_is_fresh(tmp_path: Path) -> None:
