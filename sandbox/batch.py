@@ -5,6 +5,9 @@ container starts), make sure the workspace exists, get each distinct image seria
 (building a profile is not safe to do twice at once), then run the scripts on up to
 ``jobs`` threads, each with its own engine connection. A run that hits an
 infrastructure problem becomes an ERROR result, so the others still report.
+
+The runs form one :class:`~sandbox.run_group.RunGroup`: their containers carry
+``sandbox.batch=<id>``, so that Ctrl-C stops this batch's runs and no one else's.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import functools
 import glob
 import logging
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from pathlib import Path
 
 from sandbox.engine import Engine
@@ -22,8 +24,9 @@ from sandbox.errors import SandboxError, UsageError
 from sandbox.images import ensure_image
 from sandbox.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.results import Status, TestResult
+from sandbox.run_group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
 from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
-from sandbox.workspace import Workspace, write_json_atomic
+from sandbox.workspace import Workspace
 
 __all__ = [
     "INTERRUPTED_REASON",
@@ -38,8 +41,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _GLOB_CHARS = frozenset("*?[")
-_STOP_POLL_S = 0.5
-INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM): the container was stopped and removed"
 
 
 class BatchObserver:
@@ -156,7 +157,8 @@ def run_batch(
     Raises:
         UsageError: ``jobs`` < 1, or any script cannot be found or resolved (all named).
         InfrastructureError: no engine, or an image cannot be built or pulled.
-        KeyboardInterrupt: after the containers of the runs in flight were removed.
+        KeyboardInterrupt: after the containers of this batch's runs were removed (a run
+            still preparing its inputs starts none).
     """
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
@@ -205,27 +207,28 @@ def _run_all(
     observer: BatchObserver,
     connect: Callable[[], Engine],
 ) -> list[TestResult]:
-    runs_dirs = {Workspace(run.request.workspace).runs for run in planned}
-    before = _run_ids(runs_dirs)
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sandbox-run")
-    futures: dict[Future[TestResult], int] = {
-        pool.submit(_run_one, index, run, observer, connect): index
+    group = RunGroup(BATCH_LABEL, jobs)
+    futures = [
+        group.submit(index, functools.partial(_run_one, index, run, observer, connect, group))
         for index, run in enumerate(planned)
-    }
+    ]
     try:
-        results = {futures[future]: future.result() for future in as_completed(futures)}
+        wait_interruptibly(futures)
     except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        stopped = _stop_until_done(engine, list(futures), runs_dirs, before)
-        _mark_interrupted(runs_dirs, stopped)
+        # Only this batch's runs: their containers carry the batch label.
+        group.stop(engine)
         raise
     finally:
-        pool.shutdown(wait=True)
-    return [results[index] for index in range(len(planned))]
+        group.shutdown()
+    return [future.result() for future in futures]
 
 
 def _run_one(
-    index: int, run: PlannedRun, observer: BatchObserver, connect: Callable[[], Engine]
+    index: int,
+    run: PlannedRun,
+    observer: BatchObserver,
+    connect: Callable[[], Engine],
+    group: RunGroup,
 ) -> TestResult:
     observer.run_started(index, run.name)
     request = dataclasses.replace(
@@ -238,12 +241,13 @@ def _run_one(
     try:
         engine = connect()
         try:
-            result = run_script(request, engine)
+            result = run_script(group.request(index, request), engine)
         finally:
             engine.close()
     except SandboxError as exc:
         logger.debug("run of %s failed to run: %s", run.name, exc)
         result = _error_result(run, exc)
+    result = group.finish(index, result)
     observer.run_finished(index, result)
     return result
 
@@ -264,43 +268,3 @@ def _error_result(run: PlannedRun, error: SandboxError) -> TestResult:
         image=run.image,
         spec=spec.model_dump(mode="json"),
     )
-
-
-def _run_ids(runs_dirs: set[Path]) -> set[str]:
-    return {entry.name for runs in runs_dirs if runs.is_dir() for entry in runs.iterdir()}
-
-
-def _stop_until_done(
-    engine: Engine, futures: list[Future[TestResult]], runs_dirs: set[Path], before: set[str]
-) -> set[str]:
-    """Remove the containers of this batch's unfinished runs (new run folders without a
-    result) until every worker has returned; return the runs that were stopped.
-
-    A run still preparing its inputs starts its container later, hence the loop. The
-    workers see their container gone and finish at once.
-    """
-    stopped: set[str] = set()
-    while True:
-        for run_id in _unfinished(runs_dirs, before):
-            if engine.remove_labelled(f"sandbox.run-id={run_id}"):
-                logger.info("interrupted: removed the container of run %s", run_id)
-                stopped.add(run_id)
-        if not wait(futures, timeout=_STOP_POLL_S).not_done:
-            return stopped
-
-
-def _unfinished(runs_dirs: set[Path], before: set[str]) -> list[str]:
-    new = sorted(_run_ids(runs_dirs) - before)
-    return [r for r in new if not any((d / r / "result.json").exists() for d in runs_dirs)]
-
-
-def _mark_interrupted(runs_dirs: set[Path], run_ids: set[str]) -> None:
-    """A run whose container was removed on Ctrl-C is stored as ERROR, not as its exit."""
-    update = {"status": Status.ERROR, "error_message": INTERRUPTED_REASON}
-    for path in (runs / run_id / "result.json" for runs in runs_dirs for run_id in run_ids):
-        try:
-            result = TestResult.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            logger.debug("cannot mark %s as interrupted: %s", path, exc)
-            continue
-        write_json_atomic(path, result.model_copy(update=update).to_json_dict())

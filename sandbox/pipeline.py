@@ -7,15 +7,21 @@ check or a failed upstream step makes it SKIPPED, naming the cause. Independent 
 run in parallel threads (``jobs``). Each pipeline run keeps a folder
 ``<workspace>/pipelines/<pipeline-run-id>/`` with ``pipeline_result.json``, from which
 ``--from`` / ``--only`` reuse the earlier steps' outputs.
+
+The steps of one pipeline run form a :class:`~sandbox.run_group.RunGroup`: their
+containers carry ``sandbox.pipeline-run=<id>``, so that Ctrl-C removes this run's
+containers and no one else's, and returns at once even while a step still prepares its
+data (that step starts no container).
 """
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +42,7 @@ from sandbox.pipeline_plan import (
 )
 from sandbox.pipeline_results import EdgeCheck, PipelineResult, StepResult
 from sandbox.results import Status, TestResult
+from sandbox.run_group import PIPELINE_RUN_LABEL, RunGroup, wait_interruptibly
 from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
 from sandbox.workspace import Workspace, new_run_id, write_json_atomic
 
@@ -75,6 +82,7 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
             twice, a cycle, a step whose script or spec is unusable).
         UsageError: ``--from``/``--only`` name no step, or no earlier run to reuse.
         InfrastructureError: no engine, or an image cannot be had.
+        KeyboardInterrupt: after the containers of this run's steps were removed.
     """
     notify = request.on_progress or (lambda _message: None)
     plan = plan_pipeline(request.pipeline_file, request.scripts_dir)
@@ -270,36 +278,31 @@ class _Scheduler:
         self.selected, self.previous, self.notify = selected, previous, notify
         self.steps: dict[str, StepResult] = {}
         self.edges: dict[str, EdgeCheck] = {}
+        self.group = RunGroup(PIPELINE_RUN_LABEL, request.jobs)
 
     def run(self) -> tuple[list[StepResult], list[EdgeCheck]]:
         """Run the pipeline; steps and edges come back in file order."""
-        runs = Workspace(self.request.workspace).runs
-        before = _run_ids(runs)
-        pool = ThreadPoolExecutor(max_workers=max(self.request.jobs, 1))
         try:
-            self._walk(pool)
+            self._walk()
         except BaseException:
             # Steps not started yet never start. The running ones wait on containers
-            # that a signal to this (main) thread does not reach: remove them, so that
-            # their threads finish at once.
-            pool.shutdown(wait=False, cancel_futures=True)
-            try:
-                _stop_in_flight(self.engine, runs, before)
-            except Exception:  # cleanup must not hide what stopped the pipeline
-                logger.warning("could not stop the running steps", exc_info=True)
+            # that a signal to this (main) thread does not reach: remove them (only this
+            # pipeline run's, by its label), so that their threads finish at once.
+            self.group.stop(self.engine)
             raise
-        pool.shutdown(wait=True)
+        finally:
+            self.group.shutdown()
         steps = [self.steps[name] for name in self.plan.steps]
         edges = [self.edges[edge.label] for edge in self.plan.edges]
         return steps, edges
 
-    def _walk(self, pool: ThreadPoolExecutor) -> None:
+    def _walk(self) -> None:
         sorter = graphlib.TopologicalSorter(self.plan.predecessors)
         sorter.prepare()
         running: dict[Future[TestResult], str] = {}
         while sorter.is_active():
             for name in sorter.get_ready():
-                future = self._start(name, pool)
+                future = self._start(name)
                 if future is None:
                     sorter.done(name)
                 else:
@@ -307,13 +310,13 @@ class _Scheduler:
             if not running:
                 continue
             self.notify(f"running {', '.join(sorted(running.values()))}")
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done = wait_interruptibly(running, first=True)
             for future in done:
                 name = running.pop(future)
                 self.steps[name] = _step_result(name, future.result())
                 sorter.done(name)
 
-    def _start(self, name: str, pool: ThreadPoolExecutor) -> Future[TestResult] | None:
+    def _start(self, name: str) -> Future[TestResult] | None:
         """Submit ``name``, or settle it now (reused, skipped) and return ``None``."""
         step = self.plan.steps[name]
         if name not in self.selected:
@@ -327,7 +330,7 @@ class _Scheduler:
         if problems:
             self._skip(step, f"data-flow check failed: {'; '.join(problems)}")
             return None
-        return pool.submit(self._run_step, step, inputs)
+        return self.group.submit(name, functools.partial(self._run_step, step, inputs))
 
     def _run_step(self, step: PlannedStep, inputs: dict[str, Path]) -> TestResult:
         request = RunRequest(
@@ -340,11 +343,12 @@ class _Scheduler:
             workspace=self.request.workspace,
         )
         try:
-            return run_script(request, self.engine)
+            result = run_script(self.group.request(step.name, request), self.engine)
         except SandboxError as exc:
             # A step that cannot start is that step's result, not the pipeline's end.
             logger.debug("step %s could not run", step.name, exc_info=True)
-            return _unrun_result(step, Status.ERROR, str(exc))
+            result = _unrun_result(step, Status.ERROR, str(exc))
+        return self.group.finish(step.name, result)
 
     def _blocked_reason(self, name: str) -> str | None:
         for upstream in sorted(self.plan.predecessors[name], key=list(self.plan.steps).index):
@@ -424,18 +428,6 @@ class _Scheduler:
                 "message": message,
             }
         )
-
-
-def _run_ids(runs: Path) -> set[str]:
-    return {entry.name for entry in runs.iterdir()} if runs.is_dir() else set()
-
-
-def _stop_in_flight(engine: Engine, runs: Path, before: set[str]) -> None:
-    """Remove the containers of this pipeline's unfinished runs (new folders, no result)."""
-    for run_id in sorted(_run_ids(runs) - before):
-        if not (runs / run_id / "result.json").exists():
-            removed = engine.remove_labelled(f"sandbox.run-id={run_id}")
-            logger.info("interrupted: removed %d container(s) of run %s", removed, run_id)
 
 
 def _upstream_folder(upstream: StepResult, edge: PlannedEdge) -> Path:

@@ -121,10 +121,14 @@ def render_clean_report(report: CleanReport, console: Console) -> None:
         console.print(f"{verb} run {escape(run_id)}", highlight=False)
     for run_id, problem in report.failures.items():
         console.print(f"[red]could not remove run {escape(run_id)}:[/] {escape(problem)}")
+    for skipped in report.skipped_runs:
+        console.print(
+            f"skipped run {escape(skipped.run_id)}: {escape(skipped.reason)}", highlight=False
+        )
     mib = report.freed_bytes / (1024 * 1024)
     console.print(
         f"{verb} {len(report.removed_runs)} run folder(s) ({mib:.1f} MiB), "
-        f"kept {report.kept_runs}, in {escape(report.workspace)}",
+        f"kept {report.kept_runs}{_skipped_count(report)}, in {escape(report.workspace)}",
         highlight=False,
     )
     if report.containers_removed is None:
@@ -134,6 +138,11 @@ def render_clean_report(report: CleanReport, console: Console) -> None:
             f"{verb} {report.containers_removed} leftover container(s) labelled sandbox.tool",
             highlight=False,
         )
+
+
+def _skipped_count(report: CleanReport) -> str:
+    count = len(report.skipped_runs)
+    return f", skipped {count} that may still be running" if count else ""
 
 
 def _print_lines(title: str, lines: Sequence[str], console: Console) -> None:

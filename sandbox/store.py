@@ -37,6 +37,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TOOL_LABEL_FILTER = f"{TOOL_LABEL}=sandbox"
+RUN_ID_LABEL = "sandbox.run-id"
+"""Every run's container carries ``sandbox.run-id=<run id>``."""
+_UNKNOWN_RUN_GRACE_S = 3600.0
+"""Without an engine, a run folder without result younger than this may still be running."""
 _RUN_ID_RE = re.compile(r"^(\d{8}-\d{6}-\d{6})-[\w-]*-[0-9a-f]{4}$")
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _AGE_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -65,6 +69,9 @@ class CleanReport(BaseModel):
     dry_run: bool
     removed_runs: list[str] = Field(default_factory=list)
     kept_runs: int = 0
+    skipped_runs: list[SkippedRun] = Field(
+        default_factory=list, description="Run folders kept because their run may still go on."
+    )
     freed_bytes: int = 0
     failures: dict[str, str] = Field(default_factory=dict)
     containers_removed: int | None = Field(None, description="None when no Docker engine answered.")
@@ -187,6 +194,10 @@ def clean_workspace(
     """Remove run folders (all, or those older than ``older_than_s`` beyond the newest
     ``keep``) and the tool's leftover containers, when a Docker engine answers.
 
+    A run folder without ``result.json`` whose container still runs is kept (its run is
+    in progress); when no engine answers, so is one younger than an hour. Both are listed
+    in :attr:`CleanReport.skipped_runs`.
+
     Raises:
         WorkspaceError: the folder does not carry the workspace marker.
     """
@@ -194,16 +205,27 @@ def clean_workspace(
     if not (root / MARKER_FILE).is_file():
         raise WorkspaceError(root, f"is not a sandbox workspace (no {MARKER_FILE} marker)")
     runs = _run_dirs(root / "runs")
-    doomed = _select(runs, older_than_s=older_than_s, keep=keep, now_s=time.time())
+    now_s = time.time()
+    doomed = _select(runs, older_than_s=older_than_s, keep=keep, now_s=now_s)
     report = CleanReport(
         workspace=str(root),
         dry_run=dry_run,
         kept_runs=len(runs) - len(doomed),
         containers_removed=None,
     )
-    for run_dir in doomed:
-        _remove_run(run_dir, report)
-    report.containers_removed = _clean_containers(connect or Engine.connect, dry_run=dry_run)
+    engine = _connect(connect or Engine.connect)
+    try:
+        for run_dir in doomed:
+            reason = _in_progress(run_dir, engine, now_s)
+            if reason is None:
+                _remove_run(run_dir, report)
+            else:
+                report.skipped_runs.append(SkippedRun(run_id=run_dir.name, reason=reason))
+        if engine is not None:
+            report.containers_removed = _clean_containers(engine, dry_run=dry_run)
+    finally:
+        if engine is not None:
+            engine.close()
     return report
 
 
@@ -246,16 +268,37 @@ def _tree_size(folder: Path) -> int:
     return total
 
 
-def _clean_containers(connect: Callable[[], Engine], *, dry_run: bool) -> int | None:
+def _connect(connect: Callable[[], Engine]) -> Engine | None:
     try:
-        engine = connect()
+        return connect()
     except EngineUnavailableError as exc:
-        logger.info("no Docker engine, no containers removed: %s", exc)
+        logger.info("no Docker engine: containers not checked: %s", exc)
         return None
-    try:
-        # Only stopped containers: a running one belongs to a run still in progress.
-        if dry_run:
-            return engine.count_labelled(TOOL_LABEL_FILTER, stopped_only=True)
-        return engine.remove_labelled(TOOL_LABEL_FILTER, stopped_only=True)
-    finally:
-        engine.close()
+
+
+def _in_progress(run_dir: Path, engine: Engine | None, now_s: float) -> str | None:
+    """Why ``run_dir`` must stay (its run may still go on), or ``None``."""
+    if (run_dir / "result.json").exists():
+        return None
+    if engine is not None:
+        if _running_containers(engine, f"{RUN_ID_LABEL}={run_dir.name}"):
+            return "its container is still running"
+        return None
+    age_s = now_s - _started_s(run_dir)
+    if age_s < _UNKNOWN_RUN_GRACE_S:
+        return (
+            f"no result yet, started {age_s / 60:.0f} min ago, and no Docker engine "
+            "answered to tell whether it still runs"
+        )
+    return None
+
+
+def _running_containers(engine: Engine, label: str) -> int:
+    return engine.count_labelled(label) - engine.count_labelled(label, stopped_only=True)
+
+
+def _clean_containers(engine: Engine, *, dry_run: bool) -> int:
+    # Only stopped containers: a running one belongs to a run still in progress.
+    if dry_run:
+        return engine.count_labelled(TOOL_LABEL_FILTER, stopped_only=True)
+    return engine.remove_labelled(TOOL_LABEL_FILTER, stopped_only=True)

@@ -70,13 +70,13 @@ __all__ = ["test_pipeline_command"]
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write JUnit XML: one testcase per step and per edge.",
+    help="Also write JUnit XML: one testcase per step and per edge (atomically).",
 )
 @click.option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write a self-contained HTML report (the DAG, per-step figures).",
+    help="Also write a self-contained HTML report (the DAG, per-step figures), atomically.",
 )
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
@@ -84,6 +84,7 @@ def test_pipeline_command(**options: Any) -> None:
     from sandbox import pipeline_report
     from sandbox.datagen import DataSize
     from sandbox.pipeline import PipelineRequest, run_pipeline
+    from sandbox.reports import write_report_file
 
     request = PipelineRequest(
         pipeline_file=options["pipeline_file"],
@@ -98,9 +99,9 @@ def test_pipeline_command(**options: Any) -> None:
         request = with_progress(request, lambda message: status.update(message))
         result = run_pipeline(request)
     if options["junit_xml"]:
-        options["junit_xml"].write_text(pipeline_report.render_junit(result), encoding="utf-8")
+        write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
     if options["html_file"]:
-        options["html_file"].write_text(pipeline_report.render_html(result), encoding="utf-8")
+        write_report_file(options["html_file"], pipeline_report.render_html(result))
     if options["output_format"] == "json":
         echo_json(result.to_json_dict())
     else:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
+import yaml
+from cli_processes import SandboxProcesses, running_containers, wait_for
 
 from sandbox.pipeline import PipelineRequest, run_pipeline
 from sandbox.pipeline_results import PipelineResult
@@ -16,7 +25,8 @@ pytestmark = pytest.mark.usefixtures("offline_image")
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pipelines" / "preprocess_train_calibrate.yaml"
-PIPELINES = Path(__file__).resolve().parent / "scripts" / "pipeline"
+SCRIPTS = Path(__file__).resolve().parent / "scripts"
+PIPELINES = SCRIPTS / "pipeline"
 
 
 def run(engine: Any, tmp_path: Path, pipeline: Path, **kwargs: Any) -> PipelineResult:
@@ -112,3 +122,111 @@ def test_cli_writes_json_junit_and_html_and_exits_1_on_a_broken_edge(
     assert isinstance(cases["consume"].result[0], Skipped)
     assert isinstance(cases["produce.table -> consume.table"].result[0], Failure)
     assert "data-status='SKIPPED'" in page.read_text(encoding="utf-8")
+
+
+SLOW_DATA_SCRIPT = '''\
+"""Lists its input; its input is a table that takes long to generate."""
+import os
+
+INPUT_PATH = "/opt/ml/processing/input/table"
+OUTPUT_PATH = "/opt/ml/processing/output/summary"
+
+if __name__ == "__main__":
+    with open(os.path.join(OUTPUT_PATH, "files.txt"), "w") as handle:
+        handle.write("\\n".join(sorted(os.listdir(INPUT_PATH))))
+'''
+SLOW_DATA_SPEC = {  # ~20 s of data generation: far longer than the 5 s allowed below
+    "script": "slow_data.py",
+    "inputs": {
+        "table": {
+            "path": "/opt/ml/processing/input/table",
+            "data": {"rows": 100_000_000, "columns": [{"name": "a", "type": "float"}]},
+        }
+    },
+    "outputs": {"summary": {"path": "/opt/ml/processing/output/summary"}},
+}
+
+
+def test_ctrl_c_removes_the_steps_containers_and_exits_at_once_mid_data_preparation(
+    engine: Any, tmp_path: Path, stalled_s3: StalledS3
+) -> None:
+    (tmp_path / "slow_data.py").write_text(SLOW_DATA_SCRIPT, encoding="utf-8")
+    (tmp_path / "slow_data.yaml").write_text(yaml.safe_dump(SLOW_DATA_SPEC), encoding="utf-8")
+    steps = [
+        {"name": "sleep", "script": str(SCRIPTS / "sleeper.py")},
+        {"name": "generate", "script": "slow_data.py", "spec": "slow_data.yaml"},
+        {
+            "name": "download",
+            "script": str(PIPELINES / "relay.py"),
+            "inputs": {"table": "s3://stalled/table/"},
+        },
+    ]
+    pipeline = tmp_path / "interrupted.yaml"
+    pipeline.write_text(yaml.safe_dump({"steps": steps}), encoding="utf-8")
+    workspace = tmp_path / "ws"
+    args = ["test-pipeline", str(pipeline), "--jobs", "3", "--workspace-dir", str(workspace)]
+    with SandboxProcesses() as processes:
+        process = processes.start(*args, env=stalled_s3.env)
+        wait_for(lambda: running_containers(engine, workspace) == 1, process)
+        label = f"sandbox.pipeline-run={pipeline_run_label(workspace, 'sleeper')}"
+        wait_for(lambda: any((workspace / "data").glob(".staging-*")), process)  # generating
+        wait_for(lambda: bool(stalled_s3.connections), process)  # downloading
+
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert time.monotonic() - interrupted < 5
+    assert engine.count_labelled(label) == 0
+    assert running_containers(engine, workspace) == 0
+
+
+@dataclass
+class StalledS3:
+    """An S3 endpoint that accepts connections and never answers: each request waits out
+    boto's 60 s read timeout."""
+
+    env: dict[str, str]
+    connections: list[socket.socket] = field(default_factory=list)
+
+
+@pytest.fixture
+def stalled_s3(tmp_path: Path) -> Iterator[StalledS3]:
+    server = socket.create_server(("127.0.0.1", 0))
+    host, port = server.getsockname()[:2]
+    stalled = StalledS3(
+        env={
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        }
+    )
+
+    def hold() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:  # closed at the end of the test
+                return
+            stalled.connections.append(connection)
+
+    threading.Thread(target=hold, daemon=True).start()
+    yield stalled
+    server.close()
+    for connection in stalled.connections:
+        connection.close()
+
+
+def pipeline_run_label(workspace: Path, script: str) -> str:
+    """The ``sandbox.pipeline-run`` label on the container of ``script``'s run."""
+    (run,) = (path.name for path in (workspace / "runs").iterdir() if f"-{script}-" in path.name)
+    client = docker.from_env()
+    try:
+        (container,) = client.containers.list(all=True, filters={"label": f"sandbox.run-id={run}"})
+        return str(container.labels["sandbox.pipeline-run"])
+    finally:
+        client.close()

@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_processes import SandboxProcesses, running_containers, wait_for
 from click.testing import CliRunner, Result
 from junitparser import Failure, JUnitXml
 from PIL import Image
@@ -127,36 +127,66 @@ def test_verbose_streams_the_output_and_quiet_prints_the_verdict_only(
     assert "Traceback (most recent call last):" in result.stderr  # streamed live
 
 
-def test_ctrl_c_in_a_batch_removes_its_containers_and_exits_130(
+def test_ctrl_c_in_a_batch_removes_its_own_containers_only_and_exits_130(
     engine: Any, tmp_path: Path
 ) -> None:
     workspace = tmp_path / "ws"
-    sleepers = [tmp_path / "sleeper_a.py", tmp_path / "sleeper_b.py"]
-    for copy in sleepers:  # two runs that never end by themselves
+    ws = ["--workspace-dir", str(workspace)]
+    sleepers = [tmp_path / f"{name}.py" for name in ("sleeper_a", "sleeper_b", "theirs")]
+    for copy in sleepers:  # runs that never end by themselves
         shutil.copy(SCRIPTS / "sleeper.py", copy)
-    args = ["test-script", *map(str, sleepers), "--jobs", "2", "--workspace-dir", str(workspace)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while running_containers(engine, workspace) < 2 and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.1)
-    assert running_containers(engine, workspace) == 2
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr
-    assert running_containers(engine, workspace) == 0
-    stored = [json.loads(path.read_text()) for path in workspace.glob("runs/*/result.json")]
-    assert [run["status"] for run in stored] == ["ERROR", "ERROR"]
-    assert all(run["error_message"] == INTERRUPTED_REASON for run in stored)
+    with SandboxProcesses() as processes:
+        ours = processes.start("test-script", *map(str, sleepers[:2]), "--jobs", "2", *ws)
+        wait_for(lambda: running_containers(engine, workspace) == 2, ours)
+        # Another sandbox process starts a run on the same workspace after the batch did.
+        theirs = processes.start("test-script", str(sleepers[2]), *ws)
+        wait_for(lambda: running_containers(engine, workspace) == 3, theirs)
+        (their_run,) = (p for p in (workspace / "runs").iterdir() if "-theirs-" in p.name)
+
+        ours.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = ours.communicate(timeout=30)
+        assert ours.returncode == 130, stderr
+        assert time.monotonic() - interrupted < 5
+        assert running_containers(engine, workspace) == 1
+        assert engine.count_labelled(f"sandbox.run-id={their_run.name}") == 1  # still running
+        assert not (their_run / "result.json").exists()
+        stored = [
+            json.loads(path.read_text())
+            for path in workspace.glob("runs/*/result.json")
+            if path.parent != their_run
+        ]
+        assert [run["status"] for run in stored] == ["ERROR", "ERROR"]
+        assert all(run["error_message"] == INTERRUPTED_REASON for run in stored)
+
+        theirs.send_signal(signal.SIGINT)
+        _, stderr = theirs.communicate(timeout=30)
+        assert theirs.returncode == 130, stderr
+        assert running_containers(engine, workspace) == 0
 
 
-def running_containers(engine: Any, workspace: Path) -> int:
-    runs = workspace / "runs"
-    run_ids = [path.name for path in runs.iterdir()] if runs.is_dir() else []
-    return sum(engine.count_labelled(f"sandbox.run-id={run_id}") for run_id in run_ids)
+def test_clean_workspace_keeps_the_folder_of_a_run_still_in_progress(
+    engine: Any, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "ws"
+    ws = ["--workspace-dir", str(workspace)]
+    with SandboxProcesses() as processes:
+        running = processes.start("test-script", str(SCRIPTS / "sleeper.py"), *ws)
+        wait_for(lambda: running_containers(engine, workspace) == 1, running)
+        (run_dir,) = (workspace / "runs").iterdir()
+
+        cleaned = invoke("clean-workspace", *ws)
+        assert cleaned.exit_code == 0, cleaned.output
+        assert f"skipped run {run_dir.name}: its container is still running" in (cleaned.stdout)
+        assert (run_dir / "outputs").is_dir()
+        assert running_containers(engine, workspace) == 1
+
+        running.send_signal(signal.SIGINT)
+        _, stderr = running.communicate(timeout=30)
+        assert running.returncode == 130, stderr
+    cleaned = invoke("clean-workspace", *ws)
+    assert cleaned.exit_code == 0, cleaned.output
+    assert f"removed run {run_dir.name}" in cleaned.stdout and not run_dir.exists()
 
 
 # The HTML report in a real browser ---------------------------------------------

@@ -1,20 +1,34 @@
 """Many scripts at once (sandbox.batch): names, globs, --all, up-front checks; and the
-progress display (sandbox.progress) that shows a batch on a console."""
+progress display (sandbox.progress) that shows a batch on a console; Ctrl-C with fakes."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
+import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
+from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
 from results_factory import make_result
 from rich.console import Console
 
-from sandbox.batch import expand_scripts, names_one_script, plan_runs, run_batch
+from sandbox import batch
+from sandbox.batch import (
+    INTERRUPTED_REASON,
+    expand_scripts,
+    names_one_script,
+    plan_runs,
+    run_batch,
+)
 from sandbox.errors import UsageError
 from sandbox.progress import LineStreamer, ProgressDisplay
 from sandbox.results import Status
 from sandbox.runner import RunRequest
+from sandbox.workspace import Workspace
 
 SCRIPT = 'OUT = "/opt/ml/processing/output/result"\nprint("hi")\n'
 
@@ -109,3 +123,59 @@ def test_progress_off_a_terminal_prints_one_line_per_finished_step() -> None:
         "[b] from b",
         "FAIL a (processing, entrypoint) in 0.50 s",
     ]
+
+
+# Ctrl-C --------------------------------------------------------------------------
+
+
+def test_ctrl_c_stops_only_this_batch_and_does_not_wait_for_runs_preparing_data(
+    scripts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("sleeper", "prep"):
+        (scripts / f"{name}.py").write_text(SCRIPT)
+    workspace = Workspace(tmp_path / "ws").ensure().root
+    docker = FakeDocker()
+    fake = Interrupt(docker, workspace)
+    others: list[threading.Event] = []
+
+    def other_process_starts_a_run() -> None:  # on the same workspace, during the batch
+        (workspace / "runs" / "theirs").mkdir()
+        others.append(docker.start({"sandbox.batch": "0123456789ab", "sandbox.run-id": "theirs"}))
+
+    fake.meanwhile = other_process_starts_a_run
+    main_engine = FakeEngine(docker)
+    engines = iter([main_engine, FakeEngine(docker), FakeEngine(docker)])
+    monkeypatch.setattr(batch, "run_script", fake.run_script)
+    monkeypatch.setattr(batch, "wait_interruptibly", fake.wait)
+    monkeypatch.setattr(batch, "ensure_image", lambda *_a, **_k: _Image())
+    requests = [
+        RunRequest(script=name, scripts_dir=scripts, workspace=workspace)
+        for name in ("sleeper", "prep")
+    ]
+
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(requests, jobs=2, connect=lambda: next(engines))  # type: ignore[arg-type,return-value]
+    assert time.monotonic() - began < 3  # prep is still generating its data
+
+    (own_id,) = {label.partition("=")[2] for label in main_engine.removed}
+    assert re.fullmatch(r"[0-9a-f]{12}", own_id)
+    assert set(main_engine.removed) == {f"sandbox.batch={own_id}"}
+    assert docker.running("sandbox.batch") == ["0123456789ab"] and not others[0].is_set()
+    assert not (workspace / "runs" / "theirs" / "result.json").exists()
+    stored = json.loads((workspace / "runs" / "run-sleeper" / "result.json").read_text())
+    assert (stored["status"], stored["error_message"]) == ("ERROR", INTERRUPTED_REASON)
+
+    fake.release.set()  # prep's data is ready: it must start no container
+    deadline = time.monotonic() + 5
+    while not fake.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.cancelled == ["prep"]
+    started = [tags["sandbox.batch"] for tags, _ in docker.containers]
+    assert started == [own_id, "0123456789ab"]  # the sleeper's and the other process's
+
+
+@dataclasses.dataclass
+class _Image:
+    reference: str = "sandbox/sklearn-1.2:fake"
+    built_now: bool = False

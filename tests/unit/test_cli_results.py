@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from junitparser import JUnitXml
-from results_factory import at, make_result, new_workspace, store
+from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
@@ -174,6 +174,17 @@ def test_clean_workspace_dry_run_then_keep(workspace: Path) -> None:
     assert kept.exit_code == 0
     assert f"removed run {run_ids['prep']}" in kept.stdout
     assert set(ids(workspace)) == {"calib"}
+
+
+def test_clean_workspace_says_which_runs_it_skipped(workspace: Path) -> None:
+    unfinished = workspace / "runs" / run_id_at(at(5), "going")
+    unfinished.mkdir()
+    result = invoke("clean-workspace", "--workspace-dir", str(workspace), env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    assert f"skipped run {unfinished.name}: no result yet, started 5 min ago" in result.stdout
+    assert "removed 3 run folder(s)" in result.stdout
+    assert "skipped 1 that may still be running" in result.stdout
+    assert unfinished.is_dir()
 
 
 def test_clean_workspace_with_an_engine_removes_labelled_containers(

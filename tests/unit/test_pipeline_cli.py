@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
 from sandbox.engine import Engine
+from sandbox.pipeline_results import PipelineResult
+from sandbox.results import Status
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pipelines" / "preprocess_train_calibrate.yaml"
@@ -57,3 +60,50 @@ def test_from_and_only_together_is_a_usage_error(tmp_path: Path) -> None:
     result = _invoke("test-pipeline", str(EXAMPLE), *args)
     assert result.exit_code == 2
     assert "--from and --only cannot be used together" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--junit-xml", "--html"])
+def test_a_report_path_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    from sandbox import pipeline
+
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda request: _passed(tmp_path))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    target = blocker / "report.out"
+    result = _invoke("test-pipeline", str(EXAMPLE), option, str(target))
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sandbox: error: cannot write {target}")
+
+
+def test_report_files_are_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox import pipeline
+
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda request: _passed(tmp_path))
+    junit, page = tmp_path / "out" / "p.xml", tmp_path / "out" / "p.html"
+    result = _invoke("test-pipeline", str(EXAMPLE), "--junit-xml", str(junit), "--html", str(page))
+    assert result.exit_code == 0, result.output
+    assert junit.read_text(encoding="utf-8").startswith("<?xml")
+    assert "</html>" in page.read_text(encoding="utf-8")
+    assert sorted(p.name for p in junit.parent.iterdir()) == ["p.html", "p.xml"]  # no temp left
+
+
+def _passed(tmp_path: Path) -> PipelineResult:
+    now = datetime.now(timezone.utc)
+    return PipelineResult(
+        pipeline_run_id="20260102-pipe",
+        pipeline_name="demo",
+        pipeline_file=str(EXAMPLE),
+        status=Status.PASS,
+        started_at=now,
+        finished_at=now,
+        wall_time_s=1.0,
+        critical_path_s=0.0,
+        critical_path=[],
+        jobs=1,
+        steps=[],
+        edges=[],
+        run_dir=str(tmp_path / "ws" / "pipelines" / "20260102-pipe"),
+    )

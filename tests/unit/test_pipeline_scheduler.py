@@ -1,19 +1,23 @@
-"""The pipeline scheduler (sandbox.pipeline) with a fake runner: skips, reuse, errors."""
+"""The pipeline scheduler (sandbox.pipeline) with a fake runner: skips, reuse, errors, Ctrl-C."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
 
 from sandbox import pipeline
 from sandbox.errors import ImageNotFoundError, UsageError
 from sandbox.pipeline import PipelineRequest, latest_pipeline_run, run_pipeline
 from sandbox.results import Status, TestResult
+from sandbox.run_group import INTERRUPTED_REASON
 from sandbox.runner import RunRequest
 from sandbox.workspace import Workspace
 
@@ -66,8 +70,12 @@ def _pipeline(tmp_path: Path, steps: dict[str, str], edges: list[tuple[str, str]
 
 
 def _run(path: Path, **kwargs: Any) -> Any:
+    return _run_on(path, object(), **kwargs)
+
+
+def _run_on(path: Path, engine: object, **kwargs: Any) -> Any:
     request = PipelineRequest(pipeline_file=path, workspace=path.parent / "ws", **kwargs)
-    return run_pipeline(request, engine=object())  # type: ignore[arg-type]
+    return run_pipeline(request, engine=engine)  # type: ignore[arg-type]
 
 
 CHAIN = [("a.data", "b.data"), ("b.data", "c.data")]
@@ -173,3 +181,32 @@ def test_a_real_input_folder_feeds_a_channel_no_edge_feeds(tmp_path: Path) -> No
     path.write_text(yaml.safe_dump(document))
     result = _run(path)
     assert result.step("a").result.inputs == {"data": str((tmp_path / "real").resolve())}
+
+
+def test_ctrl_c_removes_only_this_runs_containers_and_returns_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _pipeline(tmp_path, {"sleep": "sleeper", "data": "prep"}, [])
+    workspace = Workspace(tmp_path / "ws").ensure().root
+    docker = FakeDocker()
+    others = docker.start({"sandbox.pipeline-run": "0123456789ab", "sandbox.run-id": "theirs"})
+    fake = Interrupt(docker, workspace)
+    engine = FakeEngine(docker)
+    monkeypatch.setattr(pipeline, "run_script", fake.run_script)
+    monkeypatch.setattr(pipeline, "wait_interruptibly", fake.wait)
+
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        _run_on(path, engine, jobs=2)
+    assert time.monotonic() - began < 3  # step data is still generating its data
+
+    (label,) = set(engine.removed)
+    assert re.fullmatch(r"sandbox\.pipeline-run=[0-9a-f]{12}", label)
+    assert docker.running("sandbox.pipeline-run") == ["0123456789ab"] and not others.is_set()
+    stored = json.loads((workspace / "runs" / "run-sleeper" / "result.json").read_text())
+    assert (stored["status"], stored["error_message"]) == ("ERROR", INTERRUPTED_REASON)
+    fake.release.set()
+    deadline = time.monotonic() + 5
+    while not fake.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert fake.cancelled == ["prep"] and len(docker.containers) == 2

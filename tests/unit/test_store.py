@@ -13,10 +13,16 @@ from sandbox.store import clean_workspace, find_result, load_results, parse_age
 
 
 class FakeEngine:
-    """Counts what cleaning asks of the engine; never touches a real one."""
+    """Counts what cleaning asks of the engine; never touches a real one.
 
-    def __init__(self, labelled: int = 2) -> None:
+    ``running`` are run ids whose container runs; ``exited`` those whose container stopped.
+    """
+
+    def __init__(
+        self, labelled: int = 2, running: tuple[str, ...] = (), exited: tuple[str, ...] = ()
+    ) -> None:
         self.labelled = labelled
+        self.running, self.exited = running, exited
         self.removed: list[str] = []
         self.counted: list[str] = []
         self.closed = False
@@ -27,6 +33,9 @@ class FakeEngine:
         return self.labelled
 
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        key, _, run_id = label.partition("=")
+        if key == "sandbox.run-id":
+            return (run_id in self.exited) + (not stopped_only and run_id in self.running)
         assert stopped_only, "clean-workspace must keep running containers"
         self.counted.append(label)
         return self.labelled
@@ -206,3 +215,41 @@ def test_dry_run_removes_nothing_and_only_counts_containers(workspace: Path) -> 
     assert run_dir.exists()
     assert engine.removed == [] and engine.counted == ["sandbox.tool=sandbox"]
     assert report.containers_removed == 4
+
+
+def _unfinished(workspace: Path, script: str, minutes_ago: float) -> Path:
+    """A run folder without result.json: a run in progress, or one that was killed."""
+    run_dir = workspace / "runs" / run_id_at(at(minutes_ago), script)
+    (run_dir / "outputs").mkdir(parents=True)
+    return run_dir
+
+
+def test_clean_skips_a_run_whose_container_still_runs(workspace: Path) -> None:
+    done = store(workspace, make_result("done", when=at(120)))
+    going = _unfinished(workspace, "going", minutes_ago=90)
+    killed = _unfinished(workspace, "killed", minutes_ago=60)
+    engine = FakeEngine(running=(going.name,), exited=(killed.name,))
+
+    report = clean_workspace(workspace, connect=lambda: engine)
+
+    assert sorted(report.removed_runs) == sorted([done.name, killed.name])
+    assert going.is_dir() and not killed.exists()
+    assert [(s.run_id, s.reason) for s in report.skipped_runs] == [
+        (going.name, "its container is still running")
+    ]
+    dry = clean_workspace(workspace, dry_run=True, connect=lambda: engine)
+    assert dry.removed_runs == [] and [s.run_id for s in dry.skipped_runs] == [going.name]
+
+
+def test_without_an_engine_clean_skips_recent_runs_without_result(workspace: Path) -> None:
+    recent = _unfinished(workspace, "recent", minutes_ago=20)
+    stale = _unfinished(workspace, "stale", minutes_ago=61)
+    finished = store(workspace, make_result("finished", when=at(1)))
+
+    report = clean_workspace(workspace, connect=no_engine)
+
+    assert sorted(report.removed_runs) == sorted([stale.name, finished.name])
+    (skipped,) = report.skipped_runs
+    assert skipped.run_id == recent.name and recent.is_dir()
+    assert skipped.reason.startswith("no result yet, started 20 min ago, and no Docker engine")
+    assert report.kept_runs == 0 and report.containers_removed is None

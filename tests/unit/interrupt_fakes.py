@@ -1,0 +1,95 @@
+"""Fakes for Ctrl-C tests of a batch or a pipeline: containers as label sets, and a
+``run_script`` whose runs either run until their container is removed or are still
+generating their data when the controller's wait gets Ctrl-C."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from results_factory import make_result
+
+from sandbox.errors import RunCancelled
+from sandbox.results import Status, TestResult
+from sandbox.runner import RunRequest
+from sandbox.workspace import write_json_atomic
+
+
+class FakeDocker:
+    """Containers as label sets shared by every fake engine; removing ends them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.containers: list[tuple[dict[str, str], threading.Event]] = []
+
+    def start(self, labels: Mapping[str, str]) -> threading.Event:
+        gone = threading.Event()
+        with self.lock:
+            self.containers.append((dict(labels), gone))
+        return gone
+
+    def running(self, key: str) -> list[str]:
+        with self.lock:
+            return [
+                tags[key] for tags, gone in self.containers if key in tags and not gone.is_set()
+            ]
+
+
+class FakeEngine:
+    def __init__(self, docker: FakeDocker) -> None:
+        self.docker = docker
+        self.removed: list[str] = []
+
+    def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        key, _, value = label.partition("=")
+        self.removed.append(label)
+        with self.docker.lock:
+            hits = [gone for tags, gone in self.docker.containers if tags.get(key) == value]
+        for gone in hits:
+            gone.set()
+        return len(hits)
+
+    def close(self) -> None:
+        pass
+
+
+class Interrupt:
+    """A fake ``run_script``: ``sleeper*`` runs until its container goes, ``prep*`` is
+    still generating data; the batch's wait gets Ctrl-C once both are there."""
+
+    def __init__(self, docker: FakeDocker, workspace: Path) -> None:
+        self.docker, self.workspace = docker, workspace
+        self.started, self.preparing = threading.Event(), threading.Event()
+        self.release = threading.Event()
+        self.cancelled: list[str] = []
+        self.meanwhile: Callable[[], None] = lambda: None
+
+    def run_script(self, request: RunRequest, engine: object) -> TestResult:
+        name = Path(request.script).stem
+        run_dir = self.workspace / "runs" / f"run-{name}"
+        run_dir.mkdir(parents=True)
+        assert request.before_start is not None and request.cancel is not None
+        if request.on_progress is not None:
+            request.on_progress(f"inputs for {name}")
+        if name.startswith("prep"):
+            self.preparing.set()
+            self.release.wait(10)
+        try:
+            if request.cancel.is_set():  # the runner's own check
+                raise RunCancelled(name)
+            request.before_start()
+        except RunCancelled:
+            self.cancelled.append(name)
+            raise
+        gone = self.docker.start(request.labels)
+        self.started.set()
+        assert gone.wait(10)
+        result = make_result(name, Status.FAIL, run_id=run_dir.name, run_dir=str(run_dir))
+        write_json_atomic(run_dir / "result.json", result.to_json_dict())
+        return result
+
+    def wait(self, futures: object, **_options: object) -> None:
+        assert self.started.wait(5) and self.preparing.wait(5)
+        self.meanwhile()
+        raise KeyboardInterrupt
