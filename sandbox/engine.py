@@ -356,7 +356,14 @@ class Engine:
         filters: dict[str, Any] = {"label": label}
         if stopped_only:
             filters["status"] = ["created", "exited", "dead"]
-        return list(self._client.containers.list(all=True, filters=filters))
+        # ignore_removed: a container removed between the listing and its inspection
+        # (another run finishing) is simply not there, not an error.
+        try:
+            return list(
+                self._client.containers.list(all=True, filters=filters, ignore_removed=True)
+            )
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise InfrastructureError(f"cannot list containers: {exc}") from exc
 
 
 def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:

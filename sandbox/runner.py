@@ -79,6 +79,9 @@ class RunRequest:
     cancel: threading.Event | None = None
     """Set by an interrupted controller: a run whose container has not started yet
     raises :class:`~sandbox.errors.RunCancelled` instead of starting it."""
+    before_start: Callable[[], None] | None = None
+    """Called right before the container starts (after the cancel check); it may raise
+    :class:`~sandbox.errors.RunCancelled` to stop the run there."""
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
@@ -144,6 +147,8 @@ def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
     python3 (figures then come from the stats stream alone)."""
     if request.cancel is not None and request.cancel.is_set():
         raise RunCancelled(job.run.run_id)
+    if request.before_start is not None:
+        request.before_start()
     if request.on_progress:
         request.on_progress(f"running {job.resolved.script_path.stem}")
     try:

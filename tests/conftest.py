@@ -37,6 +37,7 @@ def engine() -> Iterator[object]:
     yield connected
     leftovers = connected.count_labelled(SESSION_LABEL)
     connected.remove_labelled(SESSION_LABEL)
+    connected.close()
     assert leftovers == 0, f"{leftovers} container(s) of this test session were left behind"
 
 

@@ -8,9 +8,7 @@ OUTPUT = "/opt/ml/processing/output/args"
 
 
 def main(input_paths, output_paths, environ_vars, job_args):
-    record = {
-        name: [type(value).__name__, value] for name, value in sorted(vars(job_args).items())
-    }
+    record = {name: [type(value).__name__, value] for name, value in sorted(vars(job_args).items())}
     record["environ_threshold"] = environ_vars.get("THRESHOLD")
     with open(os.path.join(output_paths["args"], "args.json"), "w") as handle:
         json.dump(record, handle, sort_keys=True)
