@@ -134,7 +134,7 @@ class ContainerHandle:
         try:
             self._container.kill(signal=signal_name)
         except docker.errors.APIError as exc:
-            logger.debug("signal %s to %s ignored: %s", signal_name, self.id, exc)
+            logger.debug("signal %s to %s ignored: %s", signal_name, self.id, str(exc))
 
     def state(self) -> ContainerState:
         try:
@@ -153,7 +153,7 @@ class ContainerHandle:
         try:
             raw = self._container.logs(stdout=stdout, stderr=stderr)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            logger.warning("cannot read logs of %s: %s", self.id[:12], exc)
+            logger.warning("cannot read logs of %s: %s", self.id[:12], str(exc))
             return ""
         return bytes(raw).decode("utf-8", errors="replace")
 
@@ -180,7 +180,7 @@ class ContainerHandle:
         except docker.errors.NotFound:
             pass
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            logger.warning("could not remove container %s: %s", self.id[:12], exc)
+            logger.warning("could not remove container %s: %s", self.id[:12], str(exc))
 
 
 class Engine:

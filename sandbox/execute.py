@@ -111,7 +111,7 @@ class _Heartbeat:
             try:
                 self._path.touch()
             except OSError as exc:  # the run folder went away: nothing left to keep alive
-                logger.debug("heartbeat stopped: %s", exc)
+                logger.debug("heartbeat stopped: %s", str(exc))
                 return
 
     def stop(self) -> None:
@@ -152,7 +152,7 @@ def _state(handle: ContainerHandle) -> ContainerState | None:
     try:
         return handle.state()
     except InfrastructureError as exc:
-        logger.warning("%s", exc)
+        logger.warning("%s", str(exc))
         return None
 
 
@@ -162,7 +162,7 @@ def _follow(handle: ContainerHandle, on_output: Callable[[bytes], None]) -> thre
             for chunk in handle.follow_logs():
                 on_output(chunk)
         except Exception as exc:  # the stream breaks when the container goes away
-            logger.debug("log stream ended: %s", exc)
+            logger.debug("log stream ended: %s", str(exc))
 
     thread = threading.Thread(target=pump, name="sandbox-logs", daemon=True)
     thread.start()

@@ -80,7 +80,7 @@ class StatsMonitor:
                     return
                 self._record(sample)
         except Exception as exc:  # the stream breaks when the container goes away
-            logger.debug("stats stream ended: %s", exc)
+            logger.debug("stats stream ended: %s", str(exc))
 
     def _record(self, sample: dict[str, Any]) -> None:
         memory = memory_without_cache_bytes(sample["memory_stats"])

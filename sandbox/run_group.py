@@ -164,7 +164,7 @@ class RunGroup:
         try:
             removed = engine.remove_labelled(self.label)
         except Exception as exc:  # an engine gone away must not hide the interrupt
-            logger.warning("could not remove the containers of %s: %s", self.label, exc)
+            logger.warning("could not remove the containers of %s: %s", self.label, str(exc))
             return
         if removed:
             logger.info("interrupted: removed %d container(s) of %s", removed, self.label)
