@@ -28,14 +28,21 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "arg_option",
+    "data_size_option",
     "echo_json",
+    "env_option",
     "handles_errors",
+    "hyperparameters_option",
     "output_format_option",
     "parse_hyperparameters",
     "parse_pairs",
+    "scripts_dir_option",
+    "spec_option",
     "stderr_console",
     "stdout_console",
     "with_progress",
+    "workspace_dir_option",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INFRA, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -50,6 +57,65 @@ output_format_option = click.option(
     help="json: stdout holds exactly one JSON document.",
 )
 """The ``--output-format text|json`` option of the commands that render a result."""
+
+
+def scripts_dir_option(help_text: str = "Where to look up a script given by name.") -> Any:
+    """``--scripts-dir DIR`` (default ``./scripts``)."""
+    return click.option(
+        "--scripts-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("scripts"),
+        show_default=True,
+        help=help_text,
+    )
+
+
+def workspace_dir_option(
+    help_text: str = "Where runs, results and generated data are kept",
+) -> Any:
+    """``--workspace-dir DIR`` (default ``./.sandbox``, or ``SANDBOX_WORKSPACE_DIR``)."""
+    return click.option(
+        "--workspace-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".sandbox"),
+        show_default=True,
+        envvar="SANDBOX_WORKSPACE_DIR",
+        help=f"{help_text} (env: SANDBOX_WORKSPACE_DIR).",
+    )
+
+
+def data_size_option(help_text: str = "Rows of generated data: 1k, 100k, 1M.") -> Any:
+    """``--data-size small|medium|large``."""
+    return click.option(
+        "--data-size",
+        type=click.Choice(["small", "medium", "large"]),
+        default="small",
+        show_default=True,
+        help=help_text,
+    )
+
+
+spec_option = click.option(
+    "--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), help="Spec file (YAML)."
+)
+"""``--spec FILE``."""
+
+arg_option = click.option(
+    "--arg", "args", multiple=True, metavar="NAME=VALUE", help="Job argument: --NAME VALUE."
+)
+"""``--arg NAME=VALUE``, repeatable."""
+
+env_option = click.option(
+    "--env", "envs", multiple=True, metavar="NAME=VALUE", help="Environment variable."
+)
+"""``--env NAME=VALUE``, repeatable."""
+
+hyperparameters_option = click.option(
+    "--hyperparameters",
+    metavar="FILE_OR_JSON",
+    help="Training hyperparameters: a JSON file or a JSON object.",
+)
+"""``--hyperparameters FILE_OR_JSON``."""
 
 
 # rich is imported when a console is first needed: a run whose output is JSON and whose

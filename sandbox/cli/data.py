@@ -11,11 +11,17 @@ from typing import Any
 import click
 
 from sandbox.cli.common import (
+    arg_option,
+    data_size_option,
     echo_json,
+    env_option,
     handles_errors,
+    hyperparameters_option,
     output_format_option,
     parse_hyperparameters,
     parse_pairs,
+    scripts_dir_option,
+    spec_option,
     stderr_console,
     stdout_console,
 )
@@ -34,32 +40,12 @@ _LISTED_FILES = 3
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write, new or empty: one folder per input channel.",
 )
-@click.option(
-    "--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), help="Spec file (YAML)."
-)
-@click.option(
-    "--scripts-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("scripts"),
-    show_default=True,
-    help="Where to look up a script given by name.",
-)
-@click.option(
-    "--arg", "args", multiple=True, metavar="NAME=VALUE", help="Job argument: --NAME VALUE."
-)
-@click.option("--env", "envs", multiple=True, metavar="NAME=VALUE", help="Environment variable.")
-@click.option(
-    "--data-size",
-    type=click.Choice(["small", "medium", "large"]),
-    default="small",
-    show_default=True,
-    help="Rows of generated data: 1k, 100k, 1M.",
-)
-@click.option(
-    "--hyperparameters",
-    metavar="FILE_OR_JSON",
-    help="Training hyperparameters: a JSON file or a JSON object.",
-)
+@spec_option
+@scripts_dir_option()
+@arg_option
+@env_option
+@data_size_option()
+@hyperparameters_option
 @output_format_option
 @handles_errors
 def gen_data_command(**options: Any) -> None:

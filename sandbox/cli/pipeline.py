@@ -11,12 +11,15 @@ import click
 from sandbox.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    data_size_option,
     echo_json,
     handles_errors,
     output_format_option,
+    scripts_dir_option,
     stderr_console,
     stdout_console,
     with_progress,
+    workspace_dir_option,
 )
 
 __all__ = ["test_pipeline_command"]
@@ -24,28 +27,9 @@ __all__ = ["test_pipeline_command"]
 
 @click.command("test-pipeline")
 @click.argument("pipeline_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--scripts-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("scripts"),
-    show_default=True,
-    help="Where to look up a step's script given by name.",
-)
-@click.option(
-    "--workspace-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".sandbox"),
-    show_default=True,
-    envvar="SANDBOX_WORKSPACE_DIR",
-    help="Where runs, pipeline runs and generated data are kept (env: SANDBOX_WORKSPACE_DIR).",
-)
-@click.option(
-    "--data-size",
-    type=click.Choice(["small", "medium", "large"]),
-    default="small",
-    show_default=True,
-    help="Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.",
-)
+@scripts_dir_option("Where to look up a step's script given by name.")
+@workspace_dir_option("Where runs, pipeline runs and generated data are kept")
+@data_size_option("Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.")
 @click.option(
     "--jobs",
     "-j",

@@ -19,14 +19,21 @@ import click
 from sandbox.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    arg_option,
+    data_size_option,
     echo_json,
+    env_option,
     handles_errors,
+    hyperparameters_option,
     output_format_option,
     parse_hyperparameters,
     parse_pairs,
+    scripts_dir_option,
+    spec_option,
     stderr_console,
     stdout_console,
     with_progress,
+    workspace_dir_option,
 )
 from sandbox.errors import UsageError
 
@@ -52,16 +59,8 @@ __all__ = ["test_script_command"]
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line of each script.")
 @click.option("-v", "--verbose", is_flag=True, help="Stream the container's output to stderr.")
 @click.option("--image", help="Image profile (see `sandbox images list`) or any image reference.")
-@click.option(
-    "--scripts-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("scripts"),
-    show_default=True,
-    help="Where to look up a script given by name.",
-)
-@click.option(
-    "--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), help="Spec file (YAML)."
-)
+@scripts_dir_option()
+@spec_option
 @click.option(
     "--data-source",
     help="'synthetic' (default), or a folder (or s3://bucket/prefix) holding one folder "
@@ -76,31 +75,16 @@ __all__ = ["test_script_command"]
     metavar="CHANNEL=PATH",
     help="Feed one input channel from a folder or s3://bucket/prefix (repeatable).",
 )
-@click.option(
-    "--data-size",
-    type=click.Choice(["small", "medium", "large"]),
-    default="small",
-    show_default=True,
-    help="Rows of generated data: 1k, 100k, 1M.",
-)
-@click.option(
-    "--workspace-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".sandbox"),
-    show_default=True,
-    envvar="SANDBOX_WORKSPACE_DIR",
-    help="Where runs, results and generated data are kept (env: SANDBOX_WORKSPACE_DIR).",
-)
+@data_size_option()
+@workspace_dir_option()
 @output_format_option
 @click.option(
     "--call-style",
     type=click.Choice(["entrypoint", "main"]),
     help="entrypoint (as production, default) or main (import the script, call main()).",
 )
-@click.option(
-    "--arg", "args", multiple=True, metavar="NAME=VALUE", help="Job argument: --NAME VALUE."
-)
-@click.option("--env", "envs", multiple=True, metavar="NAME=VALUE", help="Environment variable.")
+@arg_option
+@env_option
 @click.option(
     "--network/--no-network",
     default=None,
@@ -118,11 +102,7 @@ __all__ = ["test_script_command"]
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
 )
-@click.option(
-    "--hyperparameters",
-    metavar="FILE_OR_JSON",
-    help="Training hyperparameters: a JSON file or a JSON object.",
-)
+@hyperparameters_option
 @handles_errors
 def test_script_command(**options: Any) -> None:
     """Run SCRIPTS in production-shaped containers: names in --scripts-dir, paths, or
