@@ -123,12 +123,14 @@ def test_script_command(**options: Any) -> None:
 
 
 def _test_one_script(options: dict[str, Any]) -> Any:
-    from sandbox.progress import LineStreamer
     from sandbox.runner import RunRequest, run_script
 
     request = _run_request(options, RunRequest)
-    streamer = LineStreamer(stderr_console()) if options["verbose"] else None
-    if streamer is not None:
+    streamer = None
+    if options["verbose"]:
+        from sandbox.progress import LineStreamer
+
+        streamer = LineStreamer(stderr_console())
         request = dataclasses.replace(request, on_output=streamer)
     with _spinner() as update:
         result = run_script(with_progress(request, update))
@@ -230,23 +232,25 @@ def _run_test_scripts(
 
 def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: bool) -> None:
     """Write the JUnit file, render the results, and exit 0 (all passed) or 1."""
-    from sandbox.render import render_text, render_verdict
-    from sandbox.render_results import render_batch_summary
-
     if options["junit_xml"] is not None:
         from sandbox.report_junit import junit_xml
         from sandbox.reports import write_report_file
 
         write_report_file(options["junit_xml"], junit_xml(results))
-    console = stdout_console()
-    if options["output_format"] == "json":
+    passed = all(result.is_successful() for result in results)
+    if options["output_format"] == "json":  # no rich on this path: it starts faster
         documents = [result.to_json_dict() for result in results]
         echo_json(documents[0] if single else documents)
-    elif options["quiet"]:
+        sys.exit(EXIT_OK if passed else EXIT_FAILED)
+    from sandbox.render import render_text, render_verdict
+    from sandbox.render_results import render_batch_summary
+
+    console = stdout_console()
+    if options["quiet"]:
         for result in results:
             render_verdict(result, console)
     elif single:
         render_text(results[0], console)
     else:
         render_batch_summary(results, console)
-    sys.exit(EXIT_OK if all(result.is_successful() for result in results) else EXIT_FAILED)
+    sys.exit(EXIT_OK if passed else EXIT_FAILED)
