@@ -15,13 +15,14 @@ from pathlib import Path
 from sandbox import __version__
 from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
 from sandbox.errors import UsageError
+from sandbox.execute import HEARTBEAT_INTERVAL_S
+from sandbox.hyperparameters import stringify_hyperparameters
 from sandbox.images import ResolvedImage
 from sandbox.job_args import typed_job_args
 from sandbox.layout import ML_OUTPUT_DIR, JobLayout
 from sandbox.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
-from sandbox.training import stringify_hyperparameters
 from sandbox.workspace import RunFolder, write_json_atomic
 
 __all__ = [
@@ -145,8 +146,23 @@ def heartbeat_file(run: RunFolder) -> Path:
 
 
 def heartbeat_timeout_s() -> float:
-    """Silence after which the supervisor stops an abandoned job (default 60 s)."""
-    return float(os.environ.get(HEARTBEAT_TIMEOUT_ENV, _HEARTBEAT_TIMEOUT_S))
+    """Silence after which the supervisor stops an abandoned job (default 60 s).
+
+    Raises:
+        UsageError: ``SANDBOX_HEARTBEAT_TIMEOUT_S`` is not a number of seconds at least
+            three heartbeats long.
+    """
+    raw = os.environ.get(HEARTBEAT_TIMEOUT_ENV)
+    if raw is None:
+        return _HEARTBEAT_TIMEOUT_S
+    shortest = 3 * HEARTBEAT_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= shortest or value == float("inf"):
+        raise UsageError(f"{HEARTBEAT_TIMEOUT_ENV}={raw!r}: give seconds, at least {shortest:g}")
+    return value
 
 
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:

@@ -61,8 +61,10 @@ def run_container(
         KeyboardInterrupt: after the container was removed.
     """
     started_at = datetime.now(timezone.utc)
-    beating = _Heartbeat(heartbeat) if heartbeat is not None else None
+    if heartbeat is not None:
+        heartbeat.touch()  # fresh before the supervisor first looks
     handle = engine.start(request)
+    beating = _Heartbeat(heartbeat) if heartbeat is not None else None
     started = time.monotonic()
     monitor: StatsMonitor | None = None
     try:
@@ -102,7 +104,6 @@ class _Heartbeat:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._stopped = threading.Event()
-        path.touch()
         self._thread = threading.Thread(target=self._beat, name="sandbox-heartbeat", daemon=True)
         self._thread.start()
 
@@ -110,9 +111,8 @@ class _Heartbeat:
         while not self._stopped.wait(HEARTBEAT_INTERVAL_S):
             try:
                 self._path.touch()
-            except OSError as exc:  # the run folder went away: nothing left to keep alive
-                logger.debug("heartbeat stopped: %s", str(exc))
-                return
+            except OSError as exc:  # keep trying: a silent heartbeat stops the job
+                logger.warning("heartbeat not written: %s", str(exc))
 
     def stop(self) -> None:
         self._stopped.set()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sandbox.engine import Mount
 from sandbox.s3source import S3Source
-from sandbox.spec import CODE_PATH, PROCESSING_PREFIX, ScriptSpec
+from sandbox.spec import CODE_PATH, ScriptSpec
 from sandbox.workspace import RunFolder
 
 __all__ = [
@@ -296,8 +296,3 @@ def _processing_input(name: str, path: str, s3: S3Source) -> dict[str, Any]:
             "S3CompressionType": "None",
         },
     }
-
-
-def is_processing_path(path: str) -> bool:
-    """Every Processing LocalPath must start with ``/opt/ml/processing/``."""
-    return path.startswith(PROCESSING_PREFIX)

@@ -134,6 +134,7 @@ def usage_from_report(report_file: Path, monitor: StatsMonitor | None) -> Resour
         wall_time_s=_round(wall_s),
         max_cpu_percent=_round(max([*cpus, average_cpu or 0.0]) if (cpus or average_cpu) else None),
         oom_kill_count=report.get("oom_kill_count"),
+        abandoned_after_s=report.get("abandoned_after_s"),
         timeline=timeline,
     )
 

@@ -13,8 +13,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox.containerize import run_labels
 from sandbox.engine import ContainerRequest, Engine, Mount
+from sandbox.errors import SandboxError
 from sandbox.execute import run_container
+from sandbox.s3source import S3_CACHE_DIR
 from sandbox.workspace import RunFolder, Workspace
 
 __all__ = ["chown_folders", "hand_over", "invoking_user"]
@@ -46,16 +49,20 @@ def hand_over(
     *,
     owner: tuple[int, int],
     image: str,
-    labels: dict[str, str],
 ) -> None:
-    """Make the run folder, and the workspace folders the run made, the owner's."""
-    if os.getuid() == 0:
-        for path in [*_tree(run.root), *_workspace_paths(workspace)]:
-            if _owner_of(path) != owner:
-                os.lchown(path, *owner)
-        return
-    if any(_owner_of(path) != owner for path in _tree(run.root)):
-        _chown_in_container(engine, run.root, owner, image, labels)
+    """Make the run folder, and the workspace folders the run made, the owner's.
+
+    Best effort on every path (also after Ctrl-C): a failure is logged, never raised.
+    """
+    try:
+        if os.getuid() == 0:
+            for path in [*_tree(run.root), *_workspace_paths(workspace)]:
+                if _uid_of(path) != owner[0]:
+                    os.lchown(path, *owner)
+        elif any(_uid_of(path) != owner[0] for path in _tree(run.root)):
+            _chown_in_container(engine, run.root, owner, image, run.run_id)
+    except (OSError, SandboxError) as exc:
+        logger.warning("could not hand %s back to %s:%s: %s", run.root, *owner, str(exc))
 
 
 def _tree(root: Path) -> Iterator[Path]:
@@ -67,19 +74,19 @@ def _tree(root: Path) -> Iterator[Path]:
 
 def _workspace_paths(workspace: Workspace) -> Iterator[Path]:
     yield from (workspace.root, workspace.runs)
-    for cache in (workspace.data_cache, workspace.root / "s3"):
+    for cache in (workspace.data_cache, workspace.root / S3_CACHE_DIR):
         if cache.exists():
             yield from _tree(cache)
     yield from (path for path in workspace.root.iterdir() if path.is_file())
 
 
-def _owner_of(path: Path) -> tuple[int, int]:
-    status = path.lstat()
-    return status.st_uid, status.st_gid
+def _uid_of(path: Path) -> int:
+    # Only the user matters: a group that differs (a setgid folder) breaks no clean-up.
+    return path.lstat().st_uid
 
 
 def _chown_in_container(
-    engine: Engine, root: Path, owner: tuple[int, int], image: str, labels: dict[str, str]
+    engine: Engine, root: Path, owner: tuple[int, int], image: str, run_id: str
 ) -> None:
     """Files a root container left (its supervisor was killed before handing them back)
     can only be given back by root: a short container of the same image does it."""
@@ -90,7 +97,8 @@ def _chown_in_container(
         command=None,
         environment={},
         mounts=[Mount(root, "/run-folder", read_only=False)],
-        labels={**labels, "sandbox.purpose": "hand-back"},
+        # Not the batch's label: an interrupted batch sweeps that one.
+        labels={**run_labels(run_id, "hand-back"), "sandbox.purpose": "hand-back"},
         user="0:0",
     )
     outcome = run_container(engine, request, max_runtime_s=_CHOWN_TIMEOUT_S, watch_stats=False)

@@ -24,9 +24,15 @@ from sandbox.pipeline_spec import (
     load_pipeline_spec,
     parse_endpoint,
 )
-from sandbox.resolve import Overrides, ResolvedScript, find_script, resolve_script
+from sandbox.resolve import (
+    Overrides,
+    ResolvedScript,
+    find_script,
+    resolve_script,
+    script_environment,
+)
 from sandbox.spec import ScriptSpec, load_spec
-from sandbox.training import TRAINING_OUTPUTS
+from sandbox.training import training_output_paths
 
 __all__ = [
     "PipelinePlan",
@@ -69,10 +75,9 @@ class PlannedStep:
     @property
     def output_channels(self) -> list[str]:
         """Output channels; a training job always has the platform's three."""
-        names = list(self.resolved.spec.outputs)
         if self.resolved.spec.kind is JobKind.TRAINING:
-            names += [name for name in TRAINING_OUTPUTS if name not in names]
-        return names
+            return list(training_output_paths(self.resolved.spec))
+        return list(self.resolved.spec.outputs)
 
     @property
     def input_channels(self) -> list[str]:
@@ -81,8 +86,7 @@ class PlannedStep:
     @property
     def environment(self) -> dict[str, str]:
         """What the script will see: its own defaults, then the spec's environment."""
-        defaults = {k: v for k, v in self.resolved.contract.optional_env.items() if v}
-        return {**defaults, **self.resolved.spec.environment}
+        return script_environment(self.resolved.spec, self.resolved.contract)
 
 
 @dataclass(frozen=True)

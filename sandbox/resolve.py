@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox.datagen import substitute_placeholders
 from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
+from sandbox.hyperparameters import stringify_hyperparameters
 from sandbox.inference import InferredContract, JobKind, infer_contract_from_file
 from sandbox.job_args import typed_job_args
 from sandbox.spec import (
@@ -186,13 +187,31 @@ def _check_ready(spec: ScriptSpec, contract: InferredContract, script_path: Path
         )
     if spec.call_style is CallStyle.MAIN and not contract.has_main:
         raise UsageError(f"script {script} defines no main(); use --call-style entrypoint")
+    _check_flags(spec, contract, script)
     if spec.call_style is CallStyle.MAIN:
         # The values main() will get must convert as argparse would convert them.
         given = {argument_dest(name): value for name, value in spec.arguments.items()}
-        typed_job_args(given, contract.arguments)
+        typed_job_args(
+            {**stringify_hyperparameters(spec.hyperparameters), **given}, contract.arguments
+        )
     if spec.container_arguments is None and spec.kind is JobKind.PROCESSING:
         _check_arguments(spec, contract, script)
     _check_output_placeholders(spec, contract, script)
+
+
+_FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "count"})
+
+
+def _check_flags(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    """A flag takes no value on a command line: ``--arg debug=false`` would pass
+    ``--debug false``, which argparse refuses, so say it before anything runs."""
+    for name, value in spec.arguments.items():
+        argument = contract.arguments.get(argument_dest(name))
+        if argument is not None and argument.action in _FLAG_ACTIONS and value != "":
+            raise UsageError(
+                f"script {script}: --{argument.name} is a flag and takes no value; "
+                f"pass --arg {argument.name}= to set it, or leave it out"
+            )
 
 
 def _check_output_placeholders(spec: ScriptSpec, contract: InferredContract, script: str) -> None:

@@ -76,6 +76,9 @@ class ResourceUsage(_Result):
     wall_time_s: float | None = None
     max_cpu_percent: float | None = None
     oom_kill_count: int | None = None
+    abandoned_after_s: float | None = Field(
+        default=None, description="The supervisor stopped the job: no heartbeat for so long."
+    )
     timeline: list[TimelineSample] = Field(default_factory=list)
 
 

@@ -122,7 +122,10 @@ class RunGroup:
             was_running = key in self._started
             self._started.discard(key)
             interrupted = was_running and self.cancel.is_set()
-        if not interrupted or result.is_successful():
+        # Only a run whose container the stop removed (killed: 137, or the engine gone);
+        # one that had already ended on its own keeps its own verdict.
+        removed = result.exit_code in (None, 137) and result.status is not Status.OOM
+        if not interrupted or result.is_successful() or not removed:
             return result
         marked = result.model_copy(
             update={"status": Status.ERROR, "error_message": INTERRUPTED_REASON}

@@ -93,11 +93,16 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         RunCancelled: ``request.cancel`` was set before the container started.
     """
     # Bad input is reported before the engine is asked for anything.
+    containerize.heartbeat_timeout_s()
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
     job = _prepare(request, resolved, engine or Engine.connect())
-    outcome = _execute(job, request)
-    return _finish(job, outcome, request)
+    try:
+        outcome = _execute(job, request)
+        return _finish(job, outcome, request)
+    finally:
+        # Also after Ctrl-C or a failure: no file of the run may stay root's.
+        hand_over(job.engine, job.run, job.workspace, owner=job.owner, image=job.image.reference)
 
 
 @dataclass(frozen=True)
@@ -192,26 +197,21 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
     result = apply_output_checks(result, resolved, layout, env)
-    artifacts = []
+    artifacts, packing = [], []
     if result.is_successful() and resolved.spec.kind is JobKind.TRAINING:
-        artifacts = pack_artifacts(layout, job.run.root)
+        try:
+            artifacts = pack_artifacts(layout, job.run.root)
+        except OSError as exc:  # e.g. a full disk: the verdict stands, the archive does not
+            packing = [f"model.tar.gz / output.tar.gz could not be packed: {exc.strerror}"]
     result = result.model_copy(
         update={
             "inputs": {b.channel: b.source for b in job.plan.bindings},
-            "findings": [*result.findings, *_run_findings(job)],
+            "findings": [*result.findings, *_run_findings(job), *packing],
             "artifacts": artifacts,
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
     write_json_atomic(job.run.result_file, result.to_json_dict())
-    hand_over(
-        job.engine,
-        job.run,
-        job.workspace,
-        owner=job.owner,
-        image=job.image.reference,
-        labels=job.labels,
-    )
     return result
 
 

@@ -194,9 +194,10 @@ def clean_workspace(
     """Remove run folders (all, or those older than ``older_than_s`` beyond the newest
     ``keep``) and the tool's leftover containers, when a Docker engine answers.
 
-    A run folder without ``result.json`` whose container still runs is kept (its run is
-    in progress); when no engine answers, so is one younger than an hour. Both are listed
-    in :attr:`CleanReport.skipped_runs`.
+    A run folder without ``result.json`` whose container still runs, or younger than an
+    hour (it may still be preparing its data), is kept and listed in
+    :attr:`CleanReport.skipped_runs`. Staging folders that an interrupted data
+    generation left in the data cache are removed once they are an hour old.
 
     Raises:
         WorkspaceError: the folder does not carry the workspace marker.
@@ -223,6 +224,8 @@ def clean_workspace(
                 report.skipped_runs.append(SkippedRun(run_id=run_dir.name, reason=reason))
         if engine is not None:
             report.containers_removed = _clean_containers(engine, dry_run=dry_run)
+        if not dry_run:
+            _remove_stale_staging(root / "data", now_s)
     finally:
         if engine is not None:
             engine.close()
@@ -268,6 +271,14 @@ def _tree_size(folder: Path) -> int:
     return total
 
 
+def _remove_stale_staging(cache_root: Path, now_s: float) -> None:
+    """Generation stages in ``.staging-*`` and renames into place; one killed midway
+    (Ctrl-C, a full disk) leaves its staging folder behind."""
+    for staging in cache_root.glob(".staging-*") if cache_root.is_dir() else []:
+        if now_s - staging.stat().st_mtime > _UNKNOWN_RUN_GRACE_S:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
 def _connect(connect: Callable[[], Engine]) -> Engine | None:
     try:
         return connect()
@@ -280,16 +291,12 @@ def _in_progress(run_dir: Path, engine: Engine | None, now_s: float) -> str | No
     """Why ``run_dir`` must stay (its run may still go on), or ``None``."""
     if (run_dir / "result.json").exists():
         return None
-    if engine is not None:
-        if _running_containers(engine, f"{RUN_ID_LABEL}={run_dir.name}"):
-            return "its container is still running"
-        return None
+    if engine is not None and _running_containers(engine, f"{RUN_ID_LABEL}={run_dir.name}"):
+        return "its container is still running"
+    # A run that is still generating or downloading its data has no container yet.
     age_s = now_s - _started_s(run_dir)
     if age_s < _UNKNOWN_RUN_GRACE_S:
-        return (
-            f"no result yet, started {age_s / 60:.0f} min ago, and no Docker engine "
-            "answered to tell whether it still runs"
-        )
+        return f"no result yet, started {age_s / 60:.0f} min ago: it may still be preparing"
     return None
 
 

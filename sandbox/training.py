@@ -18,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.engine import Mount
+from sandbox.hyperparameters import (
+    decode_hyperparameters,
+    stringify_hyperparameters,
+    toolkit_arguments,
+)
 from sandbox.layout import (
     ML_OUTPUT_DIR,
     InputBinding,
@@ -34,8 +39,8 @@ __all__ = [
     "TRAINING_CODE_DIR",
     "TRAINING_OUTPUTS",
     "pack_artifacts",
-    "stringify_hyperparameters",
     "training_layout",
+    "training_output_paths",
 ]
 
 TRAINING_CODE_DIR = "/opt/ml/code"
@@ -44,44 +49,6 @@ INPUT_CONFIG_DIR = "/opt/ml/input/config"
 TRAINING_OUTPUTS = TRAINING_OUTPUT_PATHS
 _HOST = "algo-1"
 _ARCHIVES = {"/opt/ml/model": "model.tar.gz", "/opt/ml/output/data": "output.tar.gz"}
-
-
-def stringify_hyperparameters(hyperparameters: dict[str, Any]) -> dict[str, str]:
-    """Every value a string, as the platform stores them (lists and maps as JSON)."""
-    return {
-        str(name): value
-        if isinstance(value, str)
-        else json.dumps(value)
-        if isinstance(value, (dict, list, bool)) or value is None
-        else str(value)
-        for name, value in hyperparameters.items()
-    }
-
-
-def decode_hyperparameters(stored: dict[str, str]) -> dict[str, Any]:
-    """What the training toolkit hands the script: each stored string JSON-decoded where
-    it can be (``"6"`` -> 6, ``"true"`` -> True), else kept as the string."""
-    decoded: dict[str, Any] = {}
-    for name, value in stored.items():
-        try:
-            decoded[name] = json.loads(value)
-        except ValueError:
-            decoded[name] = value
-    return decoded
-
-
-def toolkit_arguments(decoded: dict[str, Any]) -> list[str]:
-    """Script-mode arguments as the toolkit builds them: sorted names, ``-x`` for a
-    one-letter name, ``str()`` of each value (``True``), maps as ``k=v,k=v``."""
-    arguments: list[str] = []
-    for name in sorted(decoded):
-        value = decoded[name]
-        arguments.append(f"-{name}" if len(name) == 1 else f"--{name}")
-        if isinstance(value, dict):
-            arguments.append(",".join(f"{k}={v}" for k, v in sorted(value.items())))
-        else:
-            arguments.append(str(value))
-    return arguments
 
 
 def _env_value(value: Any) -> str:
@@ -230,13 +197,16 @@ def pack_artifacts(layout: JobLayout, run_root: Path) -> list[Artifact]:
 def _pack(folder: Path, archive: Path) -> Artifact:
     """Write ``archive`` atomically (a temporary file renamed into place)."""
     partial = archive.with_name(f".{archive.name}.partial")
-    with tarfile.open(partial, "w:gz") as tar:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and not path.is_symlink():
-                tar.add(path, arcname=path.relative_to(folder).as_posix())
-    with tarfile.open(partial, "r:gz") as tar:
-        members = tar.getnames()
-    os.replace(partial, archive)
+    try:
+        with tarfile.open(partial, "w:gz") as tar:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    tar.add(path, arcname=path.relative_to(folder).as_posix())
+        with tarfile.open(partial, "r:gz") as tar:
+            members = tar.getnames()
+        os.replace(partial, archive)
+    finally:
+        partial.unlink(missing_ok=True)
     return Artifact(
         name=archive.name, path=str(archive), size_bytes=archive.stat().st_size, members=members
     )

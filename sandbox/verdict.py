@@ -39,6 +39,12 @@ def _status(
 ) -> tuple[Status, str | None]:
     if engine_error is not None:
         return Status.ERROR, engine_error
+    abandoned = execution.resources.abandoned_after_s if execution.resources else None
+    if abandoned is not None:
+        return Status.ERROR, (
+            f"stopped by the supervisor: the controller's heartbeat was silent for "
+            f"{abandoned:.0f} s (the controller was stopped, or lost the engine)"
+        )
     if execution.timed_out:
         return Status.TIMEOUT, (
             f"stopped after the maximum runtime of {limits.max_runtime_s} s "

@@ -6,12 +6,13 @@ click, rich's console and the tool's errors, and nothing heavier.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,6 +40,7 @@ __all__ = [
     "parse_pairs",
     "scripts_dir_option",
     "spec_option",
+    "spinner",
     "stderr_console",
     "stdout_console",
     "with_progress",
@@ -134,6 +136,16 @@ def stdout_console() -> Console:
     from rich.console import Console
 
     return Console(no_color="NO_COLOR" in os.environ, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def spinner() -> Iterator[Callable[[str], None]]:
+    """A spinner showing the current step on a terminal; nothing (and no rich) elsewhere."""
+    if not sys.stderr.isatty():
+        yield lambda _message: None
+        return
+    with stderr_console().status("preparing", spinner="dots") as status:
+        yield lambda message: status.update(message)
 
 
 def escape(text: str) -> str:

@@ -16,7 +16,7 @@ from sandbox.cli.common import (
     handles_errors,
     output_format_option,
     scripts_dir_option,
-    stderr_console,
+    spinner,
     stdout_console,
     with_progress,
     workspace_dir_option,
@@ -79,9 +79,8 @@ def test_pipeline_command(**options: Any) -> None:
         from_step=options["from_step"],
         only_step=options["only_step"],
     )
-    with stderr_console().status("preparing", spinner="dots") as status:
-        request = with_progress(request, lambda message: status.update(message))
-        result = run_pipeline(request)
+    with spinner() as update:
+        result = run_pipeline(with_progress(request, update))
     if options["junit_xml"]:
         write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
     if options["html_file"]:

@@ -7,10 +7,9 @@ script passed, 1 otherwise.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from sandbox.cli.common import (
     parse_pairs,
     scripts_dir_option,
     spec_option,
+    spinner,
     stderr_console,
     stdout_console,
     with_progress,
@@ -132,21 +132,11 @@ def _test_one_script(options: dict[str, Any]) -> Any:
 
         streamer = LineStreamer(stderr_console())
         request = dataclasses.replace(request, on_output=streamer)
-    with _spinner() as update:
+    with spinner() as update:
         result = run_script(with_progress(request, update))
     if streamer is not None:
         streamer.flush()
     return result
-
-
-@contextlib.contextmanager
-def _spinner() -> Iterator[Callable[[str], None]]:
-    """A spinner with the current step on a terminal; nothing (and no rich) elsewhere."""
-    if not sys.stderr.isatty():
-        yield lambda _message: None
-        return
-    with stderr_console().status("preparing", spinner="dots") as status:
-        yield lambda message: status.update(message)
 
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:

@@ -29,7 +29,7 @@ from sandbox.runner import RunRequest, run_script
 pytestmark = pytest.mark.usefixtures("offline_image")
 
 ENGINE_SOCKET = "/var/run/docker.sock"
-HEARTBEAT_TIMEOUT_S = 3
+HEARTBEAT_TIMEOUT_S = 6
 
 
 class SocketProxy:

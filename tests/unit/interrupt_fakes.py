@@ -85,7 +85,10 @@ class Interrupt:
         gone = self.docker.start(request.labels)
         self.started.set()
         assert gone.wait(10)
-        result = make_result(name, Status.FAIL, run_id=run_dir.name, run_dir=str(run_dir))
+        # The container was removed under it: SIGKILL, exit 137.
+        result = make_result(
+            name, Status.FAIL, run_id=run_dir.name, run_dir=str(run_dir), exit_code=137
+        )
         write_json_atomic(run_dir / "result.json", result.to_json_dict())
         return result
 

@@ -161,3 +161,17 @@ def test_training_output_must_be_a_platform_folder(tmp_path: Path) -> None:
     )
     with pytest.raises(UsageError, match="not one of /opt/ml/model"):
         resolve_script(train, spec, Overrides())
+
+
+def test_a_flag_given_a_value_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    script = tmp_path / "flags.py"
+    script.write_text(
+        "import argparse\n"
+        'OUT = "/opt/ml/processing/output"\n'
+        "parser = argparse.ArgumentParser()\n"
+        'parser.add_argument("--use_gpu", action="store_true")\n'
+    )
+    with pytest.raises(UsageError, match="--use_gpu is a flag and takes no value"):
+        resolve_script(script, None, Overrides(arguments={"use_gpu": "false"}))
+    resolved = resolve_script(script, None, Overrides(arguments={"use_gpu": ""}))
+    assert resolved.spec.arguments == {"use_gpu": ""}

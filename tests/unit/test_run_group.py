@@ -114,9 +114,15 @@ def test_queued_runs_never_start_after_stop() -> None:
 def test_finish_marks_only_runs_stopped_while_their_container_ran(tmp_path: Path) -> None:
     group = RunGroup(BATCH_LABEL, jobs=1)
     results = {}
-    for key, status in (("killed", Status.FAIL), ("passed", Status.PASS), ("earlier", Status.FAIL)):
+    cases = (
+        ("killed", Status.FAIL, 137),  # its container was removed by the stop
+        ("passed", Status.PASS, 0),
+        ("earlier", Status.FAIL, 1),
+        ("failed-alone", Status.FAIL, 1),  # ended on its own; still finishing at Ctrl-C
+    )
+    for key, status, code in cases:
         run_dir = tmp_path / key
-        result = make_result(key, status, run_dir=str(run_dir))
+        result = make_result(key, status, run_dir=str(run_dir), exit_code=code)
         write_json_atomic(run_dir / "result.json", result.to_json_dict())
         results[key] = result
         gate(group.request(key, RunRequest(script=f"{key}.py")))()
@@ -128,6 +134,7 @@ def test_finish_marks_only_runs_stopped_while_their_container_ran(tmp_path: Path
     stored = json.loads((tmp_path / "killed" / "result.json").read_text())
     assert (stored["status"], stored["error_message"]) == ("ERROR", INTERRUPTED_REASON)
     assert group.finish("passed", results["passed"]).status is Status.PASS
+    assert group.finish("failed-alone", results["failed-alone"]) == results["failed-alone"]
     assert json.loads((tmp_path / "earlier" / "result.json").read_text())["status"] == "FAIL"
 
 

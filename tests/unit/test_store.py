@@ -251,5 +251,23 @@ def test_without_an_engine_clean_skips_recent_runs_without_result(workspace: Pat
     assert sorted(report.removed_runs) == sorted([stale.name, finished.name])
     (skipped,) = report.skipped_runs
     assert skipped.run_id == recent.name and recent.is_dir()
-    assert skipped.reason.startswith("no result yet, started 20 min ago, and no Docker engine")
+    assert skipped.reason.startswith("no result yet, started 20 min ago: it may still be")
     assert report.kept_runs == 0 and report.containers_removed is None
+
+
+def test_clean_removes_staging_folders_an_interrupted_generation_left(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from sandbox.store import clean_workspace
+    from sandbox.workspace import Workspace
+
+    workspace = Workspace(tmp_path / "ws").ensure()
+    stale = workspace.data_cache / ".staging-abc-123"
+    fresh = workspace.data_cache / ".staging-def-456"
+    for folder in (stale, fresh):
+        (folder / "data").mkdir(parents=True)
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    clean_workspace(workspace.root, connect=no_engine)  # type: ignore[arg-type]
+    assert not stale.exists() and fresh.exists()

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.layout import InputBinding
-from sandbox.spec import ChannelSpec, JobKind, ScriptSpec
-from sandbox.training import (
+from sandbox.hyperparameters import (
     decode_hyperparameters,
-    pack_artifacts,
     stringify_hyperparameters,
     toolkit_arguments,
-    training_layout,
-    training_output_paths,
 )
+from sandbox.layout import InputBinding
+from sandbox.spec import ChannelSpec, JobKind, ScriptSpec
+from sandbox.training import pack_artifacts, training_layout, training_output_paths
 from sandbox.workspace import RunFolder
 
 

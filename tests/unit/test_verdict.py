@@ -213,3 +213,25 @@ def test_pass_without_outputs_is_recommended() -> None:
 def test_no_outputs_advice_only_on_pass() -> None:
     verdict = judge(_execution(1), _limits(), {"train": []})
     assert not any("no output files" in advice for advice in verdict.recommendations)
+
+
+def test_a_job_the_supervisor_stopped_for_lack_of_heartbeat_is_an_error() -> None:
+    from datetime import datetime, timezone
+
+    from sandbox.results import AppliedLimits, ExecutionResult, ResourceUsage
+    from sandbox.verdict import judge
+
+    now = datetime.now(timezone.utc)
+    execution = ExecutionResult(
+        exit_code=143,
+        started_at=now,
+        finished_at=now,
+        wall_time_s=70.0,
+        image="img",
+        image_id="sha256:x",
+        command=["python3", "x.py"],
+        resources=ResourceUsage(source="supervisor", abandoned_after_s=61.2),
+    )
+    verdict = judge(execution, AppliedLimits(), {})
+    assert verdict.status.value == "ERROR"
+    assert "heartbeat was silent for 61 s" in (verdict.error_message or "")

@@ -1,0 +1,47 @@
+"""Handing the files of a run back to the user (sandbox.ownership), and its knobs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from sandbox.containerize import HEARTBEAT_TIMEOUT_ENV, heartbeat_timeout_s
+from sandbox.errors import UsageError
+from sandbox.ownership import hand_over
+from sandbox.workspace import Workspace
+
+
+class NoEngine:
+    """hand_over needs no engine when the controller is root: it must not ask one."""
+
+    def start(self, *_: object) -> None:
+        raise AssertionError("no container should be started")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to own files for another user")
+def test_root_controller_gives_the_whole_run_and_workspace_to_the_user(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws").ensure()
+    run = workspace.new_run("prep")
+    (run.outputs / "data").mkdir(parents=True)
+    (run.outputs / "data" / "part.csv").write_text("a\n1\n")
+    hand_over(NoEngine(), run, workspace, owner=(4321, 4321), image="img")  # type: ignore[arg-type]
+    paths = [workspace.root, *workspace.root.rglob("*")]
+    assert {p.lstat().st_uid for p in paths} == {4321}
+
+
+@pytest.mark.parametrize("value", ["1m", "0", "5", "inf", "nan"])
+def test_heartbeat_timeout_must_be_seconds_of_at_least_three_heartbeats(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HEARTBEAT_TIMEOUT_ENV, value)
+    with pytest.raises(UsageError, match=HEARTBEAT_TIMEOUT_ENV):
+        heartbeat_timeout_s()
+
+
+def test_heartbeat_timeout_default_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(HEARTBEAT_TIMEOUT_ENV, raising=False)
+    assert heartbeat_timeout_s() == 60
+    monkeypatch.setenv(HEARTBEAT_TIMEOUT_ENV, "6")
+    assert heartbeat_timeout_s() == 6
