@@ -143,7 +143,7 @@ class TestResult(_Result):
     call_style: str
     status: Status
     execution_time: float = Field(description="Wall seconds of the container run.")
-    memory_usage: float | None = Field(None, description="Peak memory in MiB.")
+    memory_usage: float | None = Field(default=None, description="Peak memory in MiB.")
     peak_memory_mb: float | None = None
     peak_rss_mb: float | None = None
     cpu_user_s: float | None = None

@@ -39,7 +39,7 @@ from sandbox.resolve import (
     resolve_script,
     script_environment,
 )
-from sandbox.results import AppliedLimits, TestResult
+from sandbox.results import AppliedLimits, Status, TestResult
 from sandbox.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.spec import CallStyle
 from sandbox.training import pack_artifacts, training_layout
@@ -100,6 +100,9 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     try:
         outcome = _execute(job, request)
         return _finish(job, outcome, request)
+    except KeyboardInterrupt:
+        _save_interrupted(job)
+        raise
     finally:
         # Also after Ctrl-C or a failure: no file of the run may stay root's.
         hand_over(job.engine, job.run, job.workspace, owner=job.owner, image=job.image.reference)
@@ -213,6 +216,27 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     )
     write_json_atomic(job.run.result_file, result.to_json_dict())
     return result
+
+
+def _save_interrupted(job: _Job) -> None:
+    """An interrupted run still leaves a result: the folder is complete, and listed."""
+    result = TestResult(
+        run_id=job.run.run_id,
+        script_name=job.resolved.script_path.stem,
+        script_path=str(job.resolved.script_path),
+        kind=job.resolved.spec.kind.value,
+        kind_reason=job.resolved.kind_reason,
+        call_style=job.resolved.spec.call_style.value,
+        status=Status.ERROR,
+        execution_time=0.0,
+        error_message="interrupted (Ctrl-C or SIGTERM): the container was removed",
+        image=job.image.reference,
+        image_id=job.image.image_id,
+        limits=job.limits,
+        spec=job.resolved.spec.model_dump(mode="json"),
+        run_dir=str(job.run.root),
+    )
+    write_json_atomic(job.run.result_file, result.to_json_dict())
 
 
 def _run_findings(job: _Job) -> list[str]:

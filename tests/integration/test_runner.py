@@ -202,3 +202,35 @@ def test_main_gets_the_job_args_and_defaults_argparse_would_give(
     assert by_entrypoint["n_trees"] == ["int", 7]
     assert by_entrypoint["debug"] == ["bool", True]
     assert by_main == by_entrypoint
+
+
+def test_an_interrupted_run_leaves_an_error_result(engine: Any, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = Path(__file__).parent / "scripts" / "sleeper.py"
+    workspace = tmp_path / "ws"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "test-script",
+            str(script),
+            "--workspace-dir",
+            str(workspace),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while engine.count_labelled("sandbox.script=sleeper") == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=30)
+    assert process.returncode == 130
+    (result_file,) = (workspace / "runs").glob("*/result.json")
+    saved = json.loads(result_file.read_text())
+    assert saved["status"] == "ERROR" and "interrupted" in saved["error_message"]
