@@ -18,7 +18,7 @@ from sandbox import containerize
 from sandbox.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.datagen import DataSize
 from sandbox.engine import Engine
-from sandbox.errors import ExecutableNotFoundError, RunCancelled, UsageError
+from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
@@ -101,6 +101,9 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         outcome = _execute(job, request)
         return _finish(job, outcome, request)
     except KeyboardInterrupt:
+        # Interrupted even mid-create, when the container's id never reached us: its
+        # run-id label still finds it.
+        _remove_run_containers(job)
         _save_interrupted(job)
         raise
     finally:
@@ -216,6 +219,13 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     )
     write_json_atomic(job.run.result_file, result.to_json_dict())
     return result
+
+
+def _remove_run_containers(job: _Job) -> None:
+    try:
+        job.engine.remove_labelled(f"sandbox.run-id={job.run.run_id}")
+    except SandboxError as exc:
+        logger.warning("could not remove the containers of run %s: %s", job.run.run_id, str(exc))
 
 
 def _save_interrupted(job: _Job) -> None:
