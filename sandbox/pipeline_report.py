@@ -17,18 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from sandbox.pipeline_results import EdgeCheck, PipelineResult, StepResult
+from sandbox.render import STATUS_STYLE
 from sandbox.results import Status
 
 __all__ = ["render_html", "render_json", "render_junit", "render_text"]
 
-_RICH_STYLE = {
-    Status.PASS: "bold green",
-    Status.FAIL: "bold red",
-    Status.ERROR: "bold red",
-    Status.TIMEOUT: "bold yellow",
-    Status.OOM: "bold magenta",
-    Status.SKIPPED: "dim",
-}
 _COLOUR = {
     Status.PASS: "#2e7d32",
     Status.FAIL: "#c62828",
@@ -51,7 +44,7 @@ def render_json(result: PipelineResult) -> str:
 
 def render_text(result: PipelineResult, console: Console) -> None:
     """A verdict line, a table of steps, a table of edges, the timings."""
-    style = _RICH_STYLE[result.status]
+    style = STATUS_STYLE[result.status]
     console.print(
         f"[{style}]{result.status.value}[/] pipeline {escape(result.pipeline_name)}: "
         f"{len(result.steps)} step(s), {len(result.edges)} edge(s) in {result.wall_time_s:.2f} s"
@@ -73,7 +66,7 @@ def _steps_table(steps: list[StepResult]) -> Table:
             note = f"reused from {step.reused_from}: {note or ''}"
         table.add_row(
             escape(step.name),
-            f"[{_RICH_STYLE[step.status]}]{step.status.value}[/]",
+            f"[{STATUS_STYLE[step.status]}]{step.status.value}[/]",
             escape(step.result.script_name),
             f"{step.wall_time_s:.2f} s",
             memory,
@@ -85,7 +78,7 @@ def _steps_table(steps: list[StepResult]) -> Table:
 def _edges_table(edges: list[EdgeCheck]) -> Table:
     table = Table("edge", "check", "message")
     for edge in edges:
-        status = f"[{_RICH_STYLE[edge.status]}]{edge.status.value}[/]"
+        status = f"[{STATUS_STYLE[edge.status]}]{edge.status.value}[/]"
         table.add_row(escape(edge.label), status, escape(edge.message))
     return table
 
