@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_processes import SandboxProcesses, running_containers, wait_for
 
 from sandbox.datagen import DataSize
 from sandbox.resolve import Overrides
@@ -152,36 +155,13 @@ def test_as_root_runs_as_root_and_hands_outputs_back(engine: Any, tmp_path: Path
 
 
 def test_ctrl_c_removes_the_container_and_exits_130(engine: Any, tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    script = Path(__file__).parent / "scripts" / "sleeper.py"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "test-script",
-            str(script),
-            "--workspace-dir",
-            str(tmp_path / "ws"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    label = "sandbox.script=sleeper"
-    deadline = time.monotonic() + 60
-    while engine.count_labelled(label) == 0 and time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.1)
-    assert engine.count_labelled(label) == 1
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    workspace = tmp_path / "ws"
+    with SandboxProcesses() as processes:
+        process = start_sleeper(engine, processes, workspace)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
-    assert engine.count_labelled(label) == 0
+    assert running_containers(engine, workspace) == 0
 
 
 def test_main_gets_the_job_args_and_defaults_argparse_would_give(
@@ -204,33 +184,26 @@ def test_main_gets_the_job_args_and_defaults_argparse_would_give(
     assert by_main == by_entrypoint
 
 
-def test_an_interrupted_run_leaves_an_error_result(engine: Any, tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    script = Path(__file__).parent / "scripts" / "sleeper.py"
+def test_sigterm_leaves_an_error_result_for_the_interrupted_run(
+    engine: Any, tmp_path: Path
+) -> None:
     workspace = tmp_path / "ws"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "test-script",
-            str(script),
-            "--workspace-dir",
-            str(workspace),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while engine.count_labelled("sandbox.script=sleeper") == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    process.send_signal(signal.SIGTERM)
-    process.communicate(timeout=30)
+    with SandboxProcesses() as processes:
+        process = start_sleeper(engine, processes, workspace)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
     assert process.returncode == 130
+    assert running_containers(engine, workspace) == 0
     (result_file,) = (workspace / "runs").glob("*/result.json")
     saved = json.loads(result_file.read_text())
     assert saved["status"] == "ERROR" and "interrupted" in saved["error_message"]
+
+
+def start_sleeper(
+    engine: Any, processes: SandboxProcesses, workspace: Path
+) -> subprocess.Popen[str]:
+    """``sandbox test-script sleeper.py`` in its own process, once its container runs."""
+    script = Path(__file__).parent / "scripts" / "sleeper.py"
+    process = processes.start("test-script", str(script), "--workspace-dir", str(workspace))
+    wait_for(lambda: running_containers(engine, workspace) == 1, process)
+    return process
