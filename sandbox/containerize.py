@@ -101,6 +101,7 @@ def build_request(
     *,
     owner: tuple[int, int],
     as_root: bool,
+    labels: dict[str, str],
     supervised: bool = True,
 ) -> ContainerRequest:
     """The container that runs the job, as ``owner`` unless ``as_root``.
@@ -130,7 +131,7 @@ def build_request(
             Mount(_CONTAINER_FILES, BIN_DIR, read_only=True),
             Mount(run.supervisor, OUT_DIR, read_only=False),
         ],
-        labels=run_labels(run.run_id, resolved.script_path.stem),
+        labels=labels,
         user="0:0" if as_root else f"{owner[0]}:{owner[1]}",
         network_enabled=spec.network,
         mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,

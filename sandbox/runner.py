@@ -6,7 +6,6 @@ TIMEOUT, OOM), and only infrastructure problems raise :class:`~sandbox.errors.Sa
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -185,9 +184,9 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         job.limits,
         owner=job.owner,
         as_root=request.as_root,
+        labels=job.labels,
         supervised=supervised,
     )
-    container = dataclasses.replace(container, labels=job.labels)
     return run_container(
         job.engine,
         container,
