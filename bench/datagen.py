@@ -3,7 +3,7 @@
 One table of 20 columns (10 float, 5 category, id, timestamp, currency code,
 marketplace id, binary label), by default 1M rows:
 
-- ours: `sandbox.datagen.generate` to CSV, CSV gzip, Parquet and JSON lines (draw +
+- ours: `sandbox.data.datagen.generate` to CSV, CSV gzip, Parquet and JSON lines (draw +
   write, in a warm process; median of `--repeat` runs, best shown too);
 - pandas: the same table (same draws) as a DataFrame through `DataFrame.to_csv`;
 - Faker: row by row into `csv.writer`, on a sample (`--faker-rows`) scaled to the
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.datagen import (
+from sandbox.data.datagen import (
     ColumnSpec,
     ColumnType,
     DataFormat,
@@ -116,7 +116,7 @@ def pandas_to_csv(rows: int) -> Leg:
     """The same table (same draws) as a DataFrame, written with `to_csv`."""
     import pandas  # noqa: F401  (its import time is counted nowhere)
 
-    from sandbox.datagen.columns import ChunkRange, build_chunk
+    from sandbox.data.datagen.columns import ChunkRange, build_chunk
 
     spec = bench_spec(rows, DataFormat.CSV)
     start = time.perf_counter()
@@ -175,7 +175,7 @@ def cold_process(data_format: DataFormat) -> Leg:
             "import sys; from pathlib import Path\n"
             "sys.path.insert(0, sys.argv[1])\n"
             "from datagen import bench_spec\n"
-            "from sandbox.datagen import DataFormat, generate\n"
+            "from sandbox.data.datagen import DataFormat, generate\n"
             "generate(bench_spec(int(sys.argv[2]), DataFormat(sys.argv[3])), Path(sys.argv[4]))\n"
         )
         command = [

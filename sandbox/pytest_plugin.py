@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from sandbox.engine import Engine
-    from sandbox.results import TestResult
+    from sandbox.container.engine import Engine
+    from sandbox.results.models import TestResult
 
 __all__ = ["SandboxRun", "pytest_runtest_makereport", "sandbox_engine", "sandbox_run"]
 
@@ -75,7 +75,7 @@ class SandboxRun:
             environment: environment variables of the container.
             spec: a spec file.
             scripts_dir: overrides the fixture's folder (``<rootdir>/scripts``).
-            **options: other :class:`~sandbox.resolve.Overrides` fields (``call_style``,
+            **options: other :class:`~sandbox.contract.resolve.Overrides` fields (``call_style``,
                 ``instance_type``, ``max_runtime_s``, ``network``, ``hyperparameters``) or
                 :class:`~sandbox.runner.RunRequest` fields (``data_source``, ``inputs``,
                 ``memory``, ``cpus``, ``source_dir``, ``as_root``).
@@ -105,8 +105,8 @@ def _overrides(
     """Take the Overrides fields out of ``options``; what is left goes to the RunRequest."""
     import dataclasses
 
-    from sandbox.resolve import Overrides
-    from sandbox.spec import CallStyle
+    from sandbox.contract.resolve import Overrides
+    from sandbox.contract.spec import CallStyle
 
     fields = {f.name for f in dataclasses.fields(Overrides)}
     picked = {name: options.pop(name) for name in list(options) if name in fields}
@@ -127,7 +127,7 @@ def _in_ci() -> bool:
 @pytest.fixture(scope="session")
 def sandbox_engine() -> Iterator[Engine]:
     """The Docker engine for ``sandbox_run``: skips without one, fails in CI."""
-    from sandbox.engine import Engine
+    from sandbox.container.engine import Engine
     from sandbox.errors import EngineUnavailableError
 
     try:

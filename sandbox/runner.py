@@ -13,36 +13,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox import containerize
-from sandbox.collect import apply_output_checks, build_result, collect_outputs
-from sandbox.datagen import DataSize
-from sandbox.engine import Engine
-from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
-from sandbox.execute import ContainerOutcome, run_container
-from sandbox.images import ResolvedImage, ensure_image
-from sandbox.inference import JobKind
-from sandbox.inputs import InputPlan, bind_inputs
-from sandbox.layout import (
+from sandbox.container import containerize
+from sandbox.container.engine import Engine
+from sandbox.container.execute import ContainerOutcome, run_container
+from sandbox.container.images import ResolvedImage, ensure_image
+from sandbox.container.layout import (
     DEFAULT_INSTANCE_TYPE,
     InputBinding,
     JobLayout,
     nested_mountpoints,
     processing_layout,
 )
-from sandbox.limits import applied_limits
-from sandbox.ownership import chown_folders, hand_over, invoking_user
-from sandbox.resolve import (
+from sandbox.container.limits import applied_limits
+from sandbox.container.ownership import chown_folders, hand_over, invoking_user
+from sandbox.container.training import pack_artifacts, training_layout
+from sandbox.contract.inference import JobKind
+from sandbox.contract.resolve import (
     Overrides,
     ResolvedScript,
     find_script,
     resolve_script,
     script_environment,
 )
-from sandbox.results import AppliedLimits, Status, TestResult
-from sandbox.s3source import S3_CACHE_DIR, S3Cache
-from sandbox.spec import CallStyle
-from sandbox.training import pack_artifacts, training_layout
-from sandbox.workspace import RunFolder, Workspace, write_json_atomic
+from sandbox.contract.spec import CallStyle
+from sandbox.data.datagen import DataSize
+from sandbox.data.inputs import InputPlan, bind_inputs
+from sandbox.data.s3source import S3_CACHE_DIR, S3Cache
+from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
+from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
+from sandbox.results.models import AppliedLimits, Status, TestResult
+from sandbox.results.workspace import RunFolder, Workspace, write_json_atomic
 
 __all__ = ["DEFAULT_IMAGE", "RunRequest", "collect_outputs", "invoking_user", "run_script"]
 

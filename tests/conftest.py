@@ -25,7 +25,7 @@ def _in_ci() -> bool:
 @pytest.fixture(scope="session")
 def engine() -> Iterator[object]:
     """A connected engine; a missing engine skips locally and fails in CI."""
-    from sandbox.engine import Engine
+    from sandbox.container.engine import Engine
     from sandbox.errors import EngineUnavailableError
 
     try:
@@ -44,7 +44,7 @@ def engine() -> Iterator[object]:
 @pytest.fixture(scope="session")
 def offline_image(engine: object) -> object:
     """The sklearn-1.2 profile, built once per session (a no-op when already built)."""
-    from sandbox.images import ensure_image
+    from sandbox.container.images import ensure_image
 
     return ensure_image(engine, "sklearn-1.2")  # type: ignore[arg-type]
 

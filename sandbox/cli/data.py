@@ -51,10 +51,10 @@ _LISTED_FILES = 3
 def gen_data_command(**options: Any) -> None:
     """Write SCRIPT's generated input data into --out DIR, one folder per channel; run
     nothing. `sandbox test-script SCRIPT --data-source DIR` feeds the folders back."""
-    from sandbox.datagen import DataSize
-    from sandbox.gendata import GenDataRequest, gen_data
-    from sandbox.progressbar import DelayedProgress
-    from sandbox.resolve import Overrides
+    from sandbox.cli.progressbar import DelayedProgress
+    from sandbox.contract.resolve import Overrides
+    from sandbox.data.datagen import DataSize
+    from sandbox.data.export import GenDataRequest, gen_data
 
     overrides = Overrides(
         arguments=parse_pairs("--arg", options["args"]),

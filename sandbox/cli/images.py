@@ -23,8 +23,8 @@ def images_list(output_format: str) -> None:
     """Show each profile, its content-hash tag and whether it is built."""
     from rich.table import Table
 
-    from sandbox.engine import Engine
-    from sandbox.images import list_profiles
+    from sandbox.container.engine import Engine
+    from sandbox.container.images import list_profiles
 
     statuses = list_profiles(Engine.connect())
     if output_format == "json":
@@ -50,8 +50,8 @@ def _status_dict(status: Any) -> dict[str, Any]:
 @handles_errors
 def images_build(profile: str, rebuild: bool) -> None:
     """Build PROFILE (and its base image), showing the build's progress."""
-    from sandbox.engine import Engine
-    from sandbox.images import ensure_image
+    from sandbox.container.engine import Engine
+    from sandbox.container.images import ensure_image
 
     console = stderr_console()
     resolved = ensure_image(

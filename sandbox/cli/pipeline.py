@@ -65,10 +65,10 @@ __all__ = ["test_pipeline_command"]
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
     """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
-    from sandbox import pipeline_report
-    from sandbox.datagen import DataSize
-    from sandbox.pipeline import PipelineRequest, run_pipeline
-    from sandbox.reports import write_report_file
+    from sandbox.data.datagen import DataSize
+    from sandbox.pipeline.run import PipelineRequest, run_pipeline
+    from sandbox.report import pipeline as pipeline_report
+    from sandbox.report.files import write_report_file
 
     request = PipelineRequest(
         pipeline_file=options["pipeline_file"],

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 STATUS_CHOICES = ("PASS", "FAIL", "ERROR", "TIMEOUT", "OOM", "SKIPPED")
-"""The values of :class:`sandbox.results.Status` (not imported here: startup time)."""
+"""The values of :class:`sandbox.results.models.Status` (not imported here: startup time)."""
 
 _workspace_option = click.option(
     "--workspace-dir",
@@ -67,9 +67,9 @@ def list_results_command(
     output_format: str,
 ) -> None:
     """List the runs of the workspace, oldest first (json: one JSON list)."""
-    from sandbox.render_results import render_results_table, render_skipped
-    from sandbox.results import Status
-    from sandbox.store import load_results
+    from sandbox.report.tables import render_results_table, render_skipped
+    from sandbox.results.models import Status
+    from sandbox.results.store import load_results
 
     wanted = [Status(status.upper()) for status in statuses]
     listing = load_results(workspace_dir, statuses=wanted, script=script, last=last)
@@ -90,8 +90,8 @@ def list_results_command(
 @handles_errors
 def show_result_command(run_id: str, workspace_dir: Path, output_format: str) -> None:
     """Show everything about one run: RUN_ID, or a unique prefix of it."""
-    from sandbox.render_results import render_result_detail
-    from sandbox.store import find_result
+    from sandbox.report.tables import render_result_detail
+    from sandbox.results.store import find_result
 
     result = find_result(workspace_dir, run_id)
     if output_format == "json":
@@ -117,8 +117,8 @@ def clean_workspace_command(
     Without --older-than or --keep, every run folder goes; generated data stays. Only a
     folder carrying the .sandbox-workspace marker is cleaned, and in it only run folders.
     """
-    from sandbox.render_results import render_clean_report
-    from sandbox.store import clean_workspace, parse_age
+    from sandbox.report.tables import render_clean_report
+    from sandbox.results.store import clean_workspace, parse_age
 
     older_than_s = parse_age(older_than) if older_than is not None else None
     report = clean_workspace(workspace_dir, older_than_s=older_than_s, keep=keep, dry_run=dry_run)
@@ -152,7 +152,7 @@ def report_command(run_id: str, report_format: str, output: Path, workspace_dir:
     """Write the report of one run (RUN_ID, or a unique prefix of it) to a file."""
     from rich.markup import escape
 
-    from sandbox.reports import ReportFormat, write_report
+    from sandbox.report.files import ReportFormat, write_report
 
     result = write_report(workspace_dir, run_id, ReportFormat(report_format), output)
     stdout_console().print(

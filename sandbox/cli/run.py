@@ -107,7 +107,7 @@ __all__ = ["test_script_command"]
 def test_script_command(**options: Any) -> None:
     """Run SCRIPTS in production-shaped containers: names in --scripts-dir, paths, or
     quoted globs ('examples/scripts/*.py'); --jobs N runs N at once."""
-    from sandbox.batch import expand_scripts, names_one_script
+    from sandbox.pipeline.batch import expand_scripts, names_one_script
     from sandbox.runner import RunRequest
 
     scripts, all_scripts = options["scripts"], options["all_scripts"]
@@ -128,7 +128,7 @@ def _test_one_script(options: dict[str, Any]) -> Any:
     request = _run_request(options, RunRequest)
     streamer = None
     if options["verbose"]:
-        from sandbox.progress import LineStreamer
+        from sandbox.cli.progress import LineStreamer
 
         streamer = LineStreamer(stderr_console())
         request = dataclasses.replace(request, on_output=streamer)
@@ -140,9 +140,9 @@ def _test_one_script(options: dict[str, Any]) -> Any:
 
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
-    from sandbox.datagen import DataSize
-    from sandbox.resolve import Overrides
-    from sandbox.spec import CallStyle
+    from sandbox.contract.resolve import Overrides
+    from sandbox.contract.spec import CallStyle
+    from sandbox.data.datagen import DataSize
 
     data_source = options["data_source"]
     overrides = Overrides(
@@ -182,8 +182,8 @@ def _data_location(option: str, value: str) -> Path | str:
     Raises:
         UsageError: An ``s3://`` URI without a bucket, or boto3 is not installed.
     """
-    from sandbox.s3client import require_boto3
-    from sandbox.s3source import is_s3_uri, split_s3_uri
+    from sandbox.data.s3client import require_boto3
+    from sandbox.data.s3source import is_s3_uri, split_s3_uri
 
     if not is_s3_uri(value):
         return Path(value)
@@ -208,8 +208,8 @@ def _run_test_scripts(
         options: test-script's options (``jobs``, ``spec_path``, ``verbose``).
         make_request: builds the :class:`~sandbox.runner.RunRequest` of one name.
     """
-    from sandbox.batch import run_batch
-    from sandbox.progress import ProgressDisplay
+    from sandbox.cli.progress import ProgressDisplay
+    from sandbox.pipeline.batch import run_batch
 
     if options["spec_path"] is not None:
         raise UsageError("--spec names one script: give one script with --spec")
@@ -223,8 +223,8 @@ def _run_test_scripts(
 def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: bool) -> None:
     """Write the JUnit file, render the results, and exit 0 (all passed) or 1."""
     if options["junit_xml"] is not None:
-        from sandbox.report_junit import junit_xml
-        from sandbox.reports import write_report_file
+        from sandbox.report.files import write_report_file
+        from sandbox.report.junit import junit_xml
 
         write_report_file(options["junit_xml"], junit_xml(results))
     passed = all(result.is_successful() for result in results)
@@ -232,8 +232,8 @@ def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: 
         documents = [result.to_json_dict() for result in results]
         echo_json(documents[0] if single else documents)
         sys.exit(EXIT_OK if passed else EXIT_FAILED)
-    from sandbox.render import render_text, render_verdict
-    from sandbox.render_results import render_batch_summary
+    from sandbox.report.tables import render_batch_summary
+    from sandbox.report.text import render_text, render_verdict
 
     console = stdout_console()
     if options["quiet"]:

@@ -39,7 +39,7 @@ def from_contract_command(
     """Make a spec from a script contract: a .py file or module holding a contract
     object (entry_point, expected_input_paths, ...), or YAML with a `contract:` section.
     Where the contract and the script's own source differ, warnings go to stderr."""
-    from sandbox.contract_import import spec_from_contract
+    from sandbox.contract.from_contract import spec_from_contract
 
     result = spec_from_contract(contract, scripts_dir=scripts_dir, name=name, output=output)
     for warning in result.warnings:
@@ -54,7 +54,7 @@ def from_contract_command(
 @handles_errors
 def spec_schema() -> None:
     """Print the spec's JSON schema."""
-    from sandbox.spec import spec_json_schema
+    from sandbox.contract.spec import spec_json_schema
 
     click.echo(spec_json_schema())
 
@@ -63,6 +63,6 @@ def spec_schema() -> None:
 @handles_errors
 def spec_pipeline_schema() -> None:
     """Print the pipeline file's JSON schema."""
-    from sandbox.pipeline_spec import pipeline_json_schema
+    from sandbox.pipeline.spec import pipeline_json_schema
 
     click.echo(pipeline_json_schema())

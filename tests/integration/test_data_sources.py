@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import cli
-from sandbox.resolve import Overrides
-from sandbox.results import Status, TestResult
+from sandbox.contract.resolve import Overrides
+from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
 
 pytestmark = pytest.mark.usefixtures("offline_image")

@@ -21,9 +21,9 @@ import docker
 import docker.errors
 import pytest
 
-from sandbox.engine import Engine
-from sandbox.resolve import Overrides
-from sandbox.results import Status, TestResult
+from sandbox.container.engine import Engine
+from sandbox.contract.resolve import Overrides
+from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
 
 pytestmark = pytest.mark.usefixtures("offline_image")

@@ -13,9 +13,9 @@ from typing import Any
 import docker
 import pytest
 
-from sandbox.engine import Engine
+from sandbox.container.engine import Engine
+from sandbox.container.images import discover_profiles, ensure_image, list_profiles, profile_tag
 from sandbox.errors import BaseImageError, ImageNotFoundError
-from sandbox.images import discover_profiles, ensure_image, list_profiles, profile_tag
 
 pytestmark = pytest.mark.docker
 

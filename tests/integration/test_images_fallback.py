@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.resolve import Overrides
-from sandbox.results import Status
+from sandbox.contract.resolve import Overrides
+from sandbox.contract.spec import CallStyle
+from sandbox.results.models import Status
 from sandbox.runner import RunRequest, run_script
-from sandbox.spec import CallStyle
 
 ENTRY_SCRIPT = """\
 import json, sys

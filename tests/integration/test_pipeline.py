@@ -17,9 +17,9 @@ import pytest
 import yaml
 from cli_processes import SandboxProcesses, running_containers, wait_for
 
-from sandbox.pipeline import PipelineRequest, run_pipeline
-from sandbox.pipeline_results import PipelineResult
-from sandbox.results import Status
+from sandbox.pipeline.run import PipelineRequest, run_pipeline
+from sandbox.results.models import Status
+from sandbox.results.pipeline import PipelineResult
 
 pytestmark = pytest.mark.usefixtures("offline_image")
 

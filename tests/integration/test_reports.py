@@ -26,8 +26,8 @@ from click.testing import CliRunner, Result
 from junitparser import Failure, JUnitXml
 from PIL import Image
 
-from sandbox.batch import INTERRUPTED_REASON
 from sandbox.cli import cli
+from sandbox.pipeline.batch import INTERRUPTED_REASON
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 BATCH = ["busy_loop", "fails", "report_timeline"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.resolve import Overrides
-from sandbox.results import Status, TestResult
+from sandbox.contract.resolve import Overrides
+from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
 
 pytestmark = pytest.mark.usefixtures("offline_image")

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from cli_processes import SandboxProcesses, running_containers, wait_for
 
-from sandbox.datagen import DataSize
-from sandbox.resolve import Overrides
-from sandbox.results import Status, TestResult
+from sandbox.contract.resolve import Overrides
+from sandbox.contract.spec import CallStyle
+from sandbox.data.datagen import DataSize
+from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
-from sandbox.spec import CallStyle
 
 pytestmark = pytest.mark.usefixtures("offline_image")
 

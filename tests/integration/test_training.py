@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.resolve import Overrides
-from sandbox.results import Status, TestResult
+from sandbox.contract.resolve import Overrides
+from sandbox.contract.spec import CallStyle
+from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
-from sandbox.spec import CallStyle
 
 pytestmark = pytest.mark.usefixtures("offline_image")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from results_factory import make_result
 
 from sandbox.errors import RunCancelled
-from sandbox.results import Status, TestResult
+from sandbox.results.models import Status, TestResult
+from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
-from sandbox.workspace import write_json_atomic
 
 
 class FakeDocker:

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox.results import AppliedLimits, OutputFile, Status, TestResult, TimelineSample
-from sandbox.workspace import MARKER_FILE, write_json_atomic
+from sandbox.results.models import AppliedLimits, OutputFile, Status, TestResult, TimelineSample
+from sandbox.results.workspace import MARKER_FILE, write_json_atomic
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
 
 
 def run_id_at(when: datetime, script: str) -> str:
-    """A run id of the shape :func:`sandbox.workspace.new_run_id` makes, at ``when``."""
+    """A run id of the shape :func:`sandbox.results.workspace.new_run_id` makes, at ``when``."""
     return f"{when.strftime('%Y%m%d-%H%M%S-%f')}-{script}-{secrets.token_hex(2)}"
 
 
@@ -56,7 +56,7 @@ def make_result(
 
 
 def new_workspace(root: Path) -> Path:
-    """An empty workspace, as :meth:`sandbox.workspace.Workspace.ensure` leaves it."""
+    """An empty workspace, as :meth:`sandbox.results.workspace.Workspace.ensure` leaves it."""
     (root / "runs").mkdir(parents=True)
     (root / MARKER_FILE).write_text("sandbox workspace\n", encoding="utf-8")
     return root

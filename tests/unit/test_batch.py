@@ -1,5 +1,5 @@
 """Many scripts at once (sandbox.batch): names, globs, --all, up-front checks; and the
-progress display (sandbox.progress) that shows a batch on a console; Ctrl-C with fakes."""
+progress display (sandbox.cli.progress) that shows a batch on a console; Ctrl-C with fakes."""
 
 from __future__ import annotations
 
@@ -16,19 +16,19 @@ from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
 from results_factory import make_result
 from rich.console import Console
 
-from sandbox import batch
-from sandbox.batch import (
+from sandbox.cli.progress import LineStreamer, ProgressDisplay
+from sandbox.errors import UsageError
+from sandbox.pipeline import batch
+from sandbox.pipeline.batch import (
     INTERRUPTED_REASON,
     expand_scripts,
     names_one_script,
     plan_runs,
     run_batch,
 )
-from sandbox.errors import UsageError
-from sandbox.progress import LineStreamer, ProgressDisplay
-from sandbox.results import Status
+from sandbox.results.models import Status
+from sandbox.results.workspace import Workspace
 from sandbox.runner import RunRequest
-from sandbox.workspace import Workspace
 
 SCRIPT = 'OUT = "/opt/ml/processing/output/result"\nprint("hi")\n'
 

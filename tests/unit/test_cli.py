@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
-from sandbox.engine import Engine
+from sandbox.container.engine import Engine
 
 SCRIPT = """\
 import pandas as pd

@@ -15,9 +15,9 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
-from sandbox.engine import Engine
+from sandbox.container.engine import Engine
 from sandbox.errors import EngineUnavailableError
-from sandbox.results import Status
+from sandbox.results.models import Status
 
 COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
 

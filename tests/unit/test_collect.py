@@ -1,10 +1,10 @@
-"""Reading what a finished container left (sandbox.collect)."""
+"""Reading what a finished container left (sandbox.results.collect)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.collect import MESSAGE_LIMIT_BYTES, collect_outputs, read_message
+from sandbox.results.collect import MESSAGE_LIMIT_BYTES, collect_outputs, read_message
 
 
 def test_no_message_file_is_none_and_valid(tmp_path: Path) -> None:

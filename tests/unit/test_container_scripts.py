@@ -1,4 +1,4 @@
-"""The in-container scripts (sandbox._container), run on the host with this Python.
+"""The in-container scripts (sandbox.container._container), run on the host with this Python.
 
 They are plain standard-library scripts, so a subprocess on the host exercises them
 exactly as the container's ``python3`` would, minus the cgroup figures.
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-import sandbox._container
+import sandbox.container._container
 
-CONTAINER_DIR = Path(sandbox._container.__file__).resolve().parent
+CONTAINER_DIR = Path(sandbox.container._container.__file__).resolve().parent
 SUPERVISOR = CONTAINER_DIR / "supervisor.py"
 MAIN_RUNNER = CONTAINER_DIR / "main_runner.py"
 TIMEOUT_S = 10

@@ -1,4 +1,4 @@
-"""spec from-contract (sandbox.contract_import, sandbox.contract_drift): contracts in a
+"""spec from-contract (sandbox.contract.from_contract, sandbox.contract.drift): contracts in a
 module or YAML become specs; where contract and script differ, one warning line each."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import yaml
 from click.testing import CliRunner
 
 from sandbox.cli import cli
-from sandbox.contract_import import load_contract, spec_from_contract
+from sandbox.contract.from_contract import load_contract, spec_from_contract
+from sandbox.contract.spec import load_spec
 from sandbox.errors import SpecError
-from sandbox.spec import load_spec
 
 SCRIPT = """\
 import argparse

@@ -1,4 +1,4 @@
-"""The data set cache (sandbox.datagen.cache): fingerprints and materialize."""
+"""The data set cache (sandbox.data.datagen.cache): fingerprints and materialize."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.datagen import DatasetSpec, DataSize, dataset_fingerprint, materialize
-from sandbox.datagen import cache as datagen_cache
+from sandbox.data.datagen import DatasetSpec, DataSize, dataset_fingerprint, materialize
+from sandbox.data.datagen import cache as datagen_cache
 
 
 def test_fingerprint_is_stable_and_sensitive_to_spec_and_size() -> None:

@@ -1,4 +1,4 @@
-"""Generating data set files (sandbox.datagen.generate): formats, layouts, values."""
+"""Generating data set files (sandbox.data.datagen.generate): formats, layouts, values."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 
-from sandbox.datagen import (
+from sandbox.data.datagen import (
     ColumnSpec,
     DataFormat,
     DatasetSpec,
@@ -24,7 +24,7 @@ from sandbox.datagen import (
     default_dataset,
     generate,
 )
-from sandbox.datagen import pipeline as datagen_pipeline
+from sandbox.data.datagen import pipeline as datagen_pipeline
 from sandbox.errors import SpecError, UsageError
 
 ALL_TYPES = [
@@ -250,7 +250,7 @@ def test_generating_tables_never_imports_pandas(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from sandbox.datagen import DataFormat, DatasetSpec, generate\n"
+        "from sandbox.data.datagen import DataFormat, DatasetSpec, generate\n"
         "for f in DataFormat:\n"
         f"    generate(DatasetSpec(rows=10, format=f), Path({str(tmp_path)!r}) / f.value)\n"
         "print('pandas' in sys.modules)"

@@ -1,4 +1,4 @@
-"""Dataset specs, placeholders and zero-config defaults (sandbox.datagen spec side)."""
+"""Dataset specs, placeholders and zero-config defaults (sandbox.data.datagen spec side)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from sandbox.datagen import (
+from sandbox.data.datagen import (
     ColumnSpec,
     ColumnType,
     DatasetSpec,
@@ -170,7 +170,7 @@ def test_default_layouts_processing_and_training() -> None:
 
 def test_importing_datagen_imports_no_pandas_pyarrow_or_numpy() -> None:
     code = (
-        "import sys, sandbox.datagen\n"
+        "import sys, sandbox.data.datagen\n"
         "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy') if m in sys.modules))"
     )
     result = subprocess.run(

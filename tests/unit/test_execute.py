@@ -1,4 +1,4 @@
-"""Running one container (sandbox.execute) against a small hand-written fake engine."""
+"""Running one container (sandbox.container.execute) against a small hand-written fake engine."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from sandbox import execute
-from sandbox.engine import ContainerRequest, ContainerState
+from sandbox.container import execute
+from sandbox.container.engine import ContainerRequest, ContainerState
+from sandbox.container.execute import run_container
 from sandbox.errors import InfrastructureError
-from sandbox.execute import run_container
 
 MIB = 1024 * 1024
 REQUEST = ContainerRequest(

@@ -1,4 +1,4 @@
-"""gen-data (sandbox.gendata and its command): folders that --data-source gives back,
+"""gen-data (sandbox.data.export and its command): folders that --data-source gives back,
 the same bytes test-script would generate, refusal of a non-empty folder."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from sandbox.cli import cli
-from sandbox.datagen import DataSize, materialize
-from sandbox.engine import Engine
+from sandbox.cli.progressbar import DelayedProgress
+from sandbox.container.engine import Engine
+from sandbox.contract.inference import infer_contract
+from sandbox.contract.resolve import Overrides, resolve_script
+from sandbox.contract.spec import ScriptSpec, parse_spec
+from sandbox.data.datagen import DataSize, materialize
+from sandbox.data.export import GenDataRequest, channel_folders, gen_data
+from sandbox.data.inputs import bind_inputs, dataset_for_channel
 from sandbox.errors import UsageError
-from sandbox.gendata import GenDataRequest, channel_folders, gen_data
-from sandbox.inference import infer_contract
-from sandbox.inputs import bind_inputs, dataset_for_channel
-from sandbox.progressbar import DelayedProgress
-from sandbox.resolve import Overrides, resolve_script
-from sandbox.spec import ScriptSpec, parse_spec
 
 REPO = Path(__file__).resolve().parents[2]
 TABULAR = dict(arguments={"job_type": "training"}, environment={"LABEL_FIELD": "label"})

@@ -11,16 +11,9 @@ from typing import Any
 
 import pytest
 
-from sandbox import images
-from sandbox.engine import ImageInfo
-from sandbox.errors import (
-    BaseImageError,
-    ImageBuildError,
-    ImageNotFoundError,
-    SpecError,
-    UsageError,
-)
-from sandbox.images import (
+from sandbox.container import images
+from sandbox.container.engine import ImageInfo
+from sandbox.container.images import (
     DebootstrapBase,
     ImageProfile,
     base_image_tag,
@@ -33,13 +26,20 @@ from sandbox.images import (
     profile_tag,
     profiles_root,
 )
+from sandbox.errors import (
+    BaseImageError,
+    ImageBuildError,
+    ImageNotFoundError,
+    SpecError,
+    UsageError,
+)
 
 REPO_IMAGES = Path(__file__).resolve().parents[2] / "images"
 TAG_RE = re.compile(r"^sandbox/[a-z0-9._-]+:[0-9a-f]{12}$")
 
 
 class FakeEngine:
-    """The image half of :class:`sandbox.engine.Engine`, in memory, recording every call."""
+    """The image half of :class:`sandbox.container.engine.Engine`, in memory, recording calls."""
 
     def __init__(self, present: tuple[str, ...] = (), pullable: tuple[str, ...] = ()) -> None:
         self.present = {ref: _info(ref) for ref in present}

@@ -1,4 +1,4 @@
-"""Unit tests for sandbox.inference: contract inference from a script's AST."""
+"""Unit tests for sandbox.contract.inference: contract inference from a script's AST."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.errors import SpecError
-from sandbox.inference import (
+from sandbox.contract.inference import (
     NOT_LITERAL,
     InferredArgument,
     InferredContract,
@@ -16,6 +15,7 @@ from sandbox.inference import (
     infer_contract,
     infer_contract_from_file,
 )
+from sandbox.errors import SpecError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scripts"
 

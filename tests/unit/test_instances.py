@@ -1,11 +1,11 @@
-"""Instance types (sandbox.instances): the table and memory sizes as Docker writes them."""
+"""Instance types (sandbox.container.instances): the table, memory sizes as Docker writes them."""
 
 from __future__ import annotations
 
 import pytest
 
+from sandbox.container.instances import INSTANCE_TYPES, instance_type, parse_memory_mb
 from sandbox.errors import UsageError
-from sandbox.instances import INSTANCE_TYPES, instance_type, parse_memory_mb
 
 
 def test_lookup_with_the_ml_prefix() -> None:

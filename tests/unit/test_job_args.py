@@ -1,4 +1,4 @@
-"""Unit tests for sandbox.job_args: typed ``job_args`` rebuilt from inferred arguments.
+"""Unit tests for sandbox.contract.job_args: typed ``job_args`` rebuilt from inferred arguments.
 
 Each test infers the arguments of a small inline script with ``infer_contract``, so
 inference and typing are tested together; the parity tests also run the script's own
@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
+from sandbox.contract.inference import InferredArgument, infer_contract
+from sandbox.contract.job_args import typed_job_args
 from sandbox.errors import UsageError
-from sandbox.inference import InferredArgument, infer_contract
-from sandbox.job_args import typed_job_args
 
 PARSER = """
 import argparse

@@ -1,4 +1,4 @@
-"""JUnit XML (sandbox.report_junit), read back with a JUnit parser as CI would read it."""
+"""JUnit XML (sandbox.report.junit), read back with a JUnit parser as CI would read it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 from junitparser import Failure, JUnitXml, Skipped
 from results_factory import make_result
 
-from sandbox.report_junit import failure_message, junit_xml
-from sandbox.results import Status
+from sandbox.report.junit import failure_message, junit_xml
+from sandbox.results.models import Status
 
 
 def parse(text: str) -> list[Any]:

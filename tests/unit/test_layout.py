@@ -1,4 +1,4 @@
-"""The Processing layout (sandbox.layout): mounts, config files, entry point."""
+"""The Processing layout (sandbox.container.layout): mounts, config files, entry point."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.engine import Mount
-from sandbox.layout import (
+from sandbox.container.engine import Mount
+from sandbox.container.layout import (
     CONFIG_DIR,
     InputBinding,
     JobLayout,
@@ -16,8 +16,8 @@ from sandbox.layout import (
     nested_mountpoints,
     processing_layout,
 )
-from sandbox.spec import CODE_PATH, ChannelSpec, ScriptSpec
-from sandbox.workspace import RunFolder
+from sandbox.contract.spec import CODE_PATH, ChannelSpec, ScriptSpec
+from sandbox.results.workspace import RunFolder
 
 IN_DATA = "/opt/ml/processing/input/data"
 IN_CONFIG = "/opt/ml/processing/input/config"

@@ -1,4 +1,4 @@
-"""Container limits (sandbox.limits): instance type, overrides, capped to the host."""
+"""Container limits (sandbox.container.limits): instance type, overrides, capped to the host."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from sandbox.container.limits import applied_limits
+from sandbox.contract.spec import ScriptSpec
 from sandbox.errors import UsageError
-from sandbox.limits import applied_limits
-from sandbox.results import AppliedLimits
-from sandbox.spec import ScriptSpec
+from sandbox.results.models import AppliedLimits
 
 GIB = 1024**3
 

@@ -1,4 +1,4 @@
-"""Resource figures (sandbox.monitor) from canned stats payloads and supervisor reports."""
+"""Resource figures (sandbox.container.monitor) from canned stats and supervisor reports."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.monitor import (
+from sandbox.container.monitor import (
     StatsMonitor,
     cpu_percent,
     memory_without_cache_bytes,

@@ -1,4 +1,4 @@
-"""Handing the files of a run back to the user (sandbox.ownership), and its knobs."""
+"""Handing the files of a run back to the user (sandbox.container.ownership), and its knobs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.containerize import HEARTBEAT_TIMEOUT_ENV, heartbeat_timeout_s
+from sandbox.container.containerize import HEARTBEAT_TIMEOUT_ENV, heartbeat_timeout_s
+from sandbox.container.ownership import hand_over
 from sandbox.errors import UsageError
-from sandbox.ownership import hand_over
-from sandbox.workspace import Workspace
+from sandbox.results.workspace import Workspace
 
 
 class NoEngine:

@@ -1,4 +1,4 @@
-"""Data-flow checks on edges (sandbox.pipeline_checks): formats, columns, clear messages."""
+"""Data-flow checks on edges (sandbox.pipeline.checks): formats, columns, clear messages."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from sandbox.contract.spec import parse_spec
 from sandbox.errors import SpecError
-from sandbox.pipeline_checks import (
+from sandbox.pipeline.checks import (
     ChannelExpectation,
     check_folder,
     expectation_for,
     infer_read_formats,
 )
-from sandbox.spec import parse_spec
 
 CSV = (".csv", ".csv.gz")
 

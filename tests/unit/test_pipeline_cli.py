@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
-from sandbox.engine import Engine
-from sandbox.pipeline_results import PipelineResult
-from sandbox.results import Status
+from sandbox.container.engine import Engine
+from sandbox.results.models import Status
+from sandbox.results.pipeline import PipelineResult
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "pipelines" / "preprocess_train_calibrate.yaml"
@@ -39,7 +39,7 @@ def test_pipeline_schema_is_one_json_document() -> None:
 
 
 def test_the_bundled_example_validates_against_the_schema_fields() -> None:
-    from sandbox.pipeline_plan import plan_pipeline
+    from sandbox.pipeline.plan import plan_pipeline
 
     plan = plan_pipeline(EXAMPLE, Path("scripts"))
     assert plan.order == ["preprocess", "training", "calibration"]
@@ -66,7 +66,7 @@ def test_from_and_only_together_is_a_usage_error(tmp_path: Path) -> None:
 def test_a_report_path_that_cannot_be_written_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
 ) -> None:
-    from sandbox import pipeline
+    from sandbox.pipeline import run as pipeline
 
     monkeypatch.setattr(pipeline, "run_pipeline", lambda request: _passed(tmp_path))
     blocker = tmp_path / "a-file"
@@ -79,7 +79,7 @@ def test_a_report_path_that_cannot_be_written_is_one_line_and_exit_2(
 
 
 def test_report_files_are_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sandbox import pipeline
+    from sandbox.pipeline import run as pipeline
 
     monkeypatch.setattr(pipeline, "run_pipeline", lambda request: _passed(tmp_path))
     junit, page = tmp_path / "out" / "p.xml", tmp_path / "out" / "p.html"

@@ -1,4 +1,4 @@
-"""Pipeline reports (sandbox.pipeline_report): JUnit parsed back, HTML self-contained."""
+"""Pipeline reports (sandbox.report.pipeline): JUnit parsed back, HTML self-contained."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 from junitparser import Error, Failure, JUnitXml, Skipped
 from rich.console import Console
 
-from sandbox.pipeline_report import render_html, render_json, render_junit, render_text
-from sandbox.pipeline_results import EdgeCheck, PipelineResult, StepResult
-from sandbox.results import Status, TestResult, TimelineSample
+from sandbox.report.pipeline import render_html, render_json, render_junit, render_text
+from sandbox.results.models import Status, TestResult, TimelineSample
+from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 

@@ -13,13 +13,13 @@ import pytest
 import yaml
 from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
 
-from sandbox import pipeline
 from sandbox.errors import ImageNotFoundError, UsageError
-from sandbox.pipeline import PipelineRequest, latest_pipeline_run, run_pipeline
-from sandbox.results import Status, TestResult
-from sandbox.run_group import INTERRUPTED_REASON
+from sandbox.pipeline import run as pipeline
+from sandbox.pipeline.group import INTERRUPTED_REASON
+from sandbox.pipeline.run import PipelineRequest, latest_pipeline_run, run_pipeline
+from sandbox.results.models import Status, TestResult
+from sandbox.results.workspace import Workspace
 from sandbox.runner import RunRequest
-from sandbox.workspace import Workspace
 
 SCRIPT = """\
 INPUT_PATH = "/opt/ml/processing/input/data"

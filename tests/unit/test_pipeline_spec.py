@@ -1,4 +1,4 @@
-"""Pipeline files (sandbox.pipeline_spec) and plans (sandbox.pipeline_plan): every problem
+"""Pipeline files (sandbox.pipeline.spec) and plans (sandbox.pipeline.plan): every problem
 is one line naming the pipeline file, found before any container starts."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from sandbox.errors import SpecError
-from sandbox.pipeline_plan import critical_path, plan_pipeline, topological_order
-from sandbox.pipeline_spec import parse_endpoint, pipeline_json_schema
+from sandbox.pipeline.plan import critical_path, plan_pipeline, topological_order
+from sandbox.pipeline.spec import parse_endpoint, pipeline_json_schema
 
 STEP_SCRIPT = """\
 import pandas as pd

@@ -1,4 +1,4 @@
-"""The HTML report (sandbox.report_html): self-contained, escaped, with a plot drawn here."""
+"""The HTML report (sandbox.report.html): self-contained, escaped, with a plot drawn here."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from results_factory import make_result
 
-from sandbox.report_html import SHORT_RUN_NOTE, _nice_ceiling, render_html
-from sandbox.results import Artifact, Status, TimelineSample
+from sandbox.report.html import SHORT_RUN_NOTE, _nice_ceiling, render_html
+from sandbox.results.models import Artifact, Status, TimelineSample
 
 
 class Elements(HTMLParser):

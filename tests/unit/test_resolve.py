@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.contract.resolve import Overrides, argument_dest, find_script, resolve_script
 from sandbox.errors import UsageError
-from sandbox.resolve import Overrides, argument_dest, find_script, resolve_script
 
 SCRIPT = """
 import argparse, os

@@ -1,4 +1,4 @@
-"""A controller's group of runs (sandbox.run_group): label, start gate, stop, marking."""
+"""A controller's group of runs (sandbox.pipeline.group): label, start gate, stop, marking."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 from results_factory import make_result
 
 from sandbox.errors import RunCancelled
-from sandbox.results import Status
-from sandbox.run_group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
+from sandbox.pipeline.group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
+from sandbox.results.models import Status
+from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
-from sandbox.workspace import write_json_atomic
 
 
 class SweepingEngine:

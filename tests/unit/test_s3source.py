@@ -1,4 +1,4 @@
-"""S3 data (sandbox.s3source, and its use by bind_inputs) against moto's S3 server on
+"""S3 data (sandbox.data.s3source, and its use by bind_inputs) against moto's S3 server on
 loopback: listing, the ETag cache, manifests, sharding, and one-line errors."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 import boto3
 import pytest
 
-from sandbox.datagen import DataSize
-from sandbox.errors import S3SourceError, S3UnreachableError, UsageError
-from sandbox.inference import infer_contract
-from sandbox.inputs import bind_inputs
-from sandbox.s3source import (
+from sandbox.contract.inference import infer_contract
+from sandbox.contract.spec import ChannelSpec, ScriptSpec, parse_spec
+from sandbox.data.datagen import DataSize
+from sandbox.data.inputs import bind_inputs
+from sandbox.data.s3source import (
     MANIFEST_FILE,
     S3Cache,
     S3DataDistributionType,
@@ -28,7 +28,7 @@ from sandbox.s3source import (
     shard_objects,
     split_s3_uri,
 )
-from sandbox.spec import ChannelSpec, ScriptSpec, parse_spec
+from sandbox.errors import S3SourceError, S3UnreachableError, UsageError
 
 
 @pytest.fixture
@@ -384,7 +384,7 @@ def test_the_command_refuses_an_s3_uri_without_a_bucket_before_asking_for_docker
     from click.testing import CliRunner
 
     from sandbox.cli import cli
-    from sandbox.engine import Engine
+    from sandbox.container.engine import Engine
 
     def refuse(cls: type[Engine]) -> Engine:
         raise AssertionError("Engine.connect() was called")
@@ -397,8 +397,8 @@ def test_the_command_refuses_an_s3_uri_without_a_bucket_before_asking_for_docker
 
 
 def test_the_job_config_names_the_real_s3_input_and_the_spec_s3_types(tmp_path: Path) -> None:
-    from sandbox.layout import InputBinding, processing_layout
-    from sandbox.workspace import RunFolder
+    from sandbox.container.layout import InputBinding, processing_layout
+    from sandbox.results.workspace import RunFolder
 
     script = tmp_path / "s.py"
     script.write_text("print(1)\n")
@@ -437,7 +437,7 @@ def test_the_command_names_the_extra_before_asking_for_docker_when_boto3_is_miss
     from click.testing import CliRunner
 
     from sandbox.cli import cli
-    from sandbox.engine import Engine
+    from sandbox.container.engine import Engine
 
     def refuse(cls: type[Engine]) -> Engine:
         raise AssertionError("Engine.connect() was called")

@@ -1,4 +1,4 @@
-"""Script specs (sandbox.spec): strict, frozen models and errors that name the field."""
+"""Script specs (sandbox.contract.spec): strict, frozen models and errors that name the field."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sandbox.errors import SpecError, UsageError
-from sandbox.spec import (
+from sandbox.contract.spec import (
     CallStyle,
     ChannelSpec,
     ScriptSpec,
@@ -18,6 +17,7 @@ from sandbox.spec import (
     parse_spec,
     spec_json_schema,
 )
+from sandbox.errors import SpecError, UsageError
 
 INPUT_PATH = "/opt/ml/processing/input/data"
 

@@ -1,4 +1,4 @@
-"""The results store (sandbox.store): robust listing, filters, look-up by id, cleaning."""
+"""The results store (sandbox.results.store): robust listing, filters, look-up by id, cleaning."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
-from sandbox.results import Status
-from sandbox.store import clean_workspace, find_result, load_results, parse_age
+from sandbox.results.models import Status
+from sandbox.results.store import clean_workspace, find_result, load_results, parse_age
 
 
 class FakeEngine:
@@ -259,8 +259,8 @@ def test_clean_removes_staging_folders_an_interrupted_generation_left(tmp_path: 
     import os
     import time
 
-    from sandbox.store import clean_workspace
-    from sandbox.workspace import Workspace
+    from sandbox.results.store import clean_workspace
+    from sandbox.results.workspace import Workspace
 
     workspace = Workspace(tmp_path / "ws").ensure()
     stale = workspace.data_cache / ".staging-abc-123"

@@ -1,4 +1,4 @@
-"""The Training layout (sandbox.training): script mode as the training toolkit runs it."""
+"""The Training layout (sandbox.container.training): script mode as the training toolkit runs it."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.hyperparameters import (
+from sandbox.container.hyperparameters import (
     decode_hyperparameters,
     stringify_hyperparameters,
     toolkit_arguments,
 )
-from sandbox.layout import InputBinding
-from sandbox.spec import ChannelSpec, JobKind, ScriptSpec
-from sandbox.training import pack_artifacts, training_layout, training_output_paths
-from sandbox.workspace import RunFolder
+from sandbox.container.layout import InputBinding
+from sandbox.container.training import pack_artifacts, training_layout, training_output_paths
+from sandbox.contract.spec import ChannelSpec, JobKind, ScriptSpec
+from sandbox.results.workspace import RunFolder
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The verdict (sandbox.verdict): status, reason and recommendations of one run."""
+"""The verdict (sandbox.results.verdict): status, reason and recommendations of one run."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.results import AppliedLimits, ExecutionResult, OutputFile, ResourceUsage, Status
-from sandbox.verdict import judge, last_error_line
+from sandbox.results.models import AppliedLimits, ExecutionResult, OutputFile, ResourceUsage, Status
+from sandbox.results.verdict import judge, last_error_line
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ONE_OUTPUT = {"train": [OutputFile(channel="train", path="part.csv", size_bytes=10)]}
@@ -218,8 +218,8 @@ def test_no_outputs_advice_only_on_pass() -> None:
 def test_a_job_the_supervisor_stopped_for_lack_of_heartbeat_is_an_error() -> None:
     from datetime import datetime, timezone
 
-    from sandbox.results import AppliedLimits, ExecutionResult, ResourceUsage
-    from sandbox.verdict import judge
+    from sandbox.results.models import AppliedLimits, ExecutionResult, ResourceUsage
+    from sandbox.results.verdict import judge
 
     now = datetime.now(timezone.utc)
     execution = ExecutionResult(

@@ -1,4 +1,4 @@
-"""The workspace (sandbox.workspace): run ids, atomic files, refusing foreign folders."""
+"""The workspace (sandbox.results.workspace): run ids, atomic files, refusing foreign folders."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import workspace as workspace_module
 from sandbox.errors import WorkspaceError
-from sandbox.workspace import (
+from sandbox.results import workspace as workspace_module
+from sandbox.results.workspace import (
     MARKER_FILE,
     Workspace,
     new_run_id,

@@ -1,0 +1,213 @@
+"""From a job layout to the container request: supervisor, call style, user, limits.
+
+The entry point production would run is wrapped by our supervisor (mounted read-only at
+``/opt/sandbox/bin``), which reports exact resource figures at exit; with the ``main``
+call style the supervisor starts our main runner, which imports the script and calls
+``main(input_paths, output_paths, environ_vars, job_args)`` with the same paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sandbox import __version__
+from sandbox.container.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.container.execute import HEARTBEAT_INTERVAL_S
+from sandbox.container.hyperparameters import stringify_hyperparameters
+from sandbox.container.images import ResolvedImage
+from sandbox.container.layout import ML_OUTPUT_DIR, JobLayout
+from sandbox.contract.job_args import typed_job_args
+from sandbox.contract.resolve import ResolvedScript, argument_dest, script_environment
+from sandbox.contract.spec import CallStyle
+from sandbox.errors import UsageError
+from sandbox.results.models import AppliedLimits
+from sandbox.results.workspace import RunFolder, write_json_atomic
+
+__all__ = [
+    "BIN_DIR",
+    "EXTRA_LABELS_ENV",
+    "HEARTBEAT_TIMEOUT_ENV",
+    "OUT_DIR",
+    "build_request",
+    "extra_labels",
+    "heartbeat_file",
+    "heartbeat_timeout_s",
+    "main_exit_code",
+    "report_file",
+    "run_labels",
+]
+
+SUPERVISOR_PYTHON = "python3"
+"""The supervisor's interpreter; an image without it runs the job unsupervised."""
+BIN_DIR = "/opt/sandbox/bin"
+OUT_DIR = "/opt/sandbox/out"
+HOME_DIR = "/tmp/sandbox-home"
+_CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
+_REPORT = "supervisor.json"
+_HEARTBEAT = "heartbeat"
+_HEARTBEAT_TIMEOUT_S = 60.0
+HEARTBEAT_TIMEOUT_ENV = "SANDBOX_HEARTBEAT_TIMEOUT_S"
+_MAIN_REPORT = "main.json"
+_CALL = "call.json"
+
+
+EXTRA_LABELS_ENV = "SANDBOX_EXTRA_LABELS"
+"""``key=value,key=value`` added to every container, e.g. a CI job id to clean up by."""
+
+
+def run_labels(run_id: str, script_name: str) -> dict[str, str]:
+    """Labels on every container of a run, so leftovers can always be found."""
+    return {
+        **extra_labels(),
+        TOOL_LABEL: "sandbox",
+        "sandbox.run-id": run_id,
+        "sandbox.script": script_name,
+        "sandbox.version": __version__,
+    }
+
+
+def extra_labels() -> dict[str, str]:
+    """The labels named by ``SANDBOX_EXTRA_LABELS``; malformed items are ignored."""
+    labels: dict[str, str] = {}
+    for item in os.environ.get(EXTRA_LABELS_ENV, "").split(","):
+        key, sep, value = item.strip().partition("=")
+        if sep and key:
+            labels[key] = value
+    return labels
+
+
+def report_file(run: RunFolder) -> Path:
+    return run.supervisor / _REPORT
+
+
+def main_exit_code(run: RunFolder) -> int | None:
+    """The code of a ``sys.exit`` inside ``main`` (main call style), if there was one."""
+    try:
+        report = json.loads((run.supervisor / _MAIN_REPORT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    code = report.get("sys_exit_code")
+    return int(code) if code is not None else None
+
+
+def build_request(
+    resolved: ResolvedScript,
+    layout: JobLayout,
+    run: RunFolder,
+    image: ResolvedImage,
+    limits: AppliedLimits,
+    *,
+    owner: tuple[int, int],
+    as_root: bool,
+    labels: dict[str, str],
+    supervised: bool = True,
+) -> ContainerRequest:
+    """The container that runs the job, as ``owner`` unless ``as_root``.
+
+    ``supervised``: under our supervisor (exact figures, signal forwarding, hand-back
+    of root-owned outputs); without it, for images that have no ``python3``.
+    """
+    spec = resolved.spec
+    program = _program(resolved, layout, run)
+    if not program:
+        raise UsageError(
+            f"script {resolved.script_path.stem}: nothing to start (the image has no "
+            "ENTRYPOINT and no ContainerArguments were given)"
+        )
+    root_run = as_root or owner == (0, 0)
+    entrypoint = [*_supervisor(owner, layout, as_root), "--", *program] if supervised else program
+    environment = dict(layout.environment)
+    if not root_run:
+        environment["HOME"] = HOME_DIR
+    return ContainerRequest(
+        image=image.reference,
+        entrypoint=entrypoint,
+        command=None,
+        environment=environment,
+        mounts=[
+            *layout.mounts,
+            Mount(_CONTAINER_FILES, BIN_DIR, read_only=True),
+            Mount(run.supervisor, OUT_DIR, read_only=False),
+        ],
+        labels=labels,
+        user="0:0" if as_root else f"{owner[0]}:{owner[1]}",
+        network_enabled=spec.network,
+        mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
+        nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+        tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
+        working_dir=layout.working_dir,
+    )
+
+
+def heartbeat_file(run: RunFolder) -> Path:
+    """Touched by the controller while it waits; watched by the supervisor."""
+    return run.supervisor / _HEARTBEAT
+
+
+def heartbeat_timeout_s() -> float:
+    """Silence after which the supervisor stops an abandoned job (default 60 s).
+
+    Raises:
+        UsageError: ``SANDBOX_HEARTBEAT_TIMEOUT_S`` is not a number of seconds at least
+            three heartbeats long.
+    """
+    raw = os.environ.get(HEARTBEAT_TIMEOUT_ENV)
+    if raw is None:
+        return _HEARTBEAT_TIMEOUT_S
+    shortest = 3 * HEARTBEAT_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= shortest or value == float("inf"):
+        raise UsageError(f"{HEARTBEAT_TIMEOUT_ENV}={raw!r}: give seconds, at least {shortest:g}")
+    return value
+
+
+def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
+    # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
+    command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
+    command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
+    command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
+    if as_root and owner != (0, 0):
+        command += _hand_back(owner, layout)
+    return command
+
+
+def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
+    if resolved.spec.call_style is CallStyle.ENTRYPOINT:
+        return [*layout.entrypoint, *layout.arguments]
+    call = {
+        "script": layout.script_target,
+        "code_dir": layout.code_dir,
+        "input_paths": layout.input_paths,
+        "output_paths": layout.output_paths,
+        "environ_vars": {
+            **script_environment(resolved.spec, resolved.contract),
+            **layout.environment,
+        },
+        "job_args": _job_args(resolved),
+        "report": f"{OUT_DIR}/{_MAIN_REPORT}",
+    }
+    write_json_atomic(run.supervisor / _CALL, call)
+    python = resolved.spec.command[0]
+    return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
+
+
+def _job_args(resolved: ResolvedScript) -> dict[str, object]:
+    """What the script's own argparse would give for the same command line: its typed
+    defaults, then the arguments (and hyperparameters) given, converted as it would."""
+    hyperparameters = stringify_hyperparameters(resolved.spec.hyperparameters)
+    given = {argument_dest(name): value for name, value in resolved.spec.arguments.items()}
+    return typed_job_args({**hyperparameters, **given}, resolved.contract.arguments)
+
+
+def _hand_back(owner: tuple[int, int], layout: JobLayout) -> list[str]:
+    paths = [*layout.output_paths.values(), ML_OUTPUT_DIR, OUT_DIR]
+    options = ["--chown", f"{owner[0]}:{owner[1]}"]
+    for path in paths:
+        options += ["--chown-path", path]
+    return options

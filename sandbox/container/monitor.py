@@ -1,0 +1,147 @@
+"""Resource figures: the engine's stats stream while the container runs, and the
+supervisor's exact report read at exit.
+
+The stream samples about once a second and misses short spikes, so the supervisor's
+report (cgroup peak read from inside the container at exit) is the figure of record;
+the stream gives the timeline, and the figures when no supervisor could run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sandbox.results.models import ResourceUsage, TimelineSample
+
+__all__ = ["StatsMonitor", "memory_without_cache_bytes", "usage_from_report"]
+
+logger = logging.getLogger(__name__)
+
+_MIB = 1024 * 1024
+_JOIN_TIMEOUT_S = 2.0
+
+
+def memory_without_cache_bytes(memory_stats: dict[str, Any]) -> int | None:
+    """Usage minus inactive page cache, as ``docker stats`` computes it (v1 and v2)."""
+    usage = memory_stats.get("usage")
+    if usage is None:
+        return None
+    stats = memory_stats.get("stats", {})
+    inactive = stats.get("total_inactive_file", stats.get("inactive_file", 0))
+    return int(usage) - int(inactive) if inactive < usage else int(usage)
+
+
+def cpu_percent(sample: dict[str, Any]) -> float | None:
+    """CPU percent of one core from a sample's current and previous counters."""
+    cpu, pre = sample.get("cpu_stats", {}), sample.get("precpu_stats", {})
+    try:
+        cpu_delta = cpu["cpu_usage"]["total_usage"] - pre["cpu_usage"]["total_usage"]
+        system_delta = cpu["system_cpu_usage"] - pre["system_cpu_usage"]
+    except (KeyError, TypeError):
+        return None
+    online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or [1])
+    if system_delta <= 0 or cpu_delta < 0:
+        return None
+    return cpu_delta / system_delta * online * 100.0
+
+
+def _is_empty(sample: dict[str, Any]) -> bool:
+    # After the exit the stream keeps sending samples with a zero read time and no memory.
+    return str(sample.get("read", "")).startswith("0001-") or not sample.get("memory_stats")
+
+
+class StatsMonitor:
+    """Reads the stats stream on a thread; stops at the first empty sample."""
+
+    def __init__(self, stream: Iterator[dict[str, Any]], started_monotonic: float) -> None:
+        self._stream = stream
+        self._started = started_monotonic
+        self.samples: list[TimelineSample] = []
+        self.max_usage_bytes: int | None = None
+        self._thread = threading.Thread(target=self._read, name="sandbox-stats", daemon=True)
+
+    def start(self) -> StatsMonitor:
+        self._thread.start()
+        return self
+
+    def join(self) -> None:
+        """Wait briefly; the stream ends when the container is removed."""
+        self._thread.join(timeout=_JOIN_TIMEOUT_S)
+
+    def _read(self) -> None:
+        try:
+            for sample in self._stream:
+                if _is_empty(sample):
+                    return
+                self._record(sample)
+        except Exception as exc:  # the stream breaks when the container goes away
+            logger.debug("stats stream ended: %s", str(exc))
+
+    def _record(self, sample: dict[str, Any]) -> None:
+        memory = memory_without_cache_bytes(sample["memory_stats"])
+        max_usage = sample["memory_stats"].get("max_usage")
+        if max_usage is not None:
+            self.max_usage_bytes = max(self.max_usage_bytes or 0, int(max_usage))
+        self.samples.append(
+            TimelineSample(
+                t_s=round(time.monotonic() - self._started, 3),
+                memory_mb=round((memory or 0) / _MIB, 2),
+                cpu_percent=_round(cpu_percent(sample)),
+            )
+        )
+
+    def usage(self) -> ResourceUsage:
+        """Figures from the stream alone (the fallback when no supervisor report exists)."""
+        peaks = [s.memory_mb for s in self.samples]
+        cpus = [s.cpu_percent for s in self.samples if s.cpu_percent is not None]
+        peak_bytes = self.max_usage_bytes
+        return ResourceUsage(
+            source="stats",
+            peak_memory_mb=_mb(peak_bytes) if peak_bytes else (max(peaks) if peaks else None),
+            max_cpu_percent=max(cpus) if cpus else None,
+            timeline=list(self.samples),
+        )
+
+
+def usage_from_report(report_file: Path, monitor: StatsMonitor | None) -> ResourceUsage | None:
+    """Combine the supervisor's exact report with the stream's timeline."""
+    try:
+        report = json.loads(report_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        report = None
+    if not isinstance(report, dict):
+        return monitor.usage() if monitor is not None else None
+    timeline = list(monitor.samples) if monitor is not None else []
+    cpus = [s.cpu_percent for s in timeline if s.cpu_percent is not None]
+    wall_s = report.get("wall_s")
+    cpu_total = (report.get("cpu_user_s") or 0) + (report.get("cpu_system_s") or 0)
+    average_cpu = cpu_total / wall_s * 100 if wall_s else None
+    peak_mb = _mb(report.get("peak_memory_bytes"))
+    if peak_mb is None and monitor is not None:
+        peak_mb = monitor.usage().peak_memory_mb  # cgroup v2 before Linux 5.19: no memory.peak
+    return ResourceUsage(
+        source="supervisor",
+        peak_memory_mb=peak_mb,
+        peak_rss_mb=_mb(report.get("peak_rss_bytes")),
+        page_cache_mb=_mb(report.get("page_cache_bytes")),
+        cpu_user_s=_round(report.get("cpu_user_s")),
+        cpu_system_s=_round(report.get("cpu_system_s")),
+        wall_time_s=_round(wall_s),
+        max_cpu_percent=_round(max([*cpus, average_cpu or 0.0]) if (cpus or average_cpu) else None),
+        oom_kill_count=report.get("oom_kill_count"),
+        abandoned_after_s=report.get("abandoned_after_s"),
+        timeline=timeline,
+    )
+
+
+def _mb(value: int | None) -> float | None:
+    return round(value / _MIB, 2) if value is not None else None
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 2) if value is not None else None

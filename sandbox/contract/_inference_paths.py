@@ -1,0 +1,353 @@
+"""Resolve the container paths a script names, and group them into named channels.
+
+Holds :class:`Resolver`, which folds string expressions (literals, f-strings, ``+``,
+``/``, ``os.path.join``, ``pathlib.Path`` and names bound to one string) into text; the
+``/opt/ml`` layout constants; :class:`PathUse`, one path a script uses; and
+:func:`group_channels`, which maps those uses to the input and output channels of a
+Processing or Training job and names each. :mod:`sandbox.contract.inference` drives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import posixpath
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+__all__ = [
+    "DICT_KEY",
+    "FOLDER_NAME",
+    "GET_KEY",
+    "HYPERPARAMETERS_FILE",
+    "MAIN_KEY",
+    "NOT_LITERAL",
+    "PROCESSING_ROOT",
+    "TRAINING_DATA",
+    "TRAINING_ROOTS",
+    "Channel",
+    "PathUse",
+    "Resolver",
+    "channel_for",
+    "group_channels",
+    "normalize",
+    "under",
+]
+
+_OPT_ML = "/opt/ml"
+PROCESSING_ROOT = "/opt/ml/processing"
+_PROCESSING_INPUT = "/opt/ml/processing/input"
+_PROCESSING_OUTPUT = "/opt/ml/processing/output"
+TRAINING_DATA = "/opt/ml/input/data"
+HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
+_SANDBOX_CODE = "/opt/ml/processing/input/code"
+# (root, direction, name): with no name, each folder right under the root is a channel.
+_CHANNEL_ROOTS = (
+    (_PROCESSING_INPUT, "input", None),
+    (_PROCESSING_OUTPUT, "output", None),
+    (TRAINING_DATA, "input", None),
+    ("/opt/ml/model", "output", "model"),
+    ("/opt/ml/output/data", "output", "output_data"),
+    ("/opt/ml/checkpoints", "output", "checkpoints"),
+)
+TRAINING_ROOTS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output/data", "/opt/ml/checkpoints")
+_FILE_NAME = re.compile(
+    r"\.(json|jsonl|csv|tsv|txt|parquet|pkl|pickle|joblib|bst|model|gz|tar|zip|npy|npz|png|html)$"
+)
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
+_PATH_BUILDERS = frozenset(
+    {"os.path.join", "posixpath.join", "pathlib.Path", "pathlib.PurePath", "pathlib.PurePosixPath"}
+)
+
+
+class _NotLiteral(Enum):
+    """Type of :data:`NOT_LITERAL` (an enum member, so copies and pickles stay identical)."""
+
+    NOT_LITERAL = "NOT_LITERAL"
+
+    def __repr__(self) -> str:
+        return "NOT_LITERAL"
+
+
+NOT_LITERAL: Final = _NotLiteral.NOT_LITERAL
+"""What :meth:`Resolver.literal` gives for an expression whose value cannot be known."""
+
+# Naming priority of a path: a key of a dict in the __main__ block wins, then the key of
+# `paths.get("key", "/opt/ml/...")`, then a key of any other dict, then the folder name.
+MAIN_KEY, GET_KEY, DICT_KEY, FOLDER_NAME = range(4)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """Local name -> what it was imported as (``osp`` -> ``os.path``, ``environ`` -> ...)."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.partition(".")[0]
+                names[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _single_target(node: ast.Assign | ast.AnnAssign) -> str | None:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    if len(targets) == 1 and isinstance(targets[0], ast.Name):
+        return targets[0].id
+    return None
+
+
+class Resolver:
+    """Folds string expressions made of literals, joins and names bound to one string."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.imports = _imported_names(tree)
+        self._strings: dict[str, str] = {}
+        for node in ast.walk(tree):  # `env = os.environ`
+            target = _single_target(node) if isinstance(node, ast.Assign) else None
+            if (
+                target
+                and isinstance(node, ast.Assign)
+                and self.canonical(node.value) == "os.environ"
+            ):
+                self.imports[target] = "os.environ"
+        self._collect_strings(tree)
+        self._literals = _literal_constants(tree)
+
+    def canonical(self, node: ast.AST) -> str | None:
+        """Dotted name of ``node`` with its first part replaced by what it was imported as."""
+        dotted = _dotted(node)
+        if dotted is None:
+            return None
+        head, dot, rest = dotted.partition(".")
+        return f"{self.imports.get(head, head)}{dot}{rest}"
+
+    def is_path_builder(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Call) and self.canonical(node.func) in _PATH_BUILDERS
+
+    def env_getter(self, call: ast.Call) -> tuple[ast.expr | None, ast.expr | None] | None:
+        """(name, default) expressions of an ``os.environ.get``/``os.getenv`` call."""
+        if self.canonical(call.func) not in _ENV_GETTERS:
+            return None
+        keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+        name = call.args[0] if call.args else keywords.get("key")
+        default = call.args[1] if len(call.args) > 1 else keywords.get("default")
+        return name, default
+
+    def _collect_strings(self, tree: ast.Module) -> None:
+        assignments = [n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.AnnAssign))]
+        ambiguous: set[str] = set()
+        for node in sorted(assignments, key=lambda n: (n.lineno, n.col_offset)):
+            target = _single_target(node)
+            if target is None or node.value is None:
+                continue
+            folded = self.fold(node.value)
+            if folded is None or not folded[1] or self._strings.get(target, folded[0]) != folded[0]:
+                ambiguous.add(target)
+            else:
+                self._strings[target] = folded[0]
+        for name in ambiguous:
+            self._strings.pop(name, None)
+
+    def fold(self, node: ast.expr) -> tuple[str, bool] | None:
+        """Return ``(text, complete)``; an incomplete text ends at its last whole component."""
+        if isinstance(node, ast.Constant):
+            return (node.value, True) if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            value = self._strings.get(node.id)
+            return None if value is None else (value, True)
+        if isinstance(node, ast.JoinedStr):
+            return self._concat(node.values, "")
+        if isinstance(node, ast.FormattedValue):
+            return None if node.format_spec else self.fold(node.value)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+            return self._concat(
+                [node.left, node.right], "" if isinstance(node.op, ast.Add) else "/"
+            )
+        if self.is_path_builder(node) and isinstance(node, ast.Call):
+            return self._concat(node.args, "/") if node.args and not node.keywords else None
+        getter = self.env_getter(node) if isinstance(node, ast.Call) else None
+        return self.fold(getter[1]) if getter and getter[1] else None
+
+    def _concat(self, parts: list[ast.expr], separator: str) -> tuple[str, bool] | None:
+        text = ""
+        for index, part in enumerate(parts):
+            folded = self.fold(part)
+            if folded is None:
+                return None if index == 0 else (_whole_components(text + separator), False)
+            piece, complete = folded
+            text = piece if index == 0 else _join(text, piece, separator)
+            if not complete:
+                return _whole_components(text), False
+        return text, True
+
+    def first_piece(self, node: ast.expr) -> str | None:
+        """The leftmost piece of a composed path, cut to whole components if it is text."""
+        cut = False
+        while True:
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+                cut = cut or isinstance(node.op, ast.Add)
+                node = node.left
+            elif isinstance(node, ast.JoinedStr) and node.values:
+                node, cut = node.values[0], True
+            elif isinstance(node, ast.FormattedValue):
+                node = node.value
+            elif self.is_path_builder(node) and isinstance(node, ast.Call) and node.args:
+                node = node.args[0]
+            else:
+                break
+        text = self.string(node)
+        return _whole_components(text) if text and cut and isinstance(node, ast.Constant) else text
+
+    def string(self, node: ast.expr | None) -> str | None:
+        folded = self.fold(node) if node is not None else None
+        return folded[0] if folded and folded[1] else None
+
+    def literal_text(self, node: ast.expr | None) -> str | None:
+        """``str()`` of a literal (or of a name bound to a string); None otherwise."""
+        if node is None:
+            return None
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError):
+            return self.string(node)
+        return None if value is None else str(value)
+
+    def literal(self, node: ast.expr) -> object:
+        """The Python value of a literal, of a name bound to one, or of a foldable string.
+
+        ``argparse.SUPPRESS`` gives its value; anything else gives :data:`NOT_LITERAL`.
+        """
+        value = _literal_value(node)
+        if value is NOT_LITERAL and isinstance(node, ast.Name):
+            value = self._literals.get(node.id, NOT_LITERAL)
+        if value is NOT_LITERAL and self.canonical(node) == "argparse.SUPPRESS":
+            return argparse.SUPPRESS
+        text = self.string(node) if value is NOT_LITERAL else None
+        return value if text is None else text
+
+
+def _literal_value(node: ast.expr) -> object:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError):
+        return NOT_LITERAL
+
+
+def _literal_constants(tree: ast.Module) -> dict[str, object]:
+    """Names bound only to one literal value (``N_TREES = 100``), anywhere in the tree."""
+    simple: dict[int, ast.expr] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value and _single_target(node):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            simple[id(target)] = node.value
+    bound: dict[str, list[object]] = {}
+    for node in ast.walk(tree):  # every binding counts: `for N in`, `N += 1`, `a, N = ...`
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            value = simple.get(id(node))
+            bound.setdefault(node.id, []).append(
+                NOT_LITERAL if value is None else _literal_value(value)
+            )
+    return {
+        name: values[0]
+        for name, values in bound.items()
+        if values[0] is not NOT_LITERAL and all(value == values[0] for value in values)
+    }
+
+
+def _join(left: str, right: str, separator: str) -> str:
+    return left + right if not separator else posixpath.join(left, right)
+
+
+def _whole_components(text: str) -> str:
+    return text[: text.rfind("/") + 1]
+
+
+def under(path: str, root: str) -> bool:
+    """Whether ``path`` is ``root`` or lies below it."""
+    return path == root or path.startswith(root + "/")
+
+
+def normalize(text: str) -> str | None:
+    """``text`` as a normalized path under ``/opt/ml``; None if it is not one."""
+    if not text.startswith(_OPT_ML) or any(char.isspace() for char in text):
+        return None
+    path = posixpath.normpath(text)
+    return path if under(path, _OPT_ML) else None
+
+
+def _components(path: str, root: str) -> list[str] | None:
+    if not under(path, root):
+        return None
+    return [part for part in path[len(root) :].split("/") if part]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel of the job: its direction, its container folder and that folder's name."""
+
+    direction: str  # "input" or "output"
+    path: str
+    folder_name: str
+
+
+def channel_for(path: str) -> Channel | None:
+    """The channel a path lies in; a file right in the output root belongs to the root."""
+    for root, direction, name in _CHANNEL_ROOTS:
+        parts = _components(path, root)
+        if parts is None:
+            continue
+        if name or (root == _PROCESSING_OUTPUT and len(parts) <= 1 and _FILE_NAME.search(path)):
+            return Channel(direction, root, name or "output")
+        if root == _PROCESSING_OUTPUT and not parts:
+            return Channel(direction, root, "output")
+        channel = f"{root}/{parts[0]}" if parts else _SANDBOX_CODE
+        return None if channel == _SANDBOX_CODE else Channel(direction, channel, parts[0])
+    return None
+
+
+@dataclass(frozen=True)
+class PathUse:
+    """One ``/opt/ml`` path a script uses, where, and the name it is given (if any)."""
+
+    path: str
+    position: tuple[int, int]
+    name: str | None = None
+    priority: int = FOLDER_NAME
+
+
+def group_channels(uses: list[PathUse]) -> tuple[dict[str, str], dict[str, str]]:
+    """Group path uses into channels and name each (best-priority name wins)."""
+    best: dict[Channel, tuple[int, str]] = {}
+    for use in sorted(uses, key=lambda use: use.position):
+        channel = channel_for(use.path)
+        if channel is None:
+            continue
+        named = use.name is not None and use.path == channel.path
+        rank, name = (use.priority, use.name) if named and use.name else (FOLDER_NAME, None)
+        if channel not in best or rank < best[channel][0]:
+            best[channel] = (rank, name or channel.folder_name)
+    return _named(best, "input"), _named(best, "output")
+
+
+def _named(best: dict[Channel, tuple[int, str]], direction: str) -> dict[str, str]:
+    channels = [channel for channel in best if channel.direction == direction]
+    names: dict[Channel, str] = {}
+    for channel in sorted(channels, key=lambda channel: best[channel][0]):
+        name, suffix = best[channel][1], 2
+        while name in names.values():
+            name, suffix = f"{best[channel][1]}_{suffix}", suffix + 1
+        names[channel] = name
+    return {names[channel]: channel.path for channel in channels}

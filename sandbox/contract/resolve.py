@@ -1,0 +1,317 @@
+"""From a script name and options to the effective spec the runner executes.
+
+The order of precedence is: command-line options, then the spec file, then what
+:mod:`sandbox.contract.inference` reads in the script's source (zero-config).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.container.hyperparameters import stringify_hyperparameters
+from sandbox.contract.inference import InferredContract, JobKind, infer_contract_from_file
+from sandbox.contract.job_args import typed_job_args
+from sandbox.contract.spec import (
+    CODE_PATH,
+    PROCESSING_PREFIX,
+    TRAINING_OUTPUT_PATHS,
+    CallStyle,
+    ChannelSpec,
+    ScriptSpec,
+    load_spec,
+    parse_spec,
+)
+from sandbox.data.datagen import substitute_placeholders
+from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
+
+__all__ = [
+    "BUNDLED_EXAMPLES",
+    "Overrides",
+    "ResolvedScript",
+    "argument_dest",
+    "find_script",
+    "resolve_script",
+    "script_environment",
+]
+
+logger = logging.getLogger(__name__)
+
+TRAINING_DATA_DIR = "/opt/ml/input/data"
+BUNDLED_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scripts"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says; ``None`` means "not given"."""
+
+    image: str | None = None
+    call_style: CallStyle | None = None
+    arguments: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    network: bool | None = None
+    instance_type: str | None = None
+    max_runtime_s: int | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    kind: JobKind | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedScript:
+    """The script, the spec it runs under, and what was read from its source."""
+
+    script_path: Path
+    spec: ScriptSpec
+    contract: InferredContract
+    spec_source: str
+    findings: list[str] = field(default_factory=list)
+    kind_reason: str = ""
+    """Why this kind of job runs: the spec, the command line, or the script's paths."""
+
+
+def find_script(name_or_path: str, scripts_dir: Path) -> Path:
+    """A path to an existing file, or a name looked up in ``scripts_dir`` then the examples."""
+    direct = Path(name_or_path)
+    if direct.is_file():
+        return direct.resolve()
+    filename = name_or_path if name_or_path.endswith(".py") else f"{name_or_path}.py"
+    searched = [scripts_dir, BUNDLED_EXAMPLES]
+    for folder in searched:
+        candidate = folder / filename
+        if candidate.is_file():
+            if folder == BUNDLED_EXAMPLES:
+                logger.info("using the bundled example %s", candidate)
+            return candidate.resolve()
+    raise ScriptNotFoundError(name_or_path, [direct.absolute(), *(s / filename for s in searched)])
+
+
+def resolve_script(
+    script_path: Path, spec_path: Path | None, overrides: Overrides
+) -> ResolvedScript:
+    """Build the effective spec and check it before anything starts."""
+    contract = infer_contract_from_file(script_path)
+    if spec_path is not None:
+        base = load_spec(spec_path)
+        source = str(spec_path)
+        _check_spec_script(base, script_path, spec_path)
+    else:
+        base = _zero_config_spec(script_path, contract)
+        source = "inferred from the script"
+    spec = _apply_overrides(base, overrides, source)
+    _check_ready(spec, contract, script_path)
+    return ResolvedScript(
+        script_path=script_path,
+        spec=spec,
+        contract=contract,
+        spec_source=source,
+        findings=_findings(spec, contract),
+        kind_reason=_kind_reason(base, overrides, contract, spec_path),
+    )
+
+
+def _kind_reason(
+    base: ScriptSpec, overrides: Overrides, contract: InferredContract, spec_path: Path | None
+) -> str:
+    if overrides.kind is not None:
+        return f"--kind {overrides.kind.value} on the command line"
+    if spec_path is not None and "kind" in base.model_fields_set:
+        return f"the spec file says kind: {base.kind.value}"
+    return contract.kind_reason
+
+
+def script_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str, str]:
+    """The values the script works with: its own defaults, then the spec's environment.
+
+    The container's environment is the spec's alone, as in production; this is what a
+    script's ``__main__`` gathers with ``os.environ.get(NAME, default)``.
+    """
+    defaults = {name: value for name, value in contract.optional_env.items() if value}
+    return {**defaults, **spec.environment}
+
+
+def _zero_config_spec(script_path: Path, contract: InferredContract) -> ScriptSpec:
+    return ScriptSpec(
+        script=script_path.name,
+        kind=contract.kind,
+        inputs={name: ChannelSpec(path=path) for name, path in contract.inputs.items()},
+        outputs={name: ChannelSpec(path=path) for name, path in contract.outputs.items()},
+        required_env=list(contract.required_env),
+    )
+
+
+def _check_spec_script(spec: ScriptSpec, script_path: Path, spec_path: Path) -> None:
+    if Path(spec.script).name != script_path.name:
+        raise SpecError(
+            str(spec_path), f"field 'script' names {spec.script!r}, not {script_path.name!r}"
+        )
+
+
+def _apply_overrides(spec: ScriptSpec, overrides: Overrides, source: str) -> ScriptSpec:
+    updates: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "image": overrides.image,
+            "call_style": overrides.call_style,
+            "network": overrides.network,
+            "instance_type": overrides.instance_type,
+            "max_runtime_s": overrides.max_runtime_s,
+            "kind": overrides.kind,
+        }.items()
+        if value is not None
+    }
+    updates["arguments"] = {**spec.arguments, **overrides.arguments}
+    updates["environment"] = {**spec.environment, **overrides.environment}
+    updates["hyperparameters"] = {**spec.hyperparameters, **overrides.hyperparameters}
+    raw = {**spec.model_dump(exclude_unset=False, mode="json"), **_jsonable(updates)}
+    return parse_spec(raw, source=source)
+
+
+def _jsonable(updates: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if hasattr(v, "value") else v) for k, v in updates.items()}
+
+
+def _check_ready(spec: ScriptSpec, contract: InferredContract, script_path: Path) -> None:
+    script = script_path.stem
+    _check_paths(spec, script)
+    missing = [
+        name
+        for name in dict.fromkeys([*spec.required_env, *contract.required_env])
+        if name not in spec.environment
+    ]
+    if missing:
+        raise UsageError(
+            f"script {script} needs environment variable {missing[0]} "
+            f"(read as os.environ[{missing[0]!r}]); pass --env {missing[0]}=VALUE"
+        )
+    if spec.call_style is CallStyle.MAIN and not contract.has_main:
+        raise UsageError(f"script {script} defines no main(); use --call-style entrypoint")
+    _check_flags(spec, contract, script)
+    if spec.call_style is CallStyle.MAIN:
+        # The values main() will get must convert as argparse would convert them.
+        given = {argument_dest(name): value for name, value in spec.arguments.items()}
+        typed_job_args(
+            {**stringify_hyperparameters(spec.hyperparameters), **given}, contract.arguments
+        )
+    if spec.container_arguments is None and spec.kind is JobKind.PROCESSING:
+        _check_arguments(spec, contract, script)
+    _check_output_placeholders(spec, contract, script)
+
+
+_FLAG_ACTIONS = frozenset({"store_true", "store_false", "store_const", "count"})
+
+
+def _check_flags(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    """A flag takes no value on a command line: ``--arg debug=false`` would pass
+    ``--debug false``, which argparse refuses, so say it before anything runs."""
+    for name, value in spec.arguments.items():
+        argument = contract.arguments.get(argument_dest(name))
+        if argument is not None and argument.action in _FLAG_ACTIONS and value != "":
+            raise UsageError(
+                f"script {script}: --{argument.name} is a flag and takes no value; "
+                f"pass --arg {argument.name}= to set it, or leave it out"
+            )
+
+
+def _check_output_placeholders(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    """``${VAR}`` in output checks must resolve now: after the run is too late to say so."""
+    env = script_environment(spec, contract)
+    for name, channel in spec.outputs.items():
+        for column in channel.expect.columns if channel.expect else []:
+            substitute_placeholders(column, env, source=script, where=f"output {name} column")
+
+
+def _check_paths(spec: ScriptSpec, script: str) -> None:
+    _check_distinct_paths(spec, script)
+    if spec.kind is JobKind.TRAINING:
+        _check_training_paths(spec, script)
+        return
+    for direction, channels in (("input", spec.inputs), ("output", spec.outputs)):
+        for name, channel in channels.items():
+            if not channel.path.startswith(PROCESSING_PREFIX):
+                raise SpecError(
+                    script,
+                    f"{direction} channel {name!r}: path {channel.path} must start "
+                    f"with {PROCESSING_PREFIX}",
+                )
+            if channel.path == CODE_PATH or channel.path.startswith(CODE_PATH + "/"):
+                raise SpecError(script, f"{direction} channel {name!r}: {CODE_PATH} holds the code")
+
+
+def _check_distinct_paths(spec: ScriptSpec, script: str) -> None:
+    """Two channels on one path, or a writable output inside a read-only input, cannot
+    be mounted: say so now rather than let the engine refuse."""
+    seen: dict[str, str] = {}
+    for direction, channels in (("input", spec.inputs), ("output", spec.outputs)):
+        for name, channel in channels.items():
+            if channel.path in seen:
+                raise SpecError(
+                    script,
+                    f"{direction} channel {name!r}: path {channel.path} is also "
+                    f"channel {seen[channel.path]!r}",
+                )
+            seen[channel.path] = name
+    for out_name, output in spec.outputs.items():
+        for in_name, source in spec.inputs.items():
+            if output.path.startswith(source.path + "/"):
+                raise SpecError(
+                    script,
+                    f"output channel {out_name!r}: {output.path} lies inside input "
+                    f"channel {in_name!r}, which is read-only",
+                )
+
+
+def _check_training_paths(spec: ScriptSpec, script: str) -> None:
+    for name, channel in spec.inputs.items():
+        parent, _, folder = channel.path.rpartition("/")
+        if parent != TRAINING_DATA_DIR or not folder:
+            raise SpecError(
+                script,
+                f"training input channel {name!r}: path {channel.path} must be "
+                f"{TRAINING_DATA_DIR}/<channel>",
+            )
+    known = ", ".join(TRAINING_OUTPUT_PATHS.values())
+    for name, channel in spec.outputs.items():
+        if channel.path not in TRAINING_OUTPUT_PATHS.values():
+            raise SpecError(
+                script,
+                f"training output channel {name!r}: path {channel.path} is not one of {known}",
+            )
+
+
+def _check_arguments(spec: ScriptSpec, contract: InferredContract, script: str) -> None:
+    # argparse turns --job-type into job_type: compare by that destination name.
+    given = {argument_dest(name): value for name, value in spec.arguments.items()}
+    for name, argument in contract.arguments.items():
+        value = given.get(name)
+        if value is None and argument.required:
+            choices = f" (one of {', '.join(argument.choices)})" if argument.choices else ""
+            raise UsageError(
+                f"script {script} needs argument --{name}{choices}; pass --arg {name}=VALUE"
+            )
+        if value is not None and argument.choices and value not in argument.choices:
+            raise UsageError(
+                f"script {script}: argument --{name} must be one of "
+                f"{', '.join(argument.choices)}, got {value!r}"
+            )
+
+
+def argument_dest(name: str) -> str:
+    """The attribute argparse stores an option under: ``--job-type`` -> ``job_type``."""
+    return name.lstrip("-").replace("-", "_")
+
+
+def _findings(spec: ScriptSpec, contract: InferredContract) -> list[str]:
+    findings = [
+        f"reads optional environment variable {name} with no default, and it is not set"
+        for name, default in contract.optional_env.items()
+        if default is None and name not in spec.environment
+    ]
+    if contract.relative_imports:
+        findings.append(
+            "imports relative to a package ("
+            + ", ".join(contract.relative_imports)
+            + "): it cannot run as a lone file; pass --source-dir with the package's root"
+        )
+    return findings

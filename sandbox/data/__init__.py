@@ -1,0 +1,8 @@
+"""Input data of a run: generated data, real folders, S3, and their caches.
+
+Owns where each input channel's data comes from (:mod:`.inputs`), synthetic data generation
+(:mod:`.datagen`), S3 downloads into the workspace cache (:mod:`.s3source`, the one boto3 seam
+:mod:`.s3client`), and writing generated inputs into a folder (:mod:`.export`).
+"""
+
+from __future__ import annotations

@@ -1,0 +1,210 @@
+"""``sandbox gen-data``: write a script's generated inputs into a folder, run nothing.
+
+Each input channel's data goes to ``DIR/<folder>/``, where ``<folder>`` is the last
+component of the channel's container path (``/opt/ml/processing/input/data`` -> ``data``),
+or its logical name when that component would be ambiguous. Those are the names
+:func:`sandbox.data.inputs.bind_inputs` matches, so ``test-script --data-source DIR`` feeds
+them back, channel for channel. The data is what ``test-script`` would generate: same
+spec, same seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.contract.resolve import Overrides, ResolvedScript, find_script, resolve_script
+from sandbox.contract.spec import ScriptSpec
+from sandbox.data.datagen import DataSize, generate
+from sandbox.data.inputs import dataset_for_channel, source_folder_keys
+from sandbox.errors import UsageError
+
+__all__ = [
+    "GenDataReport",
+    "GenDataRequest",
+    "GeneratedChannel",
+    "channel_folders",
+    "gen_data",
+    "write_channel_data",
+]
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""``progress(channel, done_rows, total_rows)``."""
+
+
+@dataclass(frozen=True)
+class GenDataRequest:
+    """One ``sandbox gen-data`` call, as plain data."""
+
+    script: str
+    out_dir: Path
+    scripts_dir: Path = Path("scripts")
+    spec_path: Path | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    data_size: DataSize = DataSize.SMALL
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedChannel:
+    """What was written for one input channel."""
+
+    channel: str
+    folder: str
+    files: tuple[str, ...]
+    rows: int | None
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class GenDataReport:
+    """Everything ``gen-data`` wrote."""
+
+    script: str
+    out_dir: Path
+    data_size: DataSize
+    channels: tuple[GeneratedChannel, ...]
+
+    def to_json_dict(self) -> dict[str, object]:
+        """Plain JSON types."""
+        return {
+            "script": self.script,
+            "out_dir": str(self.out_dir),
+            "data_size": self.data_size.value,
+            "channels": [
+                {
+                    "channel": ch.channel,
+                    "folder": ch.folder,
+                    "files": list(ch.files),
+                    "rows": ch.rows,
+                    "size_bytes": ch.size_bytes,
+                }
+                for ch in self.channels
+            ],
+        }
+
+
+def gen_data(request: GenDataRequest) -> GenDataReport:
+    """Resolve the script's spec as ``test-script`` does, then write its inputs.
+
+    Raises:
+        UsageError: Unknown script, invalid spec, missing variable or argument, or an
+            output folder that is not empty.
+    """
+    script_path = find_script(request.script, request.scripts_dir)
+    resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    return write_channel_data(
+        resolved, request.out_dir, size=request.data_size, progress=request.progress
+    )
+
+
+def write_channel_data(
+    resolved: ResolvedScript,
+    out_dir: Path,
+    *,
+    size: DataSize = DataSize.SMALL,
+    progress: Progress | None = None,
+) -> GenDataReport:
+    """Write every input channel's generated data into ``out_dir/<folder>/``.
+
+    The folders appear all at once: they are written in a staging folder beside
+    ``out_dir``, then renamed into place.
+
+    Raises:
+        UsageError: ``out_dir`` is not an empty folder, or the script has no inputs.
+    """
+    out_dir = out_dir.absolute()
+    _check_out_dir(out_dir)
+    spec = resolved.spec
+    folders = channel_folders(spec)
+    if not folders:
+        raise UsageError(f"script {resolved.script_path.stem} reads no input channel")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.gen-data-", dir=out_dir.parent))
+    try:
+        channels = tuple(
+            _write_channel(resolved, name, folder, staging, size, progress)
+            for name, folder in folders.items()
+        )
+        _publish(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return GenDataReport(resolved.script_path.stem, out_dir, size, channels)
+
+
+def channel_folders(spec: ScriptSpec) -> dict[str, str]:
+    """Channel -> folder name under the output folder, chosen so that ``bind_inputs``
+    gives each folder back to its own channel."""
+    names = set(spec.inputs)
+    counts = Counter(channel.folder_name for channel in spec.inputs.values())
+    chosen: dict[str, str] = {}
+    for name, channel in spec.inputs.items():
+        folder = channel.folder_name
+        # Two channels ending in the same folder, or a folder named like another
+        # channel (which bind_inputs would match first): the logical name is unambiguous.
+        ambiguous = counts[folder] > 1 or (folder in names and folder != name)
+        chosen[name] = name if ambiguous else folder
+    _check_round_trip(spec, chosen)
+    return chosen
+
+
+def _check_round_trip(spec: ScriptSpec, chosen: dict[str, str]) -> None:
+    written = set(chosen.values())
+    for name, channel in spec.inputs.items():
+        matched = next((key for key in source_folder_keys(name, channel) if key in written), None)
+        if matched != chosen[name]:
+            raise UsageError(
+                f"input channel {name!r}: no folder name that --data-source would give back "
+                f"to it alone (tried {chosen[name]!r})"
+            )
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise UsageError(f"--out {out_dir}: not empty; give a new or empty folder")
+
+
+def _write_channel(
+    resolved: ResolvedScript,
+    name: str,
+    folder: str,
+    staging: Path,
+    size: DataSize,
+    progress: Progress | None,
+) -> GeneratedChannel:
+    spec, contract = resolved.spec, resolved.contract
+    dataset = dataset_for_channel(name, spec.inputs[name], spec, contract)
+    report = (lambda done, total: progress(name, done, total)) if progress else None
+    target = staging / folder
+    files = generate(dataset, target, size=size, progress=report)
+    rows = None
+    if dataset.recipe.is_table:
+        rows = dataset.rows if dataset.rows is not None else size.rows
+    logger.debug("channel %s: %d files in %s", name, len(files), folder)
+    return GeneratedChannel(
+        channel=name,
+        folder=folder,
+        files=tuple(path.relative_to(target).as_posix() for path in files),
+        rows=rows,
+        size_bytes=sum(path.stat().st_size for path in files),
+    )
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    os.chmod(staging, 0o755)  # mkdtemp makes it private; the data is meant to be shared
+    try:
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty, checked before generating
+        os.rename(staging, out_dir)
+    except OSError as exc:
+        raise UsageError(f"--out {out_dir}: cannot be written ({exc.strerror})") from exc

@@ -1,0 +1,194 @@
+"""Where each input channel's data comes from: a real folder, S3, or generated data.
+
+Real folders are mounted read-only in place (never copied, never modified); S3 data is
+downloaded into the workspace's S3 cache (:mod:`sandbox.data.s3source`) and generated data is
+cached in the workspace by a hash of its spec; both are mounted read-only from there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.container.layout import InputBinding
+from sandbox.contract.inference import InferredContract, JobKind
+from sandbox.contract.resolve import script_environment
+from sandbox.contract.spec import ChannelSpec, ScriptSpec
+from sandbox.data.datagen import (
+    DatasetSpec,
+    DataSize,
+    default_dataset,
+    materialize,
+    resolve_placeholders,
+)
+from sandbox.data.s3source import (
+    S3_CACHE_DIR,
+    S3Cache,
+    S3DataType,
+    S3Source,
+    is_s3_uri,
+    split_s3_uri,
+)
+from sandbox.errors import UsageError
+
+__all__ = ["InputPlan", "bind_inputs", "dataset_for_channel", "source_folder_keys"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """The bindings, and the folders of a data source that matched no channel."""
+
+    bindings: list[InputBinding]
+    ignored_folders: list[str] = field(default_factory=list)
+
+
+def bind_inputs(
+    spec: ScriptSpec,
+    contract: InferredContract,
+    *,
+    data_source: Path | str | None,
+    explicit: Mapping[str, Path | str],
+    cache_root: Path,
+    size: DataSize,
+    progress: Callable[[str, int, int], None] | None = None,
+    s3: S3Cache | None = None,
+) -> InputPlan:
+    """Bind every input channel of ``spec`` to a host folder.
+
+    A channel's data comes from, first to last: ``explicit`` (``--input``, a folder or an
+    ``s3://`` URI), the ``data_source`` folder or S3 sub-prefix named as
+    :func:`source_folder_keys` says, the channel's ``s3_uri``, else generated data. S3
+    data is downloaded into ``s3`` (default: an ``s3`` folder beside ``cache_root``).
+    """
+    s3 = s3 or S3Cache(cache_root.parent / S3_CACHE_DIR)
+    _check_explicit(spec, explicit)
+    folders = _source_folders(data_source, s3)
+    bindings: list[InputBinding] = []
+    used: set[str] = set()
+    for name, channel in spec.inputs.items():
+        location = _location(name, channel, explicit, folders, used)
+        host, source = _real_folder(location, s3)
+        if host is None:
+            host = _generate(name, channel, spec, contract, cache_root, size, progress)
+            source = f"generated ({size.value})"
+        s3_source = location if isinstance(location, S3Source) else None
+        bindings.append(InputBinding(name, channel.path, host, source, s3_source))
+    ignored = sorted(set(folders) - used)
+    if ignored:
+        logger.info("data source folders matching no channel, ignored: %s", ", ".join(ignored))
+    return InputPlan(bindings=bindings, ignored_folders=ignored)
+
+
+def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
+    """The data-source folder names that feed a channel, first match wins: its logical
+    name, then its container path's last component."""
+    return name, channel.folder_name
+
+
+def _check_explicit(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> None:
+    for name, path in explicit.items():
+        if name not in spec.inputs:
+            known = ", ".join(spec.inputs) or "none"
+            raise UsageError(f"--input {name}: no such input channel (channels: {known})")
+        if is_s3_uri(path):
+            try:
+                split_s3_uri(str(path))
+            except ValueError as exc:
+                raise UsageError(f"--input {name}: {exc}") from exc
+        elif not Path(path).is_dir():
+            raise UsageError(f"--input {name}: {path} is not a folder")
+
+
+def _source_folders(data_source: Path | str | None, s3: S3Cache) -> dict[str, Path | str]:
+    if data_source is None:
+        return {}
+    if is_s3_uri(data_source):
+        return dict(s3.channel_prefixes(str(data_source)))
+    data_source = Path(data_source)
+    if not data_source.is_dir():
+        raise UsageError(f"--data-source {data_source}: not a folder")
+    return {
+        child.name: child.resolve() for child in sorted(data_source.iterdir()) if child.is_dir()
+    }
+
+
+def _location(
+    name: str,
+    channel: ChannelSpec,
+    explicit: Mapping[str, Path | str],
+    folders: Mapping[str, Path | str],
+    used: set[str],
+) -> Path | S3Source | None:
+    if name in explicit:
+        return _as_location(explicit[name], channel, channel.s3_data_type)
+    for key in source_folder_keys(name, channel):
+        if key in folders:
+            used.add(key)
+            # A data source's sub-prefix is a folder of objects, whatever the channel says.
+            return _as_location(folders[key], channel, S3DataType.S3_PREFIX)
+    if channel.s3_uri is not None:
+        return _as_location(channel.s3_uri, channel, channel.s3_data_type)
+    return None
+
+
+def _as_location(
+    location: Path | str, channel: ChannelSpec, data_type: S3DataType
+) -> Path | S3Source:
+    if not is_s3_uri(location):
+        return Path(location)
+    return S3Source(str(location), data_type, channel.s3_data_distribution_type)
+
+
+def _real_folder(location: Path | S3Source | None, s3: S3Cache) -> tuple[Path | None, str]:
+    if location is None:
+        return None, ""
+    if isinstance(location, S3Source):
+        fetched = s3.fetch(location)
+        return fetched.folder, fetched.describe()
+    return location.resolve(), f"folder {location}"
+
+
+_LABEL_HYPERPARAMETERS = ("label_name", "label_field", "label_column", "label")
+
+
+def _data_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str, str]:
+    """The environment the script will see, with the defaults it falls back to, plus
+    ``LABEL_FIELD`` when a hyperparameter names the label."""
+    env = script_environment(spec, contract)
+    for key in _LABEL_HYPERPARAMETERS:
+        if key in spec.hyperparameters and "LABEL_FIELD" not in env:
+            env["LABEL_FIELD"] = str(spec.hyperparameters[key])
+    return env
+
+
+def _generate(
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    cache_root: Path,
+    size: DataSize,
+    progress: Callable[[str, int, int], None] | None,
+) -> Path:
+    dataset = dataset_for_channel(name, channel, spec, contract)
+    report = (lambda done, total: progress(name, done, total)) if progress else None
+    return materialize(dataset, cache_root, size=size, progress=report)
+
+
+def dataset_for_channel(
+    name: str, channel: ChannelSpec, spec: ScriptSpec, contract: InferredContract
+) -> DatasetSpec:
+    """The data set generated for an input channel, placeholders resolved: what
+    ``test-script`` mounts and ``gen-data`` writes."""
+    env = _data_environment(spec, contract)
+    dataset = channel.data or default_dataset(
+        name,
+        env=env,
+        column_env_vars=contract.column_env_vars,
+        training=spec.kind is JobKind.TRAINING,
+    )
+    return resolve_placeholders(dataset, env)

@@ -1,0 +1,166 @@
+"""Render stored results for people: the runs table, one run in full, a batch summary,
+and what cleaning removed. Every renderer writes to the rich console it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import yaml
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from sandbox.report.text import STATUS_STYLE, render_text
+from sandbox.results.models import Status, TestResult
+from sandbox.results.store import CleanReport, SkippedRun
+
+__all__ = [
+    "render_batch_summary",
+    "render_clean_report",
+    "render_result_detail",
+    "render_results_table",
+    "render_skipped",
+]
+
+_STDERR_LINES_SHOWN = 20
+"""As many as :func:`sandbox.report.text.render_text` shows for a failed run."""
+
+
+def render_results_table(results: Sequence[TestResult], console: Console) -> None:
+    """One row per run, oldest first: run id, when, script, status, time, memory, image."""
+    if not results:
+        console.print("no results")
+        return
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)
+    # A fixed width keeps whole run ids (to copy) on a wide console; others fold.
+    longest_id = max(len(result.run_id) for result in results)
+    table.add_column("run id", overflow="fold", width=max(20, min(longest_id, console.width - 62)))
+    table.add_column("when", no_wrap=True)
+    table.add_column("script", overflow="fold")
+    for header in ("status", "wall time", "peak memory"):
+        table.add_column(header)
+    table.add_column("image", overflow="fold")
+    for result in results:
+        table.add_row(
+            Text(result.run_id),
+            result.timestamp.astimezone().strftime("%m-%d %H:%M"),
+            Text(result.script_name),
+            _status(result.status),
+            f"{result.execution_time:.2f} s",
+            _mib(result.peak_memory_mb),
+            Text(result.image.removeprefix("sandbox/")),
+        )
+    console.print(table)
+
+
+def render_skipped(skipped: Sequence[SkippedRun], console: Console) -> None:
+    """One note line: how many run folders have no readable result, and the first few."""
+    if not skipped:
+        return
+    shown = ", ".join(f"{s.run_id} ({s.reason})" for s in skipped[:3])
+    more = f", and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    console.print(
+        f"note: {len(skipped)} run folder(s) skipped, no readable result: {escape(shown)}{more}",
+        highlight=False,
+    )
+
+
+def render_result_detail(result: TestResult, console: Console) -> None:
+    """Everything about one run: the verdict and figures, the stderr tail, the spec."""
+    when = result.timestamp.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    console.print(f"run {escape(result.run_id)} at {when}", style="bold", highlight=False)
+    render_text(result, console)
+    if result.kind_reason:
+        console.print(f"  kind: {escape(result.kind)} ({escape(result.kind_reason)})")
+    for artifact in result.artifacts:
+        console.print(f"  artifact {escape(artifact.name)}: {artifact.size_bytes} bytes")
+    if result.timeline:
+        console.print(f"  timeline: {len(result.timeline)} samples")
+    if result.is_successful() and result.stderr_tail:
+        _print_lines("stderr (last lines)", result.stderr_tail, console)
+    elif len(result.stderr_tail) > _STDERR_LINES_SHOWN:
+        hidden = len(result.stderr_tail) - _STDERR_LINES_SHOWN
+        console.print(f"  ({hidden} earlier stderr lines in {escape(result.run_dir)}/stderr.log)")
+    if result.execution and result.execution.stdout_tail:
+        _print_lines("stdout (last lines)", result.execution.stdout_tail, console)
+    if result.spec:
+        console.print("  spec used:")
+        spec_yaml = yaml.safe_dump(result.spec, sort_keys=False).rstrip()
+        console.print(Text("    " + spec_yaml.replace("\n", "\n    ")), highlight=False)
+
+
+def render_batch_summary(results: Sequence[TestResult], console: Console) -> None:
+    """A table of every run of a batch, a count line, and where to look for failures."""
+    table = Table("script", "status", "wall time", "peak memory", "reason")
+    for result in results:
+        table.add_row(
+            Text(result.script_name),
+            _status(result.status),
+            f"{result.execution_time:.2f} s",
+            _mib(result.peak_memory_mb),
+            Text(_first_line(result.error_message), no_wrap=True, overflow="ellipsis"),
+        )
+    console.print(table)
+    failed = [r for r in results if not r.is_successful()]
+    style = "bold green" if not failed else "bold red"
+    console.print(
+        f"[{style}]{len(results)} script(s): {len(results) - len(failed)} passed, "
+        f"{len(failed)} not passed[/]"
+    )
+    for result in failed:
+        where = f"sandbox show-result {result.run_id}" if result.run_id else "no run folder"
+        console.print(f"  {escape(result.script_name)}: {escape(where)}", highlight=False)
+
+
+def render_clean_report(report: CleanReport, console: Console) -> None:
+    """What was (or, in a dry run, would be) removed, one line per run folder."""
+    verb = "would remove" if report.dry_run else "removed"
+    for run_id in report.removed_runs:
+        console.print(f"{verb} run {escape(run_id)}", highlight=False)
+    for run_id, problem in report.failures.items():
+        console.print(f"[red]could not remove run {escape(run_id)}:[/] {escape(problem)}")
+    for skipped in report.skipped_runs:
+        console.print(
+            f"skipped run {escape(skipped.run_id)}: {escape(skipped.reason)}", highlight=False
+        )
+    mib = report.freed_bytes / (1024 * 1024)
+    console.print(
+        f"{verb} {len(report.removed_runs)} run folder(s) ({mib:.1f} MiB), "
+        f"kept {report.kept_runs}{_skipped_count(report)}, in {escape(report.workspace)}",
+        highlight=False,
+    )
+    if report.containers_removed is None:
+        console.print("no Docker engine answered: containers not checked", highlight=False)
+    else:
+        console.print(
+            f"{verb} {report.containers_removed} leftover container(s) labelled sandbox.tool",
+            highlight=False,
+        )
+
+
+def _skipped_count(report: CleanReport) -> str:
+    count = len(report.skipped_runs)
+    return f", skipped {count} that may still be running" if count else ""
+
+
+def _print_lines(title: str, lines: Sequence[str], console: Console) -> None:
+    console.print(f"  {title}:")
+    for line in lines:
+        console.print(Text(f"    {line}"), highlight=False)
+
+
+def _status(status: Status) -> Text:
+    return Text(status.value, style=STATUS_STYLE[status])
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} MiB"
+
+
+def _first_line(text: str | None) -> str:
+    if not text:
+        return ""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 80 else line[:77] + "..."

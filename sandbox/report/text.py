@@ -1,0 +1,95 @@
+"""Render results for people (rich text) and tools (JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sandbox.results.models import Status, TestResult
+
+__all__ = ["STATUS_STYLE", "render_json", "render_text", "render_verdict"]
+
+STATUS_STYLE = {
+    Status.PASS: "bold green",
+    Status.FAIL: "bold red",
+    Status.ERROR: "bold red",
+    Status.TIMEOUT: "bold yellow",
+    Status.OOM: "bold magenta",
+    Status.SKIPPED: "dim",
+}
+_STDERR_LINES_SHOWN = 20
+
+
+def render_json(result: TestResult) -> str:
+    """Exactly one JSON document."""
+    return json.dumps(result.to_json_dict(), indent=2)
+
+
+def render_verdict(result: TestResult, console: Console) -> None:
+    """The verdict line alone: ``PASS name (processing, entrypoint) in 1.23 s``."""
+    style = STATUS_STYLE[result.status]
+    console.print(
+        f"[{style}]{result.status.value}[/] {escape(result.script_name)} "
+        f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s",
+        highlight=False,
+    )
+
+
+def render_text(result: TestResult, console: Console) -> None:
+    """A verdict line, the figures, outputs, findings and, on failure, the stderr tail."""
+    render_verdict(result, console)
+    if result.error_message:
+        console.print(f"  reason: {escape(result.error_message)}")
+    console.print(_figures(result))
+    for channel, files in result.outputs.items():
+        total = sum(f.size_bytes for f in files)
+        console.print(f"  output {escape(channel)}: {len(files)} file(s), {_size(total)}")
+        for item in files[:10]:
+            console.print(f"    {escape(item.path)} ({_size(item.size_bytes)})")
+        if len(files) > 10:
+            console.print(f"    ... {len(files) - 10} more")
+    for channel, source in result.inputs.items():
+        console.print(f"  input {escape(channel)}: {escape(source)}")
+    for finding in result.findings:
+        console.print(f"  [yellow]finding:[/] {escape(finding)}")
+    for advice in result.recommendations:
+        console.print(f"  [cyan]recommendation:[/] {escape(advice)}")
+    if result.exit_message:
+        console.print(f"  exit message: {escape(result.exit_message)}")
+    if not result.is_successful() and result.stderr_tail:
+        console.print("  stderr (last lines):")
+        for line in result.stderr_tail[-_STDERR_LINES_SHOWN:]:
+            console.print(f"    {escape(line)}", highlight=False)
+    console.print(f"  run folder: {escape(result.run_dir)}", style="dim")
+
+
+def _figures(result: TestResult) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("  exit code", str(result.exit_code))
+    table.add_row("  image", escape(result.image))
+    table.add_row("  limits", escape(result.limits.describe()))
+    if result.peak_memory_mb is not None:
+        table.add_row("  peak memory", f"{result.peak_memory_mb:.1f} MiB (cgroup, with page cache)")
+    if result.peak_rss_mb is not None:
+        table.add_row("  peak RSS", f"{result.peak_rss_mb:.1f} MiB")
+    if result.cpu_user_s is not None:
+        table.add_row(
+            "  CPU", f"{result.cpu_user_s:.2f} s user, {result.cpu_system_s or 0:.2f} s system"
+        )
+    if result.max_cpu_percent is not None:
+        table.add_row("  max CPU", f"{result.max_cpu_percent:.0f}% of one core")
+    for note in result.limits.notes:
+        table.add_row("  note", escape(note))
+    return table
+
+
+def _size(size_bytes: int) -> str:
+    value = float(size_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -1,0 +1,9 @@
+"""Results: the models of a run, the verdict, and the store of run folders.
+
+Owns :class:`~sandbox.results.models.TestResult` and its parts (:mod:`.models`, pipeline
+results in :mod:`.pipeline`), turning what a container left behind into a result
+(:mod:`.collect`, :mod:`.checks`, :mod:`.verdict`), and the workspace's run folders
+(:mod:`.workspace`, :mod:`.store`).
+"""
+
+from __future__ import annotations

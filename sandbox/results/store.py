@@ -1,0 +1,311 @@
+"""The results store: the ``result.json`` of every run in a workspace, listed and cleaned.
+
+A run folder whose result is missing, half-written or corrupt (a run still going, or one
+that was killed) is skipped and counted, never allowed to break a listing. Cleaning only
+ever removes run folders the tool made, inside a folder carrying the workspace marker.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sandbox.container.engine import TOOL_LABEL, Engine
+from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
+from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
+from sandbox.results.workspace import MARKER_FILE, Workspace
+
+__all__ = [
+    "CleanReport",
+    "ResultListing",
+    "SkippedRun",
+    "clean_workspace",
+    "find_result",
+    "load_results",
+    "parse_age",
+]
+
+logger = logging.getLogger(__name__)
+
+TOOL_LABEL_FILTER = f"{TOOL_LABEL}=sandbox"
+RUN_ID_LABEL = "sandbox.run-id"
+"""Every run's container carries ``sandbox.run-id=<run id>``."""
+_UNKNOWN_RUN_GRACE_S = 3600.0
+"""Without an engine, a run folder without result younger than this may still be running."""
+_RUN_ID_RE = re.compile(r"^(\d{8}-\d{6}-\d{6})-[\w-]*-[0-9a-f]{4}$")
+_AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_AGE_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class SkippedRun(BaseModel):
+    """A run folder that has no readable result, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    reason: str
+
+
+class ResultListing(BaseModel):
+    """The results of a workspace, oldest first, and the run folders that were skipped."""
+
+    results: list[TestResult] = Field(default_factory=list)
+    skipped: list[SkippedRun] = Field(default_factory=list)
+
+
+class CleanReport(BaseModel):
+    """What ``clean_workspace`` removed (or, with ``dry_run``, would remove)."""
+
+    workspace: str
+    dry_run: bool
+    removed_runs: list[str] = Field(default_factory=list)
+    kept_runs: int = 0
+    skipped_runs: list[SkippedRun] = Field(
+        default_factory=list, description="Run folders kept because their run may still go on."
+    )
+    freed_bytes: int = 0
+    failures: dict[str, str] = Field(default_factory=dict)
+    containers_removed: int | None = Field(None, description="None when no Docker engine answered.")
+
+
+def parse_age(text: str) -> float:
+    """``"7d"`` -> seconds; units ``s``, ``m``, ``h``, ``d``, ``w``.
+
+    Raises:
+        UsageError: the text is not a number followed by one of those units.
+    """
+    match = _AGE_RE.match(text)
+    if not match:
+        raise UsageError(f"age {text!r}: expected a number and a unit, e.g. 30m, 12h, 7d, 2w")
+    return float(match.group(1)) * _AGE_UNITS_S[match.group(2)]
+
+
+def load_results(
+    workspace_dir: Path,
+    *,
+    statuses: Iterable[Status] = (),
+    script: str | None = None,
+    last: int | None = None,
+) -> ResultListing:
+    """Every readable result of the workspace, oldest first, filtered.
+
+    Args:
+        workspace_dir: the workspace root; a missing one holds no results.
+        statuses: keep only these statuses (all when empty).
+        script: keep only scripts whose name matches (a name, or a glob like ``tab*``).
+        last: keep only the newest ``last`` results (after filtering).
+    """
+    wanted = set(statuses)
+    listing = ResultListing()
+    for run_dir in _run_dirs(Workspace(workspace_dir).runs):
+        result = _read_or_skip(run_dir, listing.skipped)
+        if result is None or (wanted and result.status not in wanted):
+            continue
+        if script is None or fnmatch.fnmatchcase(result.script_name, script):
+            listing.results.append(result)
+    if last is not None:
+        listing.results = listing.results[-last:] if last > 0 else []
+    return listing
+
+
+def find_result(workspace_dir: Path, run_id: str) -> TestResult:
+    """The result of one run, by its id or a unique prefix of it.
+
+    Raises:
+        RunNotFoundError: no run, several runs, or no readable result for that id.
+    """
+    runs = Workspace(workspace_dir).runs
+    candidates = [d for d in _run_dirs(runs) if d.name == run_id]
+    candidates = candidates or [d for d in _run_dirs(runs) if d.name.startswith(run_id)]
+    if not candidates or not run_id:
+        raise RunNotFoundError(run_id, workspace_dir.absolute(), "no such run")
+    if len(candidates) > 1:
+        names = ", ".join(d.name for d in candidates[:5])
+        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
+        raise RunNotFoundError(run_id, workspace_dir.absolute(), f"ambiguous: {names}{more}")
+    skipped: list[SkippedRun] = []
+    result = _read_or_skip(candidates[0], skipped)
+    if result is None:
+        raise RunNotFoundError(candidates[0].name, workspace_dir.absolute(), skipped[0].reason)
+    return result
+
+
+def _run_dirs(runs: Path) -> list[Path]:
+    """Run folders (ids sort by time), without temporary or foreign entries."""
+    try:
+        entries = sorted(runs.iterdir())
+    except OSError:
+        return []
+    return [e for e in entries if e.is_dir() and not e.is_symlink() and _RUN_ID_RE.match(e.name)]
+
+
+def _read_or_skip(run_dir: Path, skipped: list[SkippedRun]) -> TestResult | None:
+    try:
+        return _read_result(run_dir)
+    except _Unreadable as exc:
+        logger.debug("skipping run %s: %s", run_dir.name, exc)
+        skipped.append(SkippedRun(run_id=run_dir.name, reason=str(exc)))
+        return None
+
+
+class _Unreadable(Exception):
+    """A run folder's result cannot be read; the message says why."""
+
+
+def _read_result(run_dir: Path) -> TestResult:
+    path = run_dir / "result.json"
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise _Unreadable("no result.json (still running, or interrupted)") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise _Unreadable(f"result.json unreadable: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise _Unreadable("result.json is not a JSON object")
+    version = payload.get("schema_version")
+    if not isinstance(version, int) or version > RESULT_SCHEMA_VERSION:
+        raise _Unreadable(f"result.json has schema version {version!r}, this tool reads <= 1")
+    try:
+        return TestResult.model_validate(payload)
+    except ValidationError as exc:
+        raise _Unreadable(f"result.json is not a result ({exc.error_count()} problems)") from exc
+
+
+# Cleaning ---------------------------------------------------------------------
+
+
+def clean_workspace(
+    workspace_dir: Path,
+    *,
+    older_than_s: float | None = None,
+    keep: int | None = None,
+    dry_run: bool = False,
+    connect: Callable[[], Engine] | None = None,
+) -> CleanReport:
+    """Remove run folders (all, or those older than ``older_than_s`` beyond the newest
+    ``keep``) and the tool's leftover containers, when a Docker engine answers.
+
+    A run folder without ``result.json`` whose container still runs, or younger than an
+    hour (it may still be preparing its data), is kept and listed in
+    :attr:`CleanReport.skipped_runs`. Staging folders that an interrupted data
+    generation left in the data cache are removed once they are an hour old.
+
+    Raises:
+        WorkspaceError: the folder does not carry the workspace marker.
+    """
+    root = workspace_dir.absolute()
+    if not (root / MARKER_FILE).is_file():
+        raise WorkspaceError(root, f"is not a sandbox workspace (no {MARKER_FILE} marker)")
+    runs = _run_dirs(root / "runs")
+    now_s = time.time()
+    doomed = _select(runs, older_than_s=older_than_s, keep=keep, now_s=now_s)
+    report = CleanReport(
+        workspace=str(root),
+        dry_run=dry_run,
+        kept_runs=len(runs) - len(doomed),
+        containers_removed=None,
+    )
+    engine = _connect(connect or Engine.connect)
+    try:
+        for run_dir in doomed:
+            reason = _in_progress(run_dir, engine, now_s)
+            if reason is None:
+                _remove_run(run_dir, report)
+            else:
+                report.skipped_runs.append(SkippedRun(run_id=run_dir.name, reason=reason))
+        if engine is not None:
+            report.containers_removed = _clean_containers(engine, dry_run=dry_run)
+        if not dry_run:
+            _remove_stale_staging(root / "data", now_s)
+    finally:
+        if engine is not None:
+            engine.close()
+    return report
+
+
+def _select(
+    runs: list[Path], *, older_than_s: float | None, keep: int | None, now_s: float
+) -> list[Path]:
+    newest_first = sorted(runs, key=lambda d: d.name, reverse=True)
+    candidates = newest_first[keep:] if keep is not None else newest_first
+    if older_than_s is None:
+        return candidates
+    return [d for d in candidates if now_s - _started_s(d) > older_than_s]
+
+
+def _started_s(run_dir: Path) -> float:
+    """When the run started, from the UTC stamp its id begins with."""
+    stamp = datetime.strptime(run_dir.name[:22], "%Y%m%d-%H%M%S-%f")
+    return stamp.replace(tzinfo=timezone.utc).timestamp()
+
+
+def _remove_run(run_dir: Path, report: CleanReport) -> None:
+    size = _tree_size(run_dir)
+    if not report.dry_run:
+        try:
+            shutil.rmtree(run_dir)
+        except OSError as exc:
+            report.failures[run_dir.name] = f"{exc.strerror or exc}: {exc.filename or run_dir}"
+            return
+    report.removed_runs.append(run_dir.name)
+    report.freed_bytes += size
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def _remove_stale_staging(cache_root: Path, now_s: float) -> None:
+    """Generation stages in ``.staging-*`` and renames into place; one killed midway
+    (Ctrl-C, a full disk) leaves its staging folder behind."""
+    for staging in cache_root.glob(".staging-*") if cache_root.is_dir() else []:
+        if now_s - staging.stat().st_mtime > _UNKNOWN_RUN_GRACE_S:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _connect(connect: Callable[[], Engine]) -> Engine | None:
+    try:
+        return connect()
+    except EngineUnavailableError as exc:
+        logger.info("no Docker engine: containers not checked: %s", exc)
+        return None
+
+
+def _in_progress(run_dir: Path, engine: Engine | None, now_s: float) -> str | None:
+    """Why ``run_dir`` must stay (its run may still go on), or ``None``."""
+    if (run_dir / "result.json").exists():
+        return None
+    if engine is not None and _running_containers(engine, f"{RUN_ID_LABEL}={run_dir.name}"):
+        return "its container is still running"
+    # A run that is still generating or downloading its data has no container yet.
+    age_s = now_s - _started_s(run_dir)
+    if age_s < _UNKNOWN_RUN_GRACE_S:
+        return f"no result yet, started {age_s / 60:.0f} min ago: it may still be preparing"
+    return None
+
+
+def _running_containers(engine: Engine, label: str) -> int:
+    return engine.count_labelled(label) - engine.count_labelled(label, stopped_only=True)
+
+
+def _clean_containers(engine: Engine, *, dry_run: bool) -> int:
+    # Only stopped containers: a running one belongs to a run still in progress.
+    if dry_run:
+        return engine.count_labelled(TOOL_LABEL_FILTER, stopped_only=True)
+    return engine.remove_labelled(TOOL_LABEL_FILTER, stopped_only=True)
