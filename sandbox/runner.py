@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.constants import (
+    DEFAULT_IMAGE,
+    DEFAULT_INSTANCE_TYPE,
+    DEFAULT_SCRIPTS_DIR,
+    DEFAULT_WORKSPACE,
+    JobKind,
+)
 from sandbox.container import containerize
 from sandbox.container.engine import Engine
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
-from sandbox.container.layout import (
-    DEFAULT_INSTANCE_TYPE,
-    InputBinding,
-    JobLayout,
-    nested_mountpoints,
-    processing_layout,
-)
+from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
 from sandbox.container.limits import applied_limits
 from sandbox.container.ownership import chown_folders, hand_over, invoking_user
 from sandbox.container.training import pack_artifacts, training_layout
-from sandbox.contract.inference import JobKind
 from sandbox.contract.resolve import (
     Overrides,
     ResolvedScript,
@@ -48,16 +48,13 @@ __all__ = ["DEFAULT_IMAGE", "RunRequest", "collect_outputs", "invoking_user", "r
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_IMAGE = "sklearn-1.2"
-"""The offline profile: it builds with no registry."""
-
 
 @dataclass(frozen=True)
 class RunRequest:
     """One ``sandbox test-script`` call, as plain data."""
 
     script: str
-    scripts_dir: Path = Path("scripts")
+    scripts_dir: Path = DEFAULT_SCRIPTS_DIR
     spec_path: Path | None = None
     overrides: Overrides = field(default_factory=Overrides)
     data_source: Path | str | None = None
@@ -65,7 +62,7 @@ class RunRequest:
     inputs: Mapping[str, Path | str] = field(default_factory=dict)
     """Channel -> folder or ``s3://`` URI."""
     data_size: DataSize = DataSize.SMALL
-    workspace: Path = Path(".sandbox")
+    workspace: Path = DEFAULT_WORKSPACE
     as_root: bool = False
     memory: str | None = None
     cpus: float | None = None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from sandbox.constants import DEFAULT_SCRIPTS_DIR, DEFAULT_WORKSPACE
 from sandbox.errors import SandboxError, UsageError
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def scripts_dir_option(help_text: str = "Where to look up a script given by name
     return click.option(
         "--scripts-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path("scripts"),
+        default=DEFAULT_SCRIPTS_DIR,
         show_default=True,
         help=help_text,
     )
@@ -79,7 +80,7 @@ def workspace_dir_option(
     return click.option(
         "--workspace-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path(".sandbox"),
+        default=DEFAULT_WORKSPACE,
         show_default=True,
         envvar="SANDBOX_WORKSPACE_DIR",
         help=f"{help_text} (env: SANDBOX_WORKSPACE_DIR).",

@@ -20,6 +20,7 @@ from sandbox.cli.common import (
     stderr_console,
     stdout_console,
 )
+from sandbox.constants import DEFAULT_WORKSPACE
 
 __all__ = [
     "RESULT_COMMANDS",
@@ -36,7 +37,7 @@ STATUS_CHOICES = ("PASS", "FAIL", "ERROR", "TIMEOUT", "OOM", "SKIPPED")
 _workspace_option = click.option(
     "--workspace-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".sandbox"),
+    default=DEFAULT_WORKSPACE,
     show_default=True,
     envvar="SANDBOX_WORKSPACE_DIR",
     help="The workspace holding the runs (env: SANDBOX_WORKSPACE_DIR).",

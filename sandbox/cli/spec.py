@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sandbox.cli.common import handles_errors
+from sandbox.constants import DEFAULT_SCRIPTS_DIR
 
 __all__ = ["spec_group"]
 
@@ -27,7 +28,7 @@ def spec_group() -> None:
 @click.option(
     "--scripts-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("scripts"),
+    default=DEFAULT_SCRIPTS_DIR,
     show_default=True,
     help="Where to look for the entry point when it is not next to the contract.",
 )

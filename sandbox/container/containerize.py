@@ -13,11 +13,12 @@ import os
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.container.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.constants import ML_OUTPUT_DIR, RUN_ID_LABEL, SCRIPT_LABEL, TOOL_LABEL, VERSION_LABEL
+from sandbox.container.engine import ContainerRequest, Mount
 from sandbox.container.execute import HEARTBEAT_INTERVAL_S
 from sandbox.container.hyperparameters import stringify_hyperparameters
 from sandbox.container.images import ResolvedImage
-from sandbox.container.layout import ML_OUTPUT_DIR, JobLayout
+from sandbox.container.layout import JobLayout
 from sandbox.contract.job_args import typed_job_args
 from sandbox.contract.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.contract.spec import CallStyle
@@ -62,9 +63,9 @@ def run_labels(run_id: str, script_name: str) -> dict[str, str]:
     return {
         **extra_labels(),
         TOOL_LABEL: "sandbox",
-        "sandbox.run-id": run_id,
-        "sandbox.script": script_name,
-        "sandbox.version": __version__,
+        RUN_ID_LABEL: run_id,
+        SCRIPT_LABEL: script_name,
+        VERSION_LABEL: __version__,
     }
 
 

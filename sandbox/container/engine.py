@@ -21,6 +21,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
+from sandbox.constants import TOOL_LABEL
 from sandbox.errors import (
     EngineUnavailableError,
     ExecutableNotFoundError,
@@ -41,8 +42,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TOOL_LABEL = "sandbox.tool"
-"""Every container and image the tool makes carries ``sandbox.tool=sandbox``."""
 
 _API_TIMEOUT_S = 60
 _BUILD_TIMEOUT_S = 3600

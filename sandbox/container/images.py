@@ -28,7 +28,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from sandbox.container.engine import TOOL_LABEL, Engine, ImageInfo
+from sandbox.constants import BASE_LABEL, PROFILE_LABEL, TOOL_LABEL
+from sandbox.container.engine import Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
     ImageBuildError,
@@ -60,7 +61,6 @@ OnLine = Callable[[str], None] | None
 """Receives each progress line: the tool's own steps, debootstrap, pip and the build."""
 
 IMAGES_DIR_ENV = "SANDBOX_IMAGES_DIR"
-PROFILE_LABEL = "sandbox.profile"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 _PROFILE_FILE = "profile.json"
@@ -349,7 +349,7 @@ def ensure_base_image(engine: Engine, base: DebootstrapBase, on_line: OnLine = N
         _emit(on_line, f"==> importing the root filesystem as {tag}")
         # Not sandbox.tool=sandbox: containers inherit image labels, and the build steps on
         # this base must not look like run containers to label-based clean-ups.
-        labels = {TOOL_LABEL: "sandbox-base", "sandbox.base": base.suite}
+        labels = {TOOL_LABEL: "sandbox-base", BASE_LABEL: base.suite}
         engine.import_rootfs(rootfs, tag, labels=labels)
     finally:
         _remove_tree(workdir)

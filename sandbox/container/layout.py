@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sandbox.constants import CODE_PATH, CONFIG_DIR, DEFAULT_INSTANCE_TYPE, ML_OUTPUT_DIR
 from sandbox.container.engine import Mount
-from sandbox.contract.spec import CODE_PATH, ScriptSpec
+from sandbox.contract.spec import ScriptSpec
 from sandbox.data.s3source import S3Source
 from sandbox.results.workspace import RunFolder
 
@@ -30,10 +31,6 @@ __all__ = [
     "processing_layout",
 ]
 
-CONFIG_DIR = "/opt/ml/config"
-DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
-"""Written to the job config when none is given (no limits apply then)."""
-ML_OUTPUT_DIR = "/opt/ml/output"
 _ACCOUNT = "000000000000"
 _REGION = "us-east-1"
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from sandbox.constants import PURPOSE_LABEL
 from sandbox.container.containerize import run_labels
 from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
@@ -98,7 +99,7 @@ def _chown_in_container(
         environment={},
         mounts=[Mount(root, "/run-folder", read_only=False)],
         # Not the batch's label: an interrupted batch sweeps that one.
-        labels={**run_labels(run_id, "hand-back"), "sandbox.purpose": "hand-back"},
+        labels={**run_labels(run_id, "hand-back"), PURPOSE_LABEL: "hand-back"},
         user="0:0",
     )
     outcome = run_container(engine, request, max_runtime_s=_CHOWN_TIMEOUT_S, watch_stats=False)

@@ -17,21 +17,24 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from sandbox.constants import (
+    INPUT_CONFIG_DIR,
+    ML_OUTPUT_DIR,
+    MODEL_DIR,
+    OUTPUT_DATA_DIR,
+    TRAINING_CODE_DIR,
+    TRAINING_DATA_DIR,
+    TRAINING_INPUT_DIR,
+    TRAINING_OUTPUT_PATHS,
+)
 from sandbox.container.engine import Mount
 from sandbox.container.hyperparameters import (
     decode_hyperparameters,
     stringify_hyperparameters,
     toolkit_arguments,
 )
-from sandbox.container.layout import (
-    ML_OUTPUT_DIR,
-    InputBinding,
-    JobLayout,
-    argument_list,
-    code_mount,
-    entry_point,
-)
-from sandbox.contract.spec import TRAINING_OUTPUT_PATHS, ScriptSpec
+from sandbox.container.layout import InputBinding, JobLayout, argument_list, code_mount, entry_point
+from sandbox.contract.spec import ScriptSpec
 from sandbox.results.models import Artifact
 from sandbox.results.workspace import RunFolder
 
@@ -43,12 +46,10 @@ __all__ = [
     "training_output_paths",
 ]
 
-TRAINING_CODE_DIR = "/opt/ml/code"
-INPUT_DATA_DIR = "/opt/ml/input/data"
-INPUT_CONFIG_DIR = "/opt/ml/input/config"
+INPUT_DATA_DIR = TRAINING_DATA_DIR
 TRAINING_OUTPUTS = TRAINING_OUTPUT_PATHS
 _HOST = "algo-1"
-_ARCHIVES = {"/opt/ml/model": "model.tar.gz", "/opt/ml/output/data": "output.tar.gz"}
+_ARCHIVES = {MODEL_DIR: "model.tar.gz", OUTPUT_DATA_DIR: "output.tar.gz"}
 
 
 def _env_value(value: Any) -> str:
@@ -149,7 +150,7 @@ def _sm_environment(
         "SM_MODEL_DIR": TRAINING_OUTPUTS["model"],
         "SM_OUTPUT_DATA_DIR": TRAINING_OUTPUTS["output_data"],
         "SM_OUTPUT_DIR": ML_OUTPUT_DIR,
-        "SM_INPUT_DIR": "/opt/ml/input",
+        "SM_INPUT_DIR": TRAINING_INPUT_DIR,
         "SM_INPUT_CONFIG_DIR": INPUT_CONFIG_DIR,
         "SM_CHANNELS": json.dumps(sorted(channels)),
         "SM_HPS": json.dumps(hyperparameters),

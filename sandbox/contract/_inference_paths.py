@@ -2,7 +2,7 @@
 
 Holds :class:`Resolver`, which folds string expressions (literals, f-strings, ``+``,
 ``/``, ``os.path.join``, ``pathlib.Path`` and names bound to one string) into text; the
-``/opt/ml`` layout constants; :class:`PathUse`, one path a script uses; and
+``/opt/ml`` roots channels sit under; :class:`PathUse`, one path a script uses; and
 :func:`group_channels`, which maps those uses to the input and output channels of a
 Processing or Training job and names each. :mod:`sandbox.contract.inference` drives it.
 """
@@ -16,6 +16,20 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
+
+from sandbox.constants import (
+    CHECKPOINTS_DIR,
+    CODE_PATH,
+    HYPERPARAMETERS_FILE,
+    MODEL_DIR,
+    OPT_ML,
+    OUTPUT_DATA_DIR,
+    PROCESSING_INPUT_DIR,
+    PROCESSING_OUTPUT_DIR,
+    PROCESSING_ROOT,
+    TRAINING_DATA_DIR,
+    TRAINING_INPUT_DIR,
+)
 
 __all__ = [
     "DICT_KEY",
@@ -36,23 +50,21 @@ __all__ = [
     "under",
 ]
 
-_OPT_ML = "/opt/ml"
-PROCESSING_ROOT = "/opt/ml/processing"
-_PROCESSING_INPUT = "/opt/ml/processing/input"
-_PROCESSING_OUTPUT = "/opt/ml/processing/output"
-TRAINING_DATA = "/opt/ml/input/data"
-HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
-_SANDBOX_CODE = "/opt/ml/processing/input/code"
+_OPT_ML = OPT_ML
+_PROCESSING_INPUT = PROCESSING_INPUT_DIR
+_PROCESSING_OUTPUT = PROCESSING_OUTPUT_DIR
+TRAINING_DATA = TRAINING_DATA_DIR
+_SANDBOX_CODE = CODE_PATH
 # (root, direction, name): with no name, each folder right under the root is a channel.
 _CHANNEL_ROOTS = (
     (_PROCESSING_INPUT, "input", None),
     (_PROCESSING_OUTPUT, "output", None),
     (TRAINING_DATA, "input", None),
-    ("/opt/ml/model", "output", "model"),
-    ("/opt/ml/output/data", "output", "output_data"),
-    ("/opt/ml/checkpoints", "output", "checkpoints"),
+    (MODEL_DIR, "output", "model"),
+    (OUTPUT_DATA_DIR, "output", "output_data"),
+    (CHECKPOINTS_DIR, "output", "checkpoints"),
 )
-TRAINING_ROOTS = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output/data", "/opt/ml/checkpoints")
+TRAINING_ROOTS = (TRAINING_INPUT_DIR, MODEL_DIR, OUTPUT_DATA_DIR, CHECKPOINTS_DIR)
 _FILE_NAME = re.compile(
     r"\.(json|jsonl|csv|tsv|txt|parquet|pkl|pickle|joblib|bst|model|gz|tar|zip|npy|npz|png|html)$"
 )

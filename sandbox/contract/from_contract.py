@@ -27,15 +27,21 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sandbox.contract.drift import contract_drift, is_file_path
-from sandbox.contract.inference import InferredContract, JobKind, infer_contract_from_file
-from sandbox.contract.resolve import TRAINING_DATA_DIR, find_script
-from sandbox.contract.spec import (
+from sandbox.constants import (
+    CHECKPOINTS_DIR,
     CODE_PATH,
+    DEFAULT_SCRIPTS_DIR,
+    MODEL_DIR,
+    OUTPUT_DATA_DIR,
     PROCESSING_PREFIX,
-    ScriptSpec,
-    describe_validation_error,
+    TRAINING_DATA_DIR,
+    TRAINING_INPUT_DIR,
+    JobKind,
 )
+from sandbox.contract.drift import contract_drift, is_file_path
+from sandbox.contract.inference import InferredContract, infer_contract_from_file
+from sandbox.contract.resolve import find_script
+from sandbox.contract.spec import ScriptSpec, describe_validation_error
 from sandbox.contract.spec import parse_spec as _parse_spec
 from sandbox.errors import ScriptNotFoundError, SpecError
 from sandbox.results.workspace import write_text_atomic
@@ -53,8 +59,8 @@ __all__ = [
 _REQUIRED = ("entry_point", "expected_input_paths", "expected_output_paths")
 _OPTIONAL = ("required_env_vars", "optional_env_vars", "expected_arguments")
 _YAML_SUFFIXES = frozenset({".yaml", ".yml", ".json"})
-_TRAINING_OUTPUTS = ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/checkpoints")
-_TRAINING_ROOTS = ("/opt/ml/input/", *_TRAINING_OUTPUTS)
+_TRAINING_OUTPUTS = (MODEL_DIR, OUTPUT_DATA_DIR, CHECKPOINTS_DIR)
+_TRAINING_ROOTS = (TRAINING_INPUT_DIR + "/", *_TRAINING_OUTPUTS)
 
 
 class ScriptContract(BaseModel):
@@ -110,7 +116,7 @@ class ContractSpec:
 def spec_from_contract(
     target: str,
     *,
-    scripts_dir: Path = Path("scripts"),
+    scripts_dir: Path = DEFAULT_SCRIPTS_DIR,
     name: str | None = None,
     output: Path | None = None,
 ) -> ContractSpec:

@@ -16,17 +16,21 @@ import importlib.util
 import logging
 import re
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
+from sandbox.constants import (
+    HYPERPARAMETERS_FILE,
+    MODEL_DIR,
+    OUTPUT_DATA_DIR,
+    PROCESSING_ROOT,
+    JobKind,
+)
 from sandbox.contract._inference_paths import (
     DICT_KEY,
     FOLDER_NAME,
     GET_KEY,
-    HYPERPARAMETERS_FILE,
     MAIN_KEY,
     NOT_LITERAL,
-    PROCESSING_ROOT,
     TRAINING_DATA,
     TRAINING_ROOTS,
     PathUse,
@@ -50,8 +54,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SM_OUTPUT_VARIABLES = {
-    "SM_MODEL_DIR": "/opt/ml/model",
-    "SM_OUTPUT_DATA_DIR": "/opt/ml/output/data",
+    "SM_MODEL_DIR": MODEL_DIR,
+    "SM_OUTPUT_DATA_DIR": OUTPUT_DATA_DIR,
 }
 _SM_TRAINING_VARIABLE = re.compile(
     r"^SM_(MODEL_DIR|OUTPUT_DATA_DIR|CHANNELS|CHANNEL_\w+|HPS|HP_\w+)$"
@@ -71,13 +75,6 @@ _IMPLICIT_DEFAULTS: dict[str, object] = {
     "help": argparse.SUPPRESS,  # no attribute at all
     "version": argparse.SUPPRESS,
 }
-
-
-class JobKind(str, Enum):
-    """Which SageMaker job contract a script is written for."""
-
-    PROCESSING = "processing"
-    TRAINING = "training"
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.container.hyperparameters import stringify_hyperparameters
-from sandbox.contract.inference import InferredContract, JobKind, infer_contract_from_file
-from sandbox.contract.job_args import typed_job_args
-from sandbox.contract.spec import (
+from sandbox.constants import (
     CODE_PATH,
     PROCESSING_PREFIX,
+    TRAINING_DATA_DIR,
     TRAINING_OUTPUT_PATHS,
-    CallStyle,
-    ChannelSpec,
-    ScriptSpec,
-    load_spec,
-    parse_spec,
+    JobKind,
 )
+from sandbox.container.hyperparameters import stringify_hyperparameters
+from sandbox.contract.inference import InferredContract, infer_contract_from_file
+from sandbox.contract.job_args import typed_job_args
+from sandbox.contract.spec import CallStyle, ChannelSpec, ScriptSpec, load_spec, parse_spec
 from sandbox.data.datagen import substitute_placeholders
 from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
 
@@ -39,7 +37,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TRAINING_DATA_DIR = "/opt/ml/input/data"
 BUNDLED_EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "scripts"
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sandbox.contract.inference import JobKind
+from sandbox.constants import PROCESSING_PREFIX, TRAINING_OUTPUT_PATHS, JobKind
 from sandbox.data.datagen import DatasetSpec
 from sandbox.data.s3source import S3DataDistributionType, S3DataType, split_s3_uri
 from sandbox.errors import SpecError
@@ -35,14 +35,6 @@ __all__ = [
 ]
 
 SPEC_SCHEMA_VERSION = 1
-PROCESSING_PREFIX = "/opt/ml/processing/"
-CODE_PATH = "/opt/ml/processing/input/code"
-TRAINING_OUTPUT_PATHS = {
-    "model": "/opt/ml/model",
-    "output_data": "/opt/ml/output/data",
-    "checkpoints": "/opt/ml/checkpoints",
-}
-"""The writable folders of a Training job, by their usual channel names."""
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_ENV_ENTRIES = 100

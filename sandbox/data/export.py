@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.constants import DEFAULT_SCRIPTS_DIR
 from sandbox.contract.resolve import Overrides, ResolvedScript, find_script, resolve_script
 from sandbox.contract.spec import ScriptSpec
 from sandbox.data.datagen import DataSize, generate
@@ -46,7 +47,7 @@ class GenDataRequest:
 
     script: str
     out_dir: Path
-    scripts_dir: Path = Path("scripts")
+    scripts_dir: Path = DEFAULT_SCRIPTS_DIR
     spec_path: Path | None = None
     overrides: Overrides = field(default_factory=Overrides)
     data_size: DataSize = DataSize.SMALL

@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.constants import JobKind
 from sandbox.container.layout import InputBinding
-from sandbox.contract.inference import InferredContract, JobKind
+from sandbox.contract.inference import InferredContract
 from sandbox.contract.resolve import script_environment
 from sandbox.contract.spec import ChannelSpec, ScriptSpec
 from sandbox.data.datagen import (

@@ -19,14 +19,15 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
 from sandbox.container.engine import Engine
 from sandbox.container.images import ensure_image
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.errors import SandboxError, UsageError
-from sandbox.pipeline.group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
+from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup, wait_interruptibly
 from sandbox.results.models import Status, TestResult
 from sandbox.results.workspace import Workspace
-from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
+from sandbox.runner import RunRequest, run_script
 
 __all__ = [
     "INTERRUPTED_REASON",

@@ -29,6 +29,7 @@ from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sandbox.constants import BATCH_LABEL, PIPELINE_RUN_LABEL
 from sandbox.container.engine import Engine
 from sandbox.errors import RunCancelled
 from sandbox.results.models import Status, TestResult
@@ -45,8 +46,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-BATCH_LABEL = "sandbox.batch"
-PIPELINE_RUN_LABEL = "sandbox.pipeline-run"
 INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM): the container was stopped and removed"
 
 _POLL_S = 0.2

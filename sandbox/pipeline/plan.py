@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sandbox.constants import JobKind
 from sandbox.container.training import training_output_paths
-from sandbox.contract.inference import JobKind
 from sandbox.contract.resolve import (
     Overrides,
     ResolvedScript,

@@ -28,12 +28,18 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sandbox.constants import (
+    DEFAULT_IMAGE,
+    DEFAULT_SCRIPTS_DIR,
+    DEFAULT_WORKSPACE,
+    PIPELINE_RUN_LABEL,
+)
 from sandbox.container.engine import Engine
 from sandbox.container.images import ensure_image
 from sandbox.data.datagen import DataSize
 from sandbox.errors import SandboxError, UsageError
 from sandbox.pipeline.checks import check_folder
-from sandbox.pipeline.group import PIPELINE_RUN_LABEL, RunGroup, wait_interruptibly
+from sandbox.pipeline.group import RunGroup, wait_interruptibly
 from sandbox.pipeline.plan import (
     PipelinePlan,
     PlannedEdge,
@@ -44,7 +50,7 @@ from sandbox.pipeline.plan import (
 from sandbox.results.models import Status, TestResult
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
 from sandbox.results.workspace import Workspace, new_run_id, write_json_atomic
-from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
+from sandbox.runner import RunRequest, run_script
 
 __all__ = [
     "RESULT_FILE",
@@ -65,8 +71,8 @@ class PipelineRequest:
     """One ``sandbox test-pipeline`` call, as plain data."""
 
     pipeline_file: Path
-    scripts_dir: Path = Path("scripts")
-    workspace: Path = Path(".sandbox")
+    scripts_dir: Path = DEFAULT_SCRIPTS_DIR
+    workspace: Path = DEFAULT_WORKSPACE
     data_size: DataSize = DataSize.SMALL
     jobs: int = 1
     from_step: str | None = None

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from sandbox.constants import JobKind
 from sandbox.container import containerize
 from sandbox.container.execute import ContainerOutcome
 from sandbox.container.images import ResolvedImage
 from sandbox.container.layout import JobLayout
 from sandbox.container.monitor import usage_from_report
-from sandbox.contract.inference import JobKind
 from sandbox.contract.resolve import ResolvedScript
 from sandbox.results.checks import check_outputs
 from sandbox.results.models import (

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.container.engine import TOOL_LABEL, Engine
+from sandbox.constants import RUN_ID_LABEL, TOOL_LABEL
+from sandbox.container.engine import Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.workspace import MARKER_FILE, Workspace
@@ -37,8 +38,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TOOL_LABEL_FILTER = f"{TOOL_LABEL}=sandbox"
-RUN_ID_LABEL = "sandbox.run-id"
-"""Every run's container carries ``sandbox.run-id=<run id>``."""
 _UNKNOWN_RUN_GRACE_S = 3600.0
 """Without an engine, a run folder without result younger than this may still be running."""
 _RUN_ID_RE = re.compile(r"^(\d{8}-\d{6}-\d{6})-[\w-]*-[0-9a-f]{4}$")

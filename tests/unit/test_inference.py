@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.constants import JobKind
 from sandbox.contract.inference import (
     NOT_LITERAL,
     InferredArgument,
     InferredContract,
-    JobKind,
     infer_contract,
     infer_contract_from_file,
 )

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
+from sandbox.constants import CODE_PATH, CONFIG_DIR
 from sandbox.container.engine import Mount
 from sandbox.container.layout import (
-    CONFIG_DIR,
     InputBinding,
     JobLayout,
     argument_list,
     nested_mountpoints,
     processing_layout,
 )
-from sandbox.contract.spec import CODE_PATH, ChannelSpec, ScriptSpec
+from sandbox.contract.spec import ChannelSpec, ScriptSpec
 from sandbox.results.workspace import RunFolder
 
 IN_DATA = "/opt/ml/processing/input/data"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from results_factory import make_result
 
+from sandbox.constants import BATCH_LABEL
 from sandbox.errors import RunCancelled
-from sandbox.pipeline.group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
+from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup, wait_interruptibly
 from sandbox.results.models import Status
 from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest

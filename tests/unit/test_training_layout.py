@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.constants import JobKind
 from sandbox.container.hyperparameters import (
     decode_hyperparameters,
     stringify_hyperparameters,
@@ -15,7 +16,7 @@ from sandbox.container.hyperparameters import (
 )
 from sandbox.container.layout import InputBinding
 from sandbox.container.training import pack_artifacts, training_layout, training_output_paths
-from sandbox.contract.spec import ChannelSpec, JobKind, ScriptSpec
+from sandbox.contract.spec import ChannelSpec, ScriptSpec
 from sandbox.results.workspace import RunFolder
 
 

@@ -1,0 +1,99 @@
+"""Platform constants: the container paths, job kinds, label names and defaults.
+
+A leaf: it imports nothing else of the package, so any module (and a reader) finds each
+path, label and default defined here once. The files mounted into the container
+(``container/_container/``) run without the package and spell the paths they need.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+__all__ = [
+    "BASE_LABEL",
+    "BATCH_LABEL",
+    "CHECKPOINTS_DIR",
+    "CODE_PATH",
+    "CONFIG_DIR",
+    "DEFAULT_IMAGE",
+    "DEFAULT_INSTANCE_TYPE",
+    "DEFAULT_SCRIPTS_DIR",
+    "DEFAULT_WORKSPACE",
+    "HYPERPARAMETERS_FILE",
+    "INPUT_CONFIG_DIR",
+    "ML_OUTPUT_DIR",
+    "MODEL_DIR",
+    "OPT_ML",
+    "OUTPUT_DATA_DIR",
+    "PIPELINE_RUN_LABEL",
+    "PROCESSING_INPUT_DIR",
+    "PROCESSING_OUTPUT_DIR",
+    "PROCESSING_PREFIX",
+    "PROCESSING_ROOT",
+    "PROFILE_LABEL",
+    "PURPOSE_LABEL",
+    "RUN_ID_LABEL",
+    "SCRIPT_LABEL",
+    "TOOL_LABEL",
+    "TRAINING_CODE_DIR",
+    "TRAINING_DATA_DIR",
+    "TRAINING_INPUT_DIR",
+    "TRAINING_OUTPUT_PATHS",
+    "VERSION_LABEL",
+    "JobKind",
+]
+
+
+class JobKind(str, Enum):
+    """Which SageMaker job contract a script is written for."""
+
+    PROCESSING = "processing"
+    TRAINING = "training"
+
+
+# Container paths, as production lays them out.
+OPT_ML = "/opt/ml"
+PROCESSING_ROOT = "/opt/ml/processing"
+PROCESSING_PREFIX = "/opt/ml/processing/"
+PROCESSING_INPUT_DIR = "/opt/ml/processing/input"
+PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
+CODE_PATH = "/opt/ml/processing/input/code"
+"""Where a Processing job's code is mounted."""
+CONFIG_DIR = "/opt/ml/config"
+"""A Processing job's config files (``processingjobconfig.json``, ``resourceconfig.json``)."""
+ML_OUTPUT_DIR = "/opt/ml/output"
+"""Where any job writes its ``message`` and ``failure`` files."""
+TRAINING_INPUT_DIR = "/opt/ml/input"
+TRAINING_DATA_DIR = "/opt/ml/input/data"
+"""A Training job's channels, one folder each."""
+INPUT_CONFIG_DIR = "/opt/ml/input/config"
+HYPERPARAMETERS_FILE = "/opt/ml/input/config/hyperparameters.json"
+TRAINING_CODE_DIR = "/opt/ml/code"
+MODEL_DIR = "/opt/ml/model"
+OUTPUT_DATA_DIR = "/opt/ml/output/data"
+CHECKPOINTS_DIR = "/opt/ml/checkpoints"
+TRAINING_OUTPUT_PATHS = {
+    "model": MODEL_DIR,
+    "output_data": OUTPUT_DATA_DIR,
+    "checkpoints": CHECKPOINTS_DIR,
+}
+"""The writable folders of a Training job, by their usual channel names."""
+
+# Container label names: every container of the tool carries TOOL_LABEL.
+TOOL_LABEL = "sandbox.tool"
+RUN_ID_LABEL = "sandbox.run-id"
+SCRIPT_LABEL = "sandbox.script"
+VERSION_LABEL = "sandbox.version"
+PURPOSE_LABEL = "sandbox.purpose"
+BATCH_LABEL = "sandbox.batch"
+PIPELINE_RUN_LABEL = "sandbox.pipeline-run"
+PROFILE_LABEL = "sandbox.profile"
+BASE_LABEL = "sandbox.base"
+
+# Defaults of the command line and the library.
+DEFAULT_IMAGE = "sklearn-1.2"
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+"""Written to the job config when none is given (no limits apply then)."""
+DEFAULT_SCRIPTS_DIR = Path("scripts")
+DEFAULT_WORKSPACE = Path(".sandbox")
