@@ -26,6 +26,7 @@ __all__ = [
     "MODEL_DIR",
     "OPT_ML",
     "OUTPUT_DATA_DIR",
+    "PIPELINE_RESULT_FILE",
     "PIPELINE_RUN_LABEL",
     "PROCESSING_INPUT_DIR",
     "PROCESSING_OUTPUT_DIR",
@@ -33,6 +34,7 @@ __all__ = [
     "PROCESSING_ROOT",
     "PROFILE_LABEL",
     "PURPOSE_LABEL",
+    "RESULT_FILE",
     "RUN_ID_LABEL",
     "SCRIPT_LABEL",
     "TOOL_LABEL",
@@ -97,3 +99,7 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 """Written to the job config when none is given (no limits apply then)."""
 DEFAULT_SCRIPTS_DIR = Path("scripts")
 DEFAULT_WORKSPACE = Path(".sandbox")
+
+# Files of the workspace's run folders (written and read by sandbox.results.store).
+RESULT_FILE = "result.json"
+PIPELINE_RESULT_FILE = "pipeline_result.json"

@@ -9,6 +9,10 @@ builds its one-line message from it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.results.models import TestResult
 
 __all__ = [
     "BaseImageError",
@@ -33,6 +37,8 @@ class SandboxError(Exception):
     """Base of every error the tool raises on purpose."""
 
     exit_code = 3
+    result: TestResult | None = None
+    """The ERROR result saved for the run this error stopped, once it had a run folder."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -1,7 +1,11 @@
 """Test one script: resolve its spec, prepare inputs, run it as production would, judge.
 
 A run is a visible sequence of small steps; a script that fails is a result (FAIL,
-TIMEOUT, OOM), and only infrastructure problems raise :class:`~sandbox.errors.SandboxError`.
+TIMEOUT, OOM), and only bad input and infrastructure problems raise
+:class:`~sandbox.errors.SandboxError`. Bad input is found before the run folder exists;
+from then on, :func:`_run_in_folder` is the one place where an exception becomes a saved
+ERROR result (and is raised on, carrying it). :func:`run_to_result` is the form for
+controllers of many runs: every error is the run's result.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sandbox.constants import (
     DEFAULT_INSTANCE_TYPE,
     DEFAULT_SCRIPTS_DIR,
     DEFAULT_WORKSPACE,
+    RUN_ID_LABEL,
     JobKind,
 )
 from sandbox.container import containerize
@@ -42,11 +47,22 @@ from sandbox.data.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
 from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.results.models import AppliedLimits, Status, TestResult
+from sandbox.results.store import save_result
 from sandbox.results.workspace import RunFolder, Workspace, write_json_atomic
 
-__all__ = ["DEFAULT_IMAGE", "RunRequest", "collect_outputs", "invoking_user", "run_script"]
+__all__ = [
+    "DEFAULT_IMAGE",
+    "INTERRUPTED_MESSAGE",
+    "RunRequest",
+    "collect_outputs",
+    "invoking_user",
+    "run_script",
+    "run_to_result",
+]
 
 logger = logging.getLogger(__name__)
+
+INTERRUPTED_MESSAGE = "interrupted (Ctrl-C or SIGTERM): the container was removed"
 
 
 @dataclass(frozen=True)
@@ -92,7 +108,55 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     containerize.heartbeat_timeout_s()
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
-    job = _prepare(request, resolved, engine or Engine.connect())
+    return _run_resolved(request, resolved, engine, Engine.connect)
+
+
+def run_to_result(
+    request: RunRequest,
+    resolved: ResolvedScript,
+    engine: Engine | None = None,
+    *,
+    connect: Callable[[], Engine] = Engine.connect,
+    **fields: Any,
+) -> TestResult:
+    """Run an already resolved script; an error that stops it is its ERROR result.
+
+    The result saved in the run folder when the error came after it existed, else one
+    without a folder (no engine, no image) completed by ``fields`` (e.g. the image).
+    With no ``engine``, one is connected (``connect``) for this run and closed after it.
+
+    Raises:
+        KeyboardInterrupt: after the run's container was removed and its result saved.
+    """
+    try:
+        return _run_resolved(request, resolved, engine, connect)
+    except SandboxError as exc:
+        logger.debug("run of %s stopped: %s", resolved.script_path.stem, exc)
+        if exc.result is not None:
+            return exc.result
+        return TestResult.not_run(resolved, Status.ERROR, str(exc), **fields)
+
+
+def _run_resolved(
+    request: RunRequest,
+    resolved: ResolvedScript,
+    engine: Engine | None,
+    connect: Callable[[], Engine],
+) -> TestResult:
+    containerize.heartbeat_timeout_s()
+    source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
+    if engine is not None:
+        return _run_in_folder(_prepare(request, resolved, source_dir, engine), request)
+    # An engine opened here is closed here.
+    engine = connect()
+    try:
+        return _run_in_folder(_prepare(request, resolved, source_dir, engine), request)
+    finally:
+        engine.close()
+
+
+def _run_in_folder(job: _Job, request: RunRequest) -> TestResult:
+    """Run the prepared job; every exception from here on leaves a saved result."""
     try:
         outcome = _execute(job, request)
         return _finish(job, outcome, request)
@@ -100,7 +164,13 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         # Interrupted even mid-create, when the container's id never reached us: its
         # run-id label still finds it.
         _remove_run_containers(job)
-        _save_interrupted(job)
+        _save_error(job, INTERRUPTED_MESSAGE)
+        raise
+    except SandboxError as exc:
+        exc.result = _save_error(job, str(exc))
+        raise
+    except Exception as exc:
+        _save_error(job, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         # Also after Ctrl-C or a failure: no file of the run may stay root's.
@@ -123,14 +193,18 @@ class _Job:
     labels: dict[str, str]
 
 
-def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _Job:
-    """Have the image, bind inputs and lay the job out."""
+def _prepare(
+    request: RunRequest, resolved: ResolvedScript, source_dir: Path | None, engine: Engine
+) -> _Job:
+    """Have the image, bind inputs, make the run folder and lay the job out.
+
+    Everything that can be wrong with the input is found before the run folder exists.
+    """
     notify = request.on_progress or (lambda _message: None)
     script_path = resolved.script_path
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
-    run = workspace.new_run(script_path.stem)
     notify(f"inputs for {script_path.stem}")
     plan = bind_inputs(
         resolved.spec,
@@ -142,7 +216,8 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
     )
     limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
-    layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
+    run = workspace.new_run(script_path.stem)
+    layout = _job_layout(resolved, source_dir, plan.bindings, run, image, limits, engine)
     owner = request.run_as or invoking_user()
     _prepare_run_folder(run, resolved, layout, owner)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
@@ -213,36 +288,34 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
-    write_json_atomic(job.run.result_file, result.to_json_dict())
-    return result
+    return save_result(result)
 
 
 def _remove_run_containers(job: _Job) -> None:
     try:
-        job.engine.remove_labelled(f"sandbox.run-id={job.run.run_id}")
+        job.engine.remove_labelled(f"{RUN_ID_LABEL}={job.run.run_id}")
     except SandboxError as exc:
         logger.warning("could not remove the containers of run %s: %s", job.run.run_id, str(exc))
 
 
-def _save_interrupted(job: _Job) -> None:
-    """An interrupted run still leaves a result: the folder is complete, and listed."""
-    result = TestResult(
+def _save_error(job: _Job, reason: str) -> TestResult | None:
+    """A run stopped by an error still leaves a result: the folder is complete, and listed."""
+    result = TestResult.not_run(
+        job.resolved,
+        Status.ERROR,
+        reason,
         run_id=job.run.run_id,
-        script_name=job.resolved.script_path.stem,
-        script_path=str(job.resolved.script_path),
-        kind=job.resolved.spec.kind.value,
         kind_reason=job.resolved.kind_reason,
-        call_style=job.resolved.spec.call_style.value,
-        status=Status.ERROR,
-        execution_time=0.0,
-        error_message="interrupted (Ctrl-C or SIGTERM): the container was removed",
         image=job.image.reference,
         image_id=job.image.image_id,
         limits=job.limits,
-        spec=job.resolved.spec.model_dump(mode="json"),
         run_dir=str(job.run.root),
     )
-    write_json_atomic(job.run.result_file, result.to_json_dict())
+    try:
+        return save_result(result)
+    except OSError as exc:  # the error being raised says more than this one
+        logger.warning("result of run %s not saved: %s", job.run.run_id, exc.strerror)
+        return None
 
 
 def _run_findings(job: _Job) -> list[str]:
@@ -257,14 +330,13 @@ def _run_findings(job: _Job) -> list[str]:
 
 def _job_layout(
     resolved: ResolvedScript,
-    request: RunRequest,
+    source_dir: Path | None,
     bindings: list[InputBinding],
     run: RunFolder,
     image: ResolvedImage,
     limits: AppliedLimits,
     engine: Engine,
 ) -> JobLayout:
-    source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
     as_module = source_dir is not None and bool(resolved.contract.relative_imports)
     common: dict[str, Any] = {
         "source_dir": source_dir,

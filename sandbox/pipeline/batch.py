@@ -23,11 +23,11 @@ from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
 from sandbox.container.engine import Engine
 from sandbox.container.images import ensure_image
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
-from sandbox.errors import SandboxError, UsageError
+from sandbox.errors import UsageError
 from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup, wait_interruptibly
-from sandbox.results.models import Status, TestResult
+from sandbox.results.models import TestResult
 from sandbox.results.workspace import Workspace
-from sandbox.runner import RunRequest, run_script
+from sandbox.runner import RunRequest, run_to_result
 
 __all__ = [
     "INTERRUPTED_REASON",
@@ -239,33 +239,10 @@ def _run_one(
         if observer.wants_output
         else None,
     )
-    try:
-        engine = connect()
-        try:
-            result = run_script(group.request(index, request), engine)
-        finally:
-            engine.close()
-    except SandboxError as exc:
-        logger.debug("run of %s failed to run: %s", run.name, exc)
-        result = _error_result(run, exc)
+    # Each run has its own engine connection, closed when the run ends.
+    result = run_to_result(
+        group.request(index, request), run.resolved, connect=connect, image=run.image
+    )
     result = group.finish(index, result)
     observer.run_finished(index, result)
     return result
-
-
-def _error_result(run: PlannedRun, error: SandboxError) -> TestResult:
-    """An ERROR verdict for a run that the infrastructure stopped (it has no run folder)."""
-    spec = run.resolved.spec
-    return TestResult(
-        run_id="",
-        script_name=run.name,
-        script_path=str(run.resolved.script_path),
-        kind=spec.kind.value,
-        call_style=spec.call_style.value,
-        status=Status.ERROR,
-        execution_time=0.0,
-        memory_usage=None,
-        error_message=str(error),
-        image=run.image,
-        spec=spec.model_dump(mode="json"),
-    )

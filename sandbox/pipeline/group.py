@@ -33,7 +33,7 @@ from sandbox.constants import BATCH_LABEL, PIPELINE_RUN_LABEL
 from sandbox.container.engine import Engine
 from sandbox.errors import RunCancelled
 from sandbox.results.models import Status, TestResult
-from sandbox.results.workspace import write_json_atomic
+from sandbox.results.store import save_result
 from sandbox.runner import RunRequest
 
 __all__ = [
@@ -129,9 +129,7 @@ class RunGroup:
         marked = result.model_copy(
             update={"status": Status.ERROR, "error_message": INTERRUPTED_REASON}
         )
-        if result.run_dir:
-            write_json_atomic(Path(result.run_dir) / "result.json", marked.to_json_dict())
-        return marked
+        return save_result(marked)
 
     def stop(self, engine: Engine) -> None:
         """Cancel the runs not started, and remove the group's containers until every run

@@ -1,6 +1,6 @@
 """Run a pipeline: steps in topological order, each step's outputs feeding the next.
 
-A step runs through :func:`sandbox.runner.run_script` with each fed input channel bound
+A step runs through :func:`sandbox.runner.run_to_result` with each fed input channel bound
 read-only to the upstream run folder's ``outputs/<channel>[/sub]`` (no copy). Before a
 step runs, the edges that feed it are checked (:mod:`sandbox.pipeline.checks`); a failed
 check or a failed upstream step makes it SKIPPED, naming the cause. Independent steps
@@ -26,18 +26,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from sandbox.constants import (
     DEFAULT_IMAGE,
     DEFAULT_SCRIPTS_DIR,
     DEFAULT_WORKSPACE,
+    PIPELINE_RESULT_FILE,
     PIPELINE_RUN_LABEL,
 )
 from sandbox.container.engine import Engine
 from sandbox.container.images import ensure_image
 from sandbox.data.datagen import DataSize
-from sandbox.errors import SandboxError, UsageError
+from sandbox.errors import UsageError
 from sandbox.pipeline.checks import check_folder
 from sandbox.pipeline.group import RunGroup, wait_interruptibly
 from sandbox.pipeline.plan import (
@@ -49,8 +48,9 @@ from sandbox.pipeline.plan import (
 )
 from sandbox.results.models import Status, TestResult
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
-from sandbox.results.workspace import Workspace, new_run_id, write_json_atomic
-from sandbox.runner import RunRequest, run_script
+from sandbox.results.store import read_pipeline_result, save_pipeline_result
+from sandbox.results.workspace import Workspace, new_run_id
+from sandbox.runner import RunRequest, run_to_result
 
 __all__ = [
     "RESULT_FILE",
@@ -63,7 +63,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-RESULT_FILE = "pipeline_result.json"
+RESULT_FILE = PIPELINE_RESULT_FILE
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,7 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
     result = _pipeline_result(plan, request, folder, steps, edges).model_copy(
         update={"started_at": started_at, "wall_time_s": round(time.monotonic() - started, 3)}
     )
-    write_json_atomic(folder / RESULT_FILE, result.to_json_dict())
-    return result
+    return save_pipeline_result(result)
 
 
 def _pipeline_result(
@@ -145,11 +144,8 @@ def latest_pipeline_run(workspace: Workspace, pipeline_file: Path) -> PipelineRe
     wanted = str(pipeline_file.resolve())
     folders = sorted(root.iterdir(), reverse=True) if root.is_dir() else []
     for folder in folders:
-        try:
-            saved = PipelineResult.model_validate_json((folder / RESULT_FILE).read_bytes())
-        except (OSError, ValidationError):
-            continue
-        if saved.pipeline_file == wanted:
+        saved = read_pipeline_result(folder)
+        if saved is not None and saved.pipeline_file == wanted:
             return saved
     return None
 
@@ -234,23 +230,6 @@ def _overall(steps: list[StepResult], edges: list[EdgeCheck]) -> Status:
     ran_ok = all(step.status is Status.PASS for step in steps if step.selected)
     edges_ok = all(edge.status is not Status.FAIL for edge in edges)
     return Status.PASS if ran_ok and edges_ok else Status.FAIL
-
-
-def _unrun_result(step: PlannedStep, status: Status, reason: str) -> TestResult:
-    """A result for a step that did not run (SKIPPED) or could not start (ERROR)."""
-    spec = step.resolved.spec
-    return TestResult(
-        run_id="",
-        script_name=step.script_path.stem,
-        script_path=str(step.script_path),
-        kind=spec.kind.value,
-        call_style=spec.call_style.value,
-        status=status,
-        execution_time=0.0,
-        memory_usage=None,
-        error_message=reason,
-        spec=spec.model_dump(mode="json"),
-    )
 
 
 def _step_result(name: str, result: TestResult, **extra: object) -> StepResult:
@@ -348,12 +327,8 @@ class _Scheduler:
             data_size=self.request.data_size,
             workspace=self.request.workspace,
         )
-        try:
-            result = run_script(self.group.request(step.name, request), self.engine)
-        except SandboxError as exc:
-            # A step that cannot start is that step's result, not the pipeline's end.
-            logger.debug("step %s could not run", step.name, exc_info=True)
-            result = _unrun_result(step, Status.ERROR, str(exc))
+        # A step that cannot start is that step's result, not the pipeline's end.
+        result = run_to_result(self.group.request(step.name, request), step.resolved, self.engine)
         return self.group.finish(step.name, result)
 
     def _blocked_reason(self, name: str) -> str | None:
@@ -380,7 +355,9 @@ class _Scheduler:
         return inputs, problems
 
     def _skip(self, step: PlannedStep, reason: str, edge_message: str | None = None) -> None:
-        self.steps[step.name] = _step_result(step.name, _unrun_result(step, Status.SKIPPED, reason))
+        self.steps[step.name] = _step_result(
+            step.name, TestResult.not_run(step.resolved, Status.SKIPPED, reason)
+        )
         for edge in self.plan.inbound(step.name):
             if edge.label not in self.edges:
                 self._record_edge(edge, Status.SKIPPED, edge_message or "not checked")
@@ -389,7 +366,7 @@ class _Scheduler:
         earlier = self._previous_step(step.name)
         if earlier is None:
             option = "--from" if self.request.from_step else "--only"
-            result = _unrun_result(step, Status.SKIPPED, f"not selected by {option}")
+            result = TestResult.not_run(step.resolved, Status.SKIPPED, f"not selected by {option}")
             self.steps[step.name] = _step_result(step.name, result, selected=False)
             self._skip_edges(step, "not checked: step not selected")
             return

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from sandbox.contract.resolve import ResolvedScript
 
 __all__ = [
     "RESULT_SCHEMA_VERSION",
@@ -169,6 +172,27 @@ class TestResult(_Result):
     spec: dict[str, Any] = Field(default_factory=dict)
     run_dir: str = ""
     execution: ExecutionResult | None = None
+
+    @classmethod
+    def not_run(
+        cls, resolved: ResolvedScript, status: Status, reason: str, **fields: Any
+    ) -> TestResult:
+        """The result of a run that never started (SKIPPED) or that an error stopped
+        (ERROR): the script, its spec and the reason, no figures. ``fields`` adds what
+        is known, e.g. the run folder."""
+        spec = resolved.spec
+        known: dict[str, Any] = {
+            "run_id": "",
+            "script_name": resolved.script_path.stem,
+            "script_path": str(resolved.script_path),
+            "kind": spec.kind.value,
+            "call_style": spec.call_style.value,
+            "status": status,
+            "execution_time": 0.0,
+            "error_message": reason,
+            "spec": spec.model_dump(mode="json"),
+        }
+        return cls(**{**known, **fields})
 
     def is_successful(self) -> bool:
         """True only for PASS."""

@@ -1,4 +1,8 @@
-"""The results store: the ``result.json`` of every run in a workspace, listed and cleaned.
+"""The results store: the ``result.json`` of every run in a workspace, saved, listed, cleaned.
+
+The one module that writes and reads results in run folders: a run's ``result.json``
+(:func:`save_result`) and a pipeline run's ``pipeline_result.json``
+(:func:`save_pipeline_result`, :func:`read_pipeline_result`), each written atomically.
 
 A run folder whose result is missing, half-written or corrupt (a run still going, or one
 that was killed) is skipped and counted, never allowed to break a listing. Cleaning only
@@ -19,11 +23,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.constants import RUN_ID_LABEL, TOOL_LABEL
+from sandbox.constants import PIPELINE_RESULT_FILE, RESULT_FILE, RUN_ID_LABEL, TOOL_LABEL
 from sandbox.container.engine import Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
-from sandbox.results.workspace import MARKER_FILE, Workspace
+from sandbox.results.pipeline import PipelineResult
+from sandbox.results.workspace import MARKER_FILE, Workspace, write_json_atomic
 
 __all__ = [
     "CleanReport",
@@ -33,6 +38,9 @@ __all__ = [
     "find_result",
     "load_results",
     "parse_age",
+    "read_pipeline_result",
+    "save_pipeline_result",
+    "save_result",
 ]
 
 logger = logging.getLogger(__name__)
@@ -74,6 +82,30 @@ class CleanReport(BaseModel):
     freed_bytes: int = 0
     failures: dict[str, str] = Field(default_factory=dict)
     containers_removed: int | None = Field(None, description="None when no Docker engine answered.")
+
+
+def save_result(result: TestResult) -> TestResult:
+    """Write ``result`` as its run folder's ``result.json`` (atomically), and return it.
+
+    A result without a run folder (a run stopped before it had one) is returned as is.
+    """
+    if result.run_dir:
+        write_json_atomic(Path(result.run_dir) / RESULT_FILE, result.to_json_dict())
+    return result
+
+
+def save_pipeline_result(result: PipelineResult) -> PipelineResult:
+    """Write ``result`` as its pipeline run folder's ``pipeline_result.json``."""
+    write_json_atomic(Path(result.run_dir) / PIPELINE_RESULT_FILE, result.to_json_dict())
+    return result
+
+
+def read_pipeline_result(folder: Path) -> PipelineResult | None:
+    """The pipeline result saved in ``folder``, or ``None`` when there is none readable."""
+    try:
+        return PipelineResult.model_validate_json((folder / PIPELINE_RESULT_FILE).read_bytes())
+    except (OSError, ValidationError):
+        return None
 
 
 def parse_age(text: str) -> float:
@@ -161,7 +193,7 @@ class _Unreadable(Exception):
 
 
 def _read_result(run_dir: Path) -> TestResult:
-    path = run_dir / "result.json"
+    path = run_dir / RESULT_FILE
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -288,7 +320,7 @@ def _connect(connect: Callable[[], Engine]) -> Engine | None:
 
 def _in_progress(run_dir: Path, engine: Engine | None, now_s: float) -> str | None:
     """Why ``run_dir`` must stay (its run may still go on), or ``None``."""
-    if (run_dir / "result.json").exists():
+    if (run_dir / RESULT_FILE).exists():
         return None
     if engine is not None and _running_containers(engine, f"{RUN_ID_LABEL}={run_dir.name}"):
         return "its container is still running"

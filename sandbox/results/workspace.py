@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sandbox.constants import RESULT_FILE
 from sandbox.errors import WorkspaceError
 
 __all__ = [
@@ -86,7 +87,7 @@ class RunFolder:
 
     @property
     def result_file(self) -> Path:
-        return self.root / "result.json"
+        return self.root / RESULT_FILE
 
     def create(self) -> RunFolder:
         for folder in (self.outputs, self.config, self.ml_output, self.supervisor):

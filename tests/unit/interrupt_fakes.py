@@ -7,13 +7,34 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+import pytest
 from results_factory import make_result
 
+from sandbox import runner
 from sandbox.errors import RunCancelled
 from sandbox.results.models import Status, TestResult
 from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
+
+
+def patch_runs(monkeypatch: pytest.MonkeyPatch, run_script: Callable[..., TestResult]) -> None:
+    """Make ``run_script(request, engine)`` the runner's one run, behind the runner's own
+    error boundary (:func:`sandbox.runner.run_to_result`); a connected engine is closed."""
+
+    def run_resolved(
+        request: RunRequest, resolved: Any, engine: Any, connect: Callable[[], Any]
+    ) -> TestResult:
+        if engine is not None:
+            return run_script(request, engine)
+        engine = connect()
+        try:
+            return run_script(request, engine)
+        finally:
+            engine.close()
+
+    monkeypatch.setattr(runner, "_run_resolved", run_resolved)
 
 
 class FakeDocker:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
+from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 from results_factory import make_result
 from rich.console import Console
 
@@ -145,7 +145,7 @@ def test_ctrl_c_stops_only_this_batch_and_does_not_wait_for_runs_preparing_data(
     fake.meanwhile = other_process_starts_a_run
     main_engine = FakeEngine(docker)
     engines = iter([main_engine, FakeEngine(docker), FakeEngine(docker)])
-    monkeypatch.setattr(batch, "run_script", fake.run_script)
+    patch_runs(monkeypatch, fake.run_script)
     monkeypatch.setattr(batch, "wait_interruptibly", fake.wait)
     monkeypatch.setattr(batch, "ensure_image", lambda *_a, **_k: _Image())
     requests = [

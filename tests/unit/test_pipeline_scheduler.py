@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from interrupt_fakes import FakeDocker, FakeEngine, Interrupt
+from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 
 from sandbox.errors import ImageNotFoundError, UsageError
 from sandbox.pipeline import run as pipeline
@@ -53,7 +53,7 @@ def fake_run_script(request: RunRequest, engine: Any) -> TestResult:
 
 @pytest.fixture(autouse=True)
 def fake_runner(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pipeline, "run_script", fake_run_script)
+    patch_runs(monkeypatch, fake_run_script)
     monkeypatch.setattr(pipeline, "ensure_image", lambda engine, image, on_line=None: None)
 
 
@@ -192,7 +192,7 @@ def test_ctrl_c_removes_only_this_runs_containers_and_returns_at_once(
     others = docker.start({"sandbox.pipeline-run": "0123456789ab", "sandbox.run-id": "theirs"})
     fake = Interrupt(docker, workspace)
     engine = FakeEngine(docker)
-    monkeypatch.setattr(pipeline, "run_script", fake.run_script)
+    patch_runs(monkeypatch, fake.run_script)
     monkeypatch.setattr(pipeline, "wait_interruptibly", fake.wait)
 
     began = time.monotonic()
