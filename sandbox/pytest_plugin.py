@@ -127,17 +127,17 @@ def _in_ci() -> bool:
 @pytest.fixture(scope="session")
 def sandbox_engine() -> Iterator[Engine]:
     """The Docker engine for ``sandbox_run``: skips without one, fails in CI."""
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
     from sandbox.errors import EngineUnavailableError
 
     try:
-        engine = Engine.connect()
+        engine = DockerEngine.connect()
     except EngineUnavailableError as exc:
         if _in_ci():
             pytest.fail(f"sandbox_run needs a Docker engine in CI: {exc}")
         pytest.skip(f"sandbox_run needs a Docker engine: {exc}")
-    yield engine
-    engine.close()
+    with engine:
+        yield engine
 
 
 @pytest.fixture

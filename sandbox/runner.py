@@ -26,7 +26,7 @@ from sandbox.constants import (
     JobKind,
 )
 from sandbox.container import containerize
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine, Engine
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
 from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
@@ -108,7 +108,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     containerize.heartbeat_timeout_s()
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
-    return _run_resolved(request, resolved, engine, Engine.connect)
+    return _run_resolved(request, resolved, engine, DockerEngine.connect)
 
 
 def run_to_result(
@@ -116,20 +116,21 @@ def run_to_result(
     resolved: ResolvedScript,
     engine: Engine | None = None,
     *,
-    connect: Callable[[], Engine] = Engine.connect,
+    connect: Callable[[], Engine] | None = None,
     **fields: Any,
 ) -> TestResult:
     """Run an already resolved script; an error that stops it is its ERROR result.
 
     The result saved in the run folder when the error came after it existed, else one
     without a folder (no engine, no image) completed by ``fields`` (e.g. the image).
-    With no ``engine``, one is connected (``connect``) for this run and closed after it.
+    With no ``engine``, one is connected (``connect``, else :meth:`DockerEngine.connect`)
+    for this run and closed after it.
 
     Raises:
         KeyboardInterrupt: after the run's container was removed and its result saved.
     """
     try:
-        return _run_resolved(request, resolved, engine, connect)
+        return _run_resolved(request, resolved, engine, connect or DockerEngine.connect)
     except SandboxError as exc:
         logger.debug("run of %s stopped: %s", resolved.script_path.stem, exc)
         if exc.result is not None:
@@ -147,12 +148,8 @@ def _run_resolved(
     source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
     if engine is not None:
         return _run_in_folder(_prepare(request, resolved, source_dir, engine), request)
-    # An engine opened here is closed here.
-    engine = connect()
-    try:
-        return _run_in_folder(_prepare(request, resolved, source_dir, engine), request)
-    finally:
-        engine.close()
+    with connect() as opened:  # an engine opened here is closed here
+        return _run_in_folder(_prepare(request, resolved, source_dir, opened), request)
 
 
 def _run_in_folder(job: _Job, request: RunRequest) -> TestResult:

@@ -6,8 +6,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from sandbox.container.engine import DockerEngine
+    from sandbox.container.images import ResolvedImage
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
@@ -23,13 +28,13 @@ def _in_ci() -> bool:
 
 
 @pytest.fixture(scope="session")
-def engine() -> Iterator[object]:
+def engine() -> Iterator[DockerEngine]:
     """A connected engine; a missing engine skips locally and fails in CI."""
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
     from sandbox.errors import EngineUnavailableError
 
     try:
-        connected = Engine.connect()
+        connected = DockerEngine.connect()
     except EngineUnavailableError as exc:
         if _in_ci():
             pytest.fail(f"CI needs a Docker engine: {exc}")
@@ -42,11 +47,11 @@ def engine() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def offline_image(engine: object) -> object:
+def offline_image(engine: DockerEngine) -> ResolvedImage:
     """The sklearn-1.2 profile, built once per session (a no-op when already built)."""
     from sandbox.container.images import ensure_image
 
-    return ensure_image(engine, "sklearn-1.2")  # type: ignore[arg-type]
+    return ensure_image(engine, "sklearn-1.2")
 
 
 @pytest.fixture(scope="session")

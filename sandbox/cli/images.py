@@ -23,10 +23,11 @@ def images_list(output_format: str) -> None:
     """Show each profile, its content-hash tag and whether it is built."""
     from rich.table import Table
 
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
     from sandbox.container.images import list_profiles
 
-    statuses = list_profiles(Engine.connect())
+    with DockerEngine.connect() as engine:
+        statuses = list_profiles(engine)
     if output_format == "json":
         echo_json([_status_dict(status) for status in statuses])
         return
@@ -50,15 +51,16 @@ def _status_dict(status: Any) -> dict[str, Any]:
 @handles_errors
 def images_build(profile: str, rebuild: bool) -> None:
     """Build PROFILE (and its base image), showing the build's progress."""
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
     from sandbox.container.images import ensure_image
 
     console = stderr_console()
-    resolved = ensure_image(
-        Engine.connect(),
-        profile,
-        rebuild=rebuild,
-        on_line=lambda line: console.print(line, markup=False, highlight=False),
-    )
+    with DockerEngine.connect() as engine:
+        resolved = ensure_image(
+            engine,
+            profile,
+            rebuild=rebuild,
+            on_line=lambda line: console.print(line, markup=False, highlight=False),
+        )
     verb = "built" if resolved.built_now else "already built"
     stdout_console().print(f"{resolved.reference} {verb} ({resolved.image_id[:19]})")

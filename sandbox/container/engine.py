@@ -1,12 +1,14 @@
 """The one module that talks to the Docker engine (through docker-py).
 
-Everything else receives an :class:`Engine` and plain data (:class:`ContainerRequest`,
-:class:`ContainerState`), so unit tests can hand in a small fake, and every docker-py
-exception is turned into a :class:`~sandbox.errors.SandboxError` here, at the seam.
+Everything else receives an :class:`~sandbox.container.seam.Engine` (the protocol this
+module's :class:`DockerEngine` implements) and plain data (:class:`ContainerRequest`,
+:class:`ContainerState`), so unit tests can hand in a fake, and every docker-py exception
+is turned into a :class:`~sandbox.errors.SandboxError` here, at the seam.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import tarfile
@@ -14,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import docker
@@ -22,6 +25,7 @@ import docker.types
 import requests.exceptions
 
 from sandbox.constants import TOOL_LABEL
+from sandbox.container.seam import ContainerHandle, Engine
 from sandbox.errors import (
     EngineUnavailableError,
     ExecutableNotFoundError,
@@ -35,6 +39,8 @@ __all__ = [
     "ContainerHandle",
     "ContainerRequest",
     "ContainerState",
+    "DockerContainer",
+    "DockerEngine",
     "Engine",
     "ImageInfo",
     "Mount",
@@ -96,8 +102,9 @@ class ImageInfo:
     cmd: list[str] | None = None
 
 
-class ContainerHandle:
-    """A started container; always call :meth:`remove` (the runner does, in ``finally``)."""
+class DockerContainer:
+    """A started container (a :class:`~sandbox.container.seam.ContainerHandle`); always
+    call :meth:`remove` (the runner does, in ``finally``)."""
 
     def __init__(self, container: Any) -> None:
         self._container = container
@@ -159,14 +166,13 @@ class ContainerHandle:
     def follow_logs(self) -> Iterator[bytes]:
         """Stream stdout and stderr as they come; ends when the container exits.
 
-        Through a client without a read timeout: a script may be silent for longer
-        than the API timeout, and the stream must not end then.
+        Through the engine's own client (same engine, same connection pool) without
+        its read timeout: a script may be silent for longer than the API timeout, and
+        the stream must not end then.
         """
-        streaming = docker.from_env(timeout=None)
-        try:
-            yield from streaming.api.logs(self.id, stream=True, follow=True)
-        finally:
-            streaming.close()
+        streaming = copy.copy(self._container.client.api)
+        streaming.timeout = None
+        yield from streaming.logs(self.id, stream=True, follow=True)
 
     def stats(self) -> Iterator[dict[str, Any]]:
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
@@ -182,14 +188,26 @@ class ContainerHandle:
             logger.warning("could not remove container %s: %s", self.id[:12], str(exc))
 
 
-class Engine:
-    """A connection to one Docker engine."""
+class DockerEngine:
+    """A connection to one Docker engine (an :class:`~sandbox.container.seam.Engine`);
+    a context manager that closes it."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
 
+    def __enter__(self) -> DockerEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
     @classmethod
-    def connect(cls) -> Engine:
+    def connect(cls) -> DockerEngine:
         """Connect to the engine the environment points at (``DOCKER_HOST`` or the socket)."""
         try:
             client = docker.from_env(timeout=_API_TIMEOUT_S)
@@ -327,7 +345,7 @@ class Engine:
             raise ImageNotFoundError(request.image, _first_line(str(exc))) from exc
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfrastructureError(f"cannot create container: {_first_line(str(exc))}") from exc
-        handle = ContainerHandle(container)
+        handle = DockerContainer(container)
         try:
             container.start()
         except BaseException as exc:
@@ -344,7 +362,7 @@ class Engine:
         """
         removed = 0
         for container in self._labelled(label, stopped_only):
-            ContainerHandle(container).remove()
+            DockerContainer(container).remove()
             removed += 1
         return removed
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine, Engine
 from sandbox.container.images import ensure_image
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.errors import UsageError
@@ -164,16 +164,13 @@ def run_batch(
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     observer = observer or BatchObserver()
-    connect = connect or Engine.connect
+    connect = connect or DockerEngine.connect
     planned = plan_runs(requests)
-    engine = connect()
-    try:
+    with connect() as engine:
         for workspace in {request.workspace for request in requests}:
             Workspace(workspace).ensure()
         _ensure_images(engine, planned, observer)
         return _run_all(engine, planned, jobs, observer, connect)
-    finally:
-        engine.close()
 
 
 def plan_runs(requests: Sequence[RunRequest]) -> list[PlannedRun]:

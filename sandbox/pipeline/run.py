@@ -33,7 +33,7 @@ from sandbox.constants import (
     PIPELINE_RESULT_FILE,
     PIPELINE_RUN_LABEL,
 )
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine, Engine
 from sandbox.container.images import ensure_image
 from sandbox.data.datagen import DataSize
 from sandbox.errors import UsageError
@@ -90,12 +90,25 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
         InfrastructureError: no engine, or an image cannot be had.
         KeyboardInterrupt: after the containers of this run's steps were removed.
     """
-    notify = request.on_progress or (lambda _message: None)
     plan = plan_pipeline(request.pipeline_file, request.scripts_dir)
     selected = _selection(plan, request.from_step, request.only_step)
     workspace = Workspace(request.workspace).ensure()
     previous = _reusable_run(workspace, plan, selected, request)
-    engine = engine or Engine.connect()
+    if engine is None:  # an engine opened here is closed here
+        with DockerEngine.connect() as opened:
+            return _run_plan(plan, request, workspace, opened, selected, previous)
+    return _run_plan(plan, request, workspace, engine, selected, previous)
+
+
+def _run_plan(
+    plan: PipelinePlan,
+    request: PipelineRequest,
+    workspace: Workspace,
+    engine: Engine,
+    selected: set[str],
+    previous: PipelineResult | None,
+) -> PipelineResult:
+    notify = request.on_progress or (lambda _message: None)
     _prepare_images(engine, plan, selected, notify)
     folder = pipeline_runs_root(workspace) / new_run_id(plan.name)
     folder.mkdir(parents=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.constants import PIPELINE_RESULT_FILE, RESULT_FILE, RUN_ID_LABEL, TOOL_LABEL
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine, Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.pipeline import PipelineResult
@@ -245,7 +245,7 @@ def clean_workspace(
         kept_runs=len(runs) - len(doomed),
         containers_removed=None,
     )
-    engine = _connect(connect or Engine.connect)
+    engine = _connect(connect or DockerEngine.connect)
     try:
         for run_dir in doomed:
             reason = _in_progress(run_dir, engine, now_s)

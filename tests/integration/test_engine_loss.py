@@ -21,7 +21,7 @@ import docker
 import docker.errors
 import pytest
 
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.contract.resolve import Overrides
 from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
@@ -107,7 +107,7 @@ def _lose_the_engine_mid_run(proxy: SocketProxy, tmp_path: Path) -> None:
         script=str(script), workspace=tmp_path / "ws", overrides=Overrides(max_runtime_s=300)
     )
     outcome: list[TestResult] = []
-    engine = Engine.connect()
+    engine = DockerEngine.connect()
     runner = threading.Thread(target=lambda: outcome.append(run_script(request, engine)))
     runner.start()
     label = {"label": "sandbox.script=graceful"}

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import fakes
 import pytest
 from results_factory import make_result
 
@@ -57,10 +58,12 @@ class FakeDocker:
             ]
 
 
-class FakeEngine:
+class FakeEngine(fakes.FakeEngine):
+    """An engine whose containers are those of a :class:`FakeDocker`."""
+
     def __init__(self, docker: FakeDocker) -> None:
+        super().__init__()
         self.docker = docker
-        self.removed: list[str] = []
 
     def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         key, _, value = label.partition("=")
@@ -70,9 +73,6 @@ class FakeEngine:
         for gone in hits:
             gone.set()
         return len(hits)
-
-    def close(self) -> None:
-        pass
 
 
 class Interrupt:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine
 
 SCRIPT = """\
 import pandas as pd
@@ -26,10 +26,10 @@ if __name__ == "__main__":
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """Usage errors must be raised before the tool asks for a Docker engine."""
 
-    def refuse(cls: type[Engine]) -> Engine:
-        raise AssertionError("Engine.connect() was called")
+    def refuse(cls: type[DockerEngine]) -> DockerEngine:
+        raise AssertionError("DockerEngine.connect() was called")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(refuse))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(refuse))
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("NO_COLOR", "1")
 

@@ -15,7 +15,7 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.errors import EngineUnavailableError
 from sandbox.results.models import Status
 
@@ -26,10 +26,10 @@ COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """These commands work without an engine; cleaning says it could not check containers."""
 
-    def unavailable(cls: type[Engine]) -> Engine:
+    def unavailable(cls: type[DockerEngine]) -> DockerEngine:
         raise EngineUnavailableError("no socket in unit tests")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(unavailable))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(unavailable))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("FORCE_COLOR", raising=False)
@@ -201,7 +201,7 @@ def test_clean_workspace_with_an_engine_removes_labelled_containers(
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(Engine, "connect", classmethod(lambda cls: Fake()))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(lambda cls: Fake()))
     result = invoke("clean-workspace", "--workspace-dir", str(workspace), "--older-than", "15m")
     assert result.exit_code == 0, result.output
     assert asked == ["sandbox.tool=sandbox"]

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fakes import FakeEngine
 
 from sandbox.container import execute
 from sandbox.container.engine import ContainerRequest, ContainerState
 from sandbox.container.execute import run_container
+from sandbox.container.seam import ContainerHandle
 from sandbox.errors import InfrastructureError
 
 MIB = 1024 * 1024
@@ -94,18 +96,8 @@ class FakeHandle:
         self.removed += 1
 
 
-class FakeEngine:
-    def __init__(self, handle: FakeHandle) -> None:
-        self.handle = handle
-        self.requests: list[ContainerRequest] = []
-
-    def start(self, request: ContainerRequest) -> FakeHandle:
-        self.requests.append(request)
-        return self.handle
-
-
 def _run(handle: FakeHandle, **options: Any) -> execute.ContainerOutcome:
-    return run_container(FakeEngine(handle), REQUEST, **options)  # type: ignore[arg-type]
+    return run_container(FakeEngine(handles=[handle]), REQUEST, **options)
 
 
 @pytest.fixture
@@ -212,9 +204,9 @@ def test_container_is_removed_when_subscribing_to_stats_fails(fast_stop: None) -
 
 
 def test_start_failure_propagates_without_a_handle() -> None:
-    class FailingEngine:
-        def start(self, request: ContainerRequest) -> FakeHandle:
+    class FailingEngine(FakeEngine):
+        def start(self, request: ContainerRequest) -> ContainerHandle:
             raise InfrastructureError("cannot create container: no such image")
 
     with pytest.raises(InfrastructureError, match="no such image"):
-        run_container(FailingEngine(), REQUEST, max_runtime_s=1)  # type: ignore[arg-type]
+        run_container(FailingEngine(), REQUEST, max_runtime_s=1)

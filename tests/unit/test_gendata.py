@@ -13,7 +13,7 @@ from rich.console import Console
 
 from sandbox.cli import cli
 from sandbox.cli.progressbar import DelayedProgress
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.contract.inference import infer_contract
 from sandbox.contract.resolve import Overrides, resolve_script
 from sandbox.contract.spec import ScriptSpec, parse_spec
@@ -30,10 +30,10 @@ TABULAR = dict(arguments={"job_type": "training"}, environment={"LABEL_FIELD": "
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """gen-data runs nothing: asking for a Docker engine is a bug."""
 
-    def refuse(cls: type[Engine]) -> Engine:
-        raise AssertionError("Engine.connect() was called")
+    def refuse(cls: type[DockerEngine]) -> DockerEngine:
+        raise AssertionError("DockerEngine.connect() was called")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(refuse))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(refuse))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -10,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeEngine
 
 from sandbox.container import images
-from sandbox.container.engine import ImageInfo
 from sandbox.container.images import (
     DebootstrapBase,
     ImageProfile,
@@ -36,37 +35,6 @@ from sandbox.errors import (
 
 REPO_IMAGES = Path(__file__).resolve().parents[2] / "images"
 TAG_RE = re.compile(r"^sandbox/[a-z0-9._-]+:[0-9a-f]{12}$")
-
-
-class FakeEngine:
-    """The image half of :class:`sandbox.container.engine.Engine`, in memory, recording calls."""
-
-    def __init__(self, present: tuple[str, ...] = (), pullable: tuple[str, ...] = ()) -> None:
-        self.present = {ref: _info(ref) for ref in present}
-        self.pullable = set(pullable)
-        self.pulls: list[str] = []
-        self.builds: list[dict[str, Any]] = []
-
-    def image(self, reference: str) -> ImageInfo | None:
-        return self.present.get(reference)
-
-    def pull(self, reference: str) -> ImageInfo:
-        self.pulls.append(reference)
-        if reference not in self.pullable:
-            raise ImageNotFoundError(reference, "lookup registry-1.docker.io: no such host")
-        self.present[reference] = _info(reference)
-        return self.present[reference]
-
-    def build(self, context_dir: Path, tag: str, **kwargs: Any) -> ImageInfo:
-        files = sorted(p.relative_to(context_dir).as_posix() for p in context_dir.rglob("*"))
-        self.builds.append({"tag": tag, "files": files, **kwargs})
-        self.present[tag] = _info(tag, kwargs["labels"])
-        return self.present[tag]
-
-
-def _info(reference: str, labels: dict[str, str] | None = None) -> ImageInfo:
-    digest = hashlib.sha256(reference.encode()).hexdigest()
-    return ImageInfo(id=f"sha256:{digest}", tags=[reference], labels=labels or {})
 
 
 def _profile_dir(root: Path, name: str, dockerfile: str, **spec: Any) -> Path:
@@ -320,7 +288,7 @@ def test_existing_tag_is_returned_without_building(tiny_root: Path) -> None:
     tag = profile_tag(_profile(tiny_root, "online"))
     engine = FakeEngine(present=(tag,))
 
-    resolved = ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "online", root=tiny_root)
 
     assert resolved.reference == tag
     assert resolved.profile == "online"
@@ -334,7 +302,7 @@ def test_absent_tag_is_built_with_labels_and_a_wheels_folder(tiny_root: Path) ->
     engine = FakeEngine(present=("python:3.10-slim",))
     lines: list[str] = []
 
-    resolved = ensure_image(engine, "online", root=tiny_root, on_line=lines.append)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "online", root=tiny_root, on_line=lines.append)
 
     assert resolved.built_now is True
     [build] = engine.builds
@@ -358,7 +326,7 @@ def test_offline_profile_builds_on_its_existing_base(tiny_root: Path) -> None:
     base = base_image_tag(profile.base)
     engine = FakeEngine(present=(base,))
 
-    resolved = ensure_image(engine, "offline", root=tiny_root)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "offline", root=tiny_root)
 
     assert resolved.built_now is True
     assert engine.builds[0]["buildargs"] == {"BASE_IMAGE": base}
@@ -369,7 +337,7 @@ def test_rebuild_builds_even_when_the_tag_exists(tiny_root: Path) -> None:
     tag = profile_tag(_profile(tiny_root, "online"))
     engine = FakeEngine(present=(tag, "python:3.10-slim"))
 
-    resolved = ensure_image(engine, "online", root=tiny_root, rebuild=True)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "online", root=tiny_root, rebuild=True)
 
     assert resolved.built_now is True
     assert len(engine.builds) == 1
@@ -378,7 +346,7 @@ def test_rebuild_builds_even_when_the_tag_exists(tiny_root: Path) -> None:
 def test_registry_base_is_pulled_when_absent(tiny_root: Path) -> None:
     engine = FakeEngine(pullable=("python:3.10-slim",))
 
-    ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+    ensure_image(engine, "online", root=tiny_root)
 
     assert engine.pulls == ["python:3.10-slim"]
     assert len(engine.builds) == 1
@@ -388,7 +356,7 @@ def test_unpullable_registry_base_names_it_and_the_offline_profile(tiny_root: Pa
     engine = FakeEngine()
 
     with pytest.raises(BaseImageError) as caught:
-        ensure_image(engine, "online", root=tiny_root)  # type: ignore[arg-type]
+        ensure_image(engine, "online", root=tiny_root)
 
     message = str(caught.value)
     assert "\n" not in message
@@ -402,7 +370,7 @@ def test_real_py310_profile_points_at_sklearn_when_its_base_cannot_be_pulled() -
     with pytest.raises(
         BaseImageError, match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' profile builds offline"
     ):
-        ensure_image(FakeEngine(), "py310", root=REPO_IMAGES)  # type: ignore[arg-type]
+        ensure_image(FakeEngine(), "py310", root=REPO_IMAGES)
 
 
 def test_unknown_name_lists_the_profiles(tiny_root: Path) -> None:
@@ -411,14 +379,14 @@ def test_unknown_name_lists_the_profiles(tiny_root: Path) -> None:
     with pytest.raises(
         UsageError, match=r"'sklearn-1\.3' is neither an image profile \(known: offline, online\)"
     ):
-        ensure_image(engine, "sklearn-1.3", root=tiny_root)  # type: ignore[arg-type]
+        ensure_image(engine, "sklearn-1.3", root=tiny_root)
     assert engine.pulls == []
 
 
 def test_bare_name_of_a_local_image_is_used(tiny_root: Path) -> None:
     engine = FakeEngine(present=("myimage",))
 
-    resolved = ensure_image(engine, "myimage", root=tiny_root)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "myimage", root=tiny_root)
 
     assert (resolved.reference, resolved.profile, resolved.built_now) == ("myimage", None, False)
 
@@ -426,7 +394,7 @@ def test_bare_name_of_a_local_image_is_used(tiny_root: Path) -> None:
 def test_image_reference_is_pulled_when_absent(tiny_root: Path) -> None:
     engine = FakeEngine(pullable=("registry.example/team/image:1",))
 
-    resolved = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)
 
     assert engine.pulls == ["registry.example/team/image:1"]
     assert resolved.profile is None
@@ -437,13 +405,13 @@ def test_image_reference_that_cannot_be_pulled_raises(tiny_root: Path) -> None:
     with pytest.raises(
         ImageNotFoundError, match=r"'python:3\.99' is not present and cannot be pulled"
     ):
-        ensure_image(FakeEngine(), "python:3.99", root=tiny_root)  # type: ignore[arg-type]
+        ensure_image(FakeEngine(), "python:3.99", root=tiny_root)
 
 
 def test_image_reference_works_without_a_profiles_folder(tmp_path: Path) -> None:
     engine = FakeEngine(present=("python:3.11-slim",))
 
-    resolved = ensure_image(engine, "python:3.11-slim", root=tmp_path / "none")  # type: ignore[arg-type]
+    resolved = ensure_image(engine, "python:3.11-slim", root=tmp_path / "none")
 
     assert resolved.reference == "python:3.11-slim"
 
@@ -460,7 +428,7 @@ def test_failed_wheel_download_names_the_requirement(
     engine = FakeEngine(present=("python:3.10-slim",))
 
     with pytest.raises(ImageBuildError) as caught:
-        ensure_image(engine, folder.name, root=tiny_root)  # type: ignore[arg-type]
+        ensure_image(engine, folder.name, root=tiny_root)
 
     assert "could not download wheels for 'sandbox-no-such-package==0.0.1'" in str(caught.value)
     assert caught.value.profile == "wheely"
@@ -472,7 +440,7 @@ def test_list_profiles_reports_built_and_offline(tiny_root: Path) -> None:
     online_tag = profile_tag(_profile(tiny_root, "online"))
     engine = FakeEngine(present=(online_tag,))
 
-    statuses = {status.profile: status for status in list_profiles(engine, tiny_root)}  # type: ignore[arg-type]
+    statuses = {status.profile: status for status in list_profiles(engine, tiny_root)}
 
     assert statuses["online"].built is True
     assert statuses["online"].image_id == engine.present[online_tag].id
@@ -490,7 +458,7 @@ def test_existing_base_image_is_reused() -> None:
     base = DebootstrapBase(suite="bookworm", include=("python3",))
     engine = FakeEngine(present=(base_image_tag(base),))
 
-    assert ensure_base_image(engine, base) == base_image_tag(base)  # type: ignore[arg-type]
+    assert ensure_base_image(engine, base) == base_image_tag(base)
 
 
 def test_base_image_without_debootstrap_says_what_is_needed(
@@ -500,7 +468,7 @@ def test_base_image_without_debootstrap_says_what_is_needed(
     base = DebootstrapBase(suite="bookworm", include=("python3",))
 
     with pytest.raises(BaseImageError) as caught:
-        ensure_base_image(FakeEngine(), base)  # type: ignore[arg-type]
+        ensure_base_image(FakeEngine(), base)
 
     assert caught.value.detail == (
         "building the base image needs root and debootstrap (apt-get install debootstrap)"
@@ -513,7 +481,7 @@ def test_missing_debootstrap_is_reported_against_the_profile(
     monkeypatch.setattr(images.shutil, "which", lambda name: None)
 
     with pytest.raises(BaseImageError) as caught:
-        ensure_image(FakeEngine(), "offline", root=tiny_root)  # type: ignore[arg-type]
+        ensure_image(FakeEngine(), "offline", root=tiny_root)
 
     assert caught.value.profile == "offline"
     assert "needs root and debootstrap" in str(caught.value)

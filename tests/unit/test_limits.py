@@ -5,26 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fakes import FakeEngine
 
 from sandbox.container.limits import applied_limits
 from sandbox.contract.spec import ScriptSpec
 from sandbox.errors import UsageError
 from sandbox.results.models import AppliedLimits
-
-GIB = 1024**3
-
-
-class FakeEngine:
-    """Only what applied_limits asks of the engine: the host's CPUs and memory."""
-
-    def __init__(self, cpus: int = 2, memory_bytes: int = 24 * GIB) -> None:
-        self.cpus = cpus
-        self.memory_bytes = memory_bytes
-        self.calls = 0
-
-    def host_resources(self) -> tuple[int, int]:
-        self.calls += 1
-        return self.cpus, self.memory_bytes
 
 
 def _limits(
@@ -34,7 +20,7 @@ def _limits(
     **spec: Any,
 ) -> AppliedLimits:
     return applied_limits(
-        engine or FakeEngine(),  # type: ignore[arg-type]
+        engine or FakeEngine(),
         ScriptSpec(script="tabular.py", **spec),
         memory=memory,
         cpus=cpus,

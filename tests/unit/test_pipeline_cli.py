@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from sandbox.cli import cli
-from sandbox.container.engine import Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.results.models import Status
 from sandbox.results.pipeline import PipelineResult
 
@@ -20,10 +20,10 @@ EXAMPLE = REPO / "examples" / "pipelines" / "preprocess_train_calibrate.yaml"
 
 @pytest.fixture(autouse=True)
 def no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refuse(cls: type[Engine]) -> Engine:
-        raise AssertionError("Engine.connect() was called")
+    def refuse(cls: type[DockerEngine]) -> DockerEngine:
+        raise AssertionError("DockerEngine.connect() was called")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(refuse))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(refuse))
     monkeypatch.setenv("NO_COLOR", "1")
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 
+from sandbox.container.engine import Engine
 from sandbox.errors import ImageNotFoundError, UsageError
 from sandbox.pipeline import run as pipeline
 from sandbox.pipeline.group import INTERRUPTED_REASON
@@ -70,12 +71,12 @@ def _pipeline(tmp_path: Path, steps: dict[str, str], edges: list[tuple[str, str]
 
 
 def _run(path: Path, **kwargs: Any) -> Any:
-    return _run_on(path, object(), **kwargs)
+    return _run_on(path, FakeEngine(FakeDocker()), **kwargs)
 
 
-def _run_on(path: Path, engine: object, **kwargs: Any) -> Any:
+def _run_on(path: Path, engine: Engine, **kwargs: Any) -> Any:
     request = PipelineRequest(pipeline_file=path, workspace=path.parent / "ws", **kwargs)
-    return run_pipeline(request, engine=engine)  # type: ignore[arg-type]
+    return run_pipeline(request, engine=engine)
 
 
 CHAIN = [("a.data", "b.data"), ("b.data", "c.data")]

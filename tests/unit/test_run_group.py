@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fakes import FakeEngine
 from results_factory import make_result
 
 from sandbox.constants import BATCH_LABEL
@@ -21,10 +22,11 @@ from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
 
 
-class SweepingEngine:
+class SweepingEngine(FakeEngine):
     """Records each sweep; the first ``interrupts`` sweeps raise a second Ctrl-C."""
 
     def __init__(self, on_sweep: threading.Event | None = None, interrupts: int = 0) -> None:
+        super().__init__()
         self.sweeps: list[str] = []
         self.on_sweep = on_sweep
         self.interrupts = interrupts

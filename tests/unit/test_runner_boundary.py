@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeEngine
 
 from sandbox import runner
 from sandbox.container.images import ResolvedImage
@@ -21,15 +22,6 @@ OUTPUT = "/opt/ml/processing/output/result"
 if __name__ == "__main__":
     open(OUTPUT + "/done.txt", "w").write("ok")
 """
-
-
-class NoEngine:
-    """Never asked for anything here: the image and the container are faked below."""
-
-    closed = False
-
-    def close(self) -> None:
-        self.closed = True
 
 
 @pytest.fixture
@@ -59,7 +51,7 @@ def test_an_error_after_the_run_folder_exists_is_saved_there_and_raised_with_it(
     request = RunRequest(script="prep", scripts_dir=scripts, workspace=workspace)
 
     with pytest.raises(EngineUnavailableError) as caught:
-        run_script(request, NoEngine())  # type: ignore[arg-type]
+        run_script(request, FakeEngine())
 
     (saved,) = _saved_results(workspace)
     assert saved["status"] == "ERROR"
@@ -76,9 +68,9 @@ def test_run_to_result_returns_the_saved_result_and_closes_the_engine_it_opened(
     workspace = tmp_path / "ws"
     request = RunRequest(script="prep", scripts_dir=scripts, workspace=workspace)
     resolved = resolve_script(find_script("prep", scripts), None, request.overrides)
-    engine = NoEngine()
+    engine = FakeEngine()
 
-    result = run_to_result(request, resolved, connect=lambda: engine)  # type: ignore[arg-type,return-value]
+    result = run_to_result(request, resolved, connect=lambda: engine)
 
     (saved,) = _saved_results(workspace)
     assert (result.status, result.run_id) == (Status.ERROR, saved["run_id"])
@@ -94,7 +86,9 @@ def test_an_unexpected_exception_also_leaves_a_saved_result(
     monkeypatch.setattr(runner, "_execute", broken)
     workspace = tmp_path / "ws"
     with pytest.raises(ValueError, match="a bug"):
-        run_script(RunRequest(script="prep", scripts_dir=scripts, workspace=workspace), NoEngine())  # type: ignore[arg-type]
+        run_script(
+            RunRequest(script="prep", scripts_dir=scripts, workspace=workspace), FakeEngine()
+        )
 
     (saved,) = _saved_results(workspace)
     assert (saved["status"], saved["error_message"]) == ("ERROR", "ValueError: a bug")
@@ -111,6 +105,6 @@ def test_a_usage_error_is_raised_before_the_run_folder_exists(
     )
 
     with pytest.raises(UsageError, match="--source-dir"):
-        run_script(request, NoEngine())  # type: ignore[arg-type]
+        run_script(request, FakeEngine())
 
     assert not list(workspace.glob("runs/*"))

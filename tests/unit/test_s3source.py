@@ -384,12 +384,12 @@ def test_the_command_refuses_an_s3_uri_without_a_bucket_before_asking_for_docker
     from click.testing import CliRunner
 
     from sandbox.cli import cli
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
 
-    def refuse(cls: type[Engine]) -> Engine:
-        raise AssertionError("Engine.connect() was called")
+    def refuse(cls: type[DockerEngine]) -> DockerEngine:
+        raise AssertionError("DockerEngine.connect() was called")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(refuse))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(refuse))
     for option in (["--data-source", "s3://"], ["--input", "data=s3:///key"]):
         result = CliRunner().invoke(cli, ["test-script", "tabular_preprocessing", *option])
         assert result.exit_code == 2, result.output
@@ -437,12 +437,12 @@ def test_the_command_names_the_extra_before_asking_for_docker_when_boto3_is_miss
     from click.testing import CliRunner
 
     from sandbox.cli import cli
-    from sandbox.container.engine import Engine
+    from sandbox.container.engine import DockerEngine
 
-    def refuse(cls: type[Engine]) -> Engine:
-        raise AssertionError("Engine.connect() was called")
+    def refuse(cls: type[DockerEngine]) -> DockerEngine:
+        raise AssertionError("DockerEngine.connect() was called")
 
-    monkeypatch.setattr(Engine, "connect", classmethod(refuse))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(refuse))
     monkeypatch.setitem(sys.modules, "boto3", None)
     result = CliRunner().invoke(
         cli, ["test-script", "tabular_preprocessing", "--data-source", "s3://bucket/run"]

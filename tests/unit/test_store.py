@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fakes
 import pytest
 from results_factory import at, make_result, new_workspace, run_id_at, store
 
@@ -12,7 +13,7 @@ from sandbox.results.models import Status
 from sandbox.results.store import clean_workspace, find_result, load_results, parse_age
 
 
-class FakeEngine:
+class FakeEngine(fakes.FakeEngine):
     """Counts what cleaning asks of the engine; never touches a real one.
 
     ``running`` are run ids whose container runs; ``exited`` those whose container stopped.
@@ -21,16 +22,15 @@ class FakeEngine:
     def __init__(
         self, labelled: int = 2, running: tuple[str, ...] = (), exited: tuple[str, ...] = ()
     ) -> None:
-        self.labelled = labelled
+        super().__init__()
+        self.containers = labelled
         self.running, self.exited = running, exited
-        self.removed: list[str] = []
         self.counted: list[str] = []
-        self.closed = False
 
     def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         assert stopped_only, "clean-workspace must keep running containers"
         self.removed.append(label)
-        return self.labelled
+        return self.containers
 
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         key, _, run_id = label.partition("=")
@@ -38,10 +38,7 @@ class FakeEngine:
             return (run_id in self.exited) + (not stopped_only and run_id in self.running)
         assert stopped_only, "clean-workspace must keep running containers"
         self.counted.append(label)
-        return self.labelled
-
-    def close(self) -> None:
-        self.closed = True
+        return self.containers
 
 
 def no_engine() -> FakeEngine:
@@ -269,5 +266,5 @@ def test_clean_removes_staging_folders_an_interrupted_generation_left(tmp_path: 
         (folder / "data").mkdir(parents=True)
     two_hours_ago = time.time() - 7200
     os.utime(stale, (two_hours_ago, two_hours_ago))
-    clean_workspace(workspace.root, connect=no_engine)  # type: ignore[arg-type]
+    clean_workspace(workspace.root, connect=no_engine)
     assert not stale.exists() and fresh.exists()

@@ -1,0 +1,111 @@
+"""What the rest of the tool asks of a container engine: the :class:`Engine` protocol.
+
+Code outside :mod:`sandbox.container.engine` is written against these protocols, never
+against docker-py, so the real engine (:class:`~sandbox.container.engine.DockerEngine`)
+and the tests' one fake engine are interchangeable. An engine is a context manager: the
+code that connects one closes it (``with DockerEngine.connect() as engine: ...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
+
+__all__ = ["ContainerHandle", "Engine"]
+
+
+class ContainerHandle(Protocol):
+    """A started container; always call :meth:`remove` (the runner does, in ``finally``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        """Wait for the exit; return its code, or ``None`` when ``timeout_s`` passed first."""
+        ...
+
+    def signal(self, signal_name: str) -> None:
+        """Send a signal to PID 1; a container that already exited is not an error."""
+        ...
+
+    def state(self) -> ContainerState: ...
+
+    def logs(self, *, stdout: bool, stderr: bool) -> str: ...
+
+    def follow_logs(self) -> Iterator[bytes]:
+        """Stream stdout and stderr as they come; ends when the container exits."""
+        ...
+
+    def stats(self) -> Iterator[dict[str, Any]]:
+        """The engine's stats stream; it does not end on exit (empty samples follow)."""
+        ...
+
+    def remove(self) -> None:
+        """Remove the container, killing it if it still runs; never raises."""
+        ...
+
+
+class Engine(Protocol):
+    """A connection to one container engine: images, containers, labels."""
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+    def server_version(self) -> str: ...
+
+    def cgroup_version(self) -> str: ...
+
+    def host_resources(self) -> tuple[int, int]:
+        """Return the engine host's ``(cpu_count, memory_bytes)``."""
+        ...
+
+    def image(self, reference: str) -> ImageInfo | None:
+        """The local image with that reference, or ``None``."""
+        ...
+
+    def images(self, label: str) -> list[ImageInfo]:
+        """Local images carrying ``label`` (``key`` or ``key=value``)."""
+        ...
+
+    def pull(self, reference: str) -> ImageInfo: ...
+
+    def build(
+        self,
+        context_dir: Path,
+        tag: str,
+        *,
+        profile: str,
+        buildargs: dict[str, str],
+        labels: dict[str, str],
+        on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
+    ) -> ImageInfo:
+        """Build ``context_dir`` into ``tag``, feeding each log line to ``on_line``."""
+        ...
+
+    def import_rootfs(self, rootfs_dir: Path, reference: str, labels: dict[str, str]) -> ImageInfo:
+        """Import a root filesystem folder as the image ``reference``."""
+        ...
+
+    def start(self, request: ContainerRequest) -> ContainerHandle:
+        """Create and start a container."""
+        ...
+
+    def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
+        """Remove the containers carrying ``label``; return how many."""
+        ...
+
+    def count_labelled(self, label: str, *, stopped_only: bool = False) -> int: ...
