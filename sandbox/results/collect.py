@@ -22,7 +22,6 @@ from sandbox.results.models import (
     AppliedLimits,
     ExecutionResult,
     OutputFile,
-    ResourceUsage,
     Status,
     TestResult,
 )
@@ -55,7 +54,6 @@ def build_result(
     verdict = judge(execution, limits, outputs, engine_error=outcome.error)
     write_text_atomic(run.root / "stdout.log", outcome.stdout)
     write_text_atomic(run.root / "stderr.log", outcome.stderr)
-    usage = execution.resources or ResourceUsage(source="none")
     return TestResult(
         run_id=run.run_id,
         script_name=resolved.script_path.stem,
@@ -64,29 +62,16 @@ def build_result(
         kind_reason=resolved.kind_reason,
         call_style=resolved.spec.call_style.value,
         status=verdict.status,
-        execution_time=round(outcome.wall_time_s, 3),
         error_message=verdict.error_message,
         recommendations=verdict.recommendations,
-        exit_code=outcome.exit_code,
         image=image.reference,
         image_id=image.image_id,
         outputs=outputs,
-        stderr_tail=execution.stderr_tail,
-        exit_message=execution.exit_message,
         limits=limits,
         findings=[*resolved.findings, *_symlink_findings(layout.outputs)],
         spec=resolved.spec.model_dump(mode="json"),
         run_dir=str(run.root),
         execution=execution,
-        # The seed's memory_usage is the peak; wall time falls back to the host's clock.
-        memory_usage=usage.peak_memory_mb,
-        peak_memory_mb=usage.peak_memory_mb,
-        peak_rss_mb=usage.peak_rss_mb,
-        cpu_user_s=usage.cpu_user_s,
-        cpu_system_s=usage.cpu_system_s,
-        wall_time_s=usage.wall_time_s or round(outcome.wall_time_s, 3),
-        max_cpu_percent=usage.max_cpu_percent,
-        timeline=usage.timeline,
     )
 
 

@@ -204,7 +204,10 @@ def _read_result(run_dir: Path) -> TestResult:
         raise _Unreadable("result.json is not a JSON object")
     version = payload.get("schema_version")
     if not isinstance(version, int) or version > RESULT_SCHEMA_VERSION:
-        raise _Unreadable(f"result.json has schema version {version!r}, this tool reads <= 1")
+        raise _Unreadable(
+            f"result.json has schema version {version!r}, "
+            f"this tool reads <= {RESULT_SCHEMA_VERSION}"
+        )
     try:
         return TestResult.model_validate(payload)
     except ValidationError as exc:

@@ -65,7 +65,7 @@ def test_gen_data_folders_fed_back_with_data_source_pass_and_stay_untouched(
 
     assert ran.exit_code == 0, ran.output
     result = json.loads(ran.stdout)
-    assert result["status"] == "PASS", result["stderr_tail"]
+    assert result["status"] == "PASS", result["execution"]["stderr_tail"]
     assert result["inputs"] == {"data_input": f"folder {(data / 'data').resolve()}"}
     assert hashes(data) == before
     assert not any((tmp_path / "ws" / "data").iterdir()), "nothing was generated"

@@ -72,7 +72,8 @@ def test_failing_script_reports_fail_with_exit_code_and_traceback(
     assert "ValueError: column 'price_usd' not found" in (result.error_message or "")
     assert any("Traceback" in line for line in result.stderr_tail)
     saved = json.loads((Path(result.run_dir) / "result.json").read_text())
-    assert saved["status"] == "FAIL" and saved["schema_version"] == 1
+    assert saved["status"] == "FAIL" and saved["schema_version"] == 2
+    assert saved["execution"]["exit_code"] == 1 and "exit_code" not in saved
 
 
 def test_container_sees_production_layout_isolated_and_as_the_invoking_user(
