@@ -32,6 +32,7 @@ __all__ = [
     "PROCESSING_OUTPUT_DIR",
     "PROCESSING_PREFIX",
     "PROCESSING_ROOT",
+    "PROFILE_HASH_LABEL",
     "PROFILE_LABEL",
     "PURPOSE_LABEL",
     "RESULT_FILE",
@@ -91,6 +92,7 @@ PURPOSE_LABEL = "sandbox.purpose"
 BATCH_LABEL = "sandbox.batch"
 PIPELINE_RUN_LABEL = "sandbox.pipeline-run"
 PROFILE_LABEL = "sandbox.profile"
+PROFILE_HASH_LABEL = "sandbox.profile-hash"
 BASE_LABEL = "sandbox.base"
 
 # Defaults of the command line and the library.

@@ -28,7 +28,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from sandbox.constants import BASE_LABEL, PROFILE_LABEL, TOOL_LABEL
+from sandbox.constants import BASE_LABEL, PROFILE_HASH_LABEL, PROFILE_LABEL, TOOL_LABEL
 from sandbox.container.engine import Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
@@ -396,7 +396,7 @@ def _get_bases(engine: Engine, profile: ImageProfile, offline: list[str], on_lin
 def _build_profile(engine: Engine, profile: ImageProfile, tag: str, on_line: OnLine) -> ImageInfo:
     _emit(on_line, f"==> building {tag} from {profile.folder}")
     digest = tag.rpartition(":")[2]
-    labels = {TOOL_LABEL: "sandbox", PROFILE_LABEL: profile.name, f"{PROFILE_LABEL}-hash": digest}
+    labels = {TOOL_LABEL: "sandbox", PROFILE_LABEL: profile.name, PROFILE_HASH_LABEL: digest}
     with tempfile.TemporaryDirectory(prefix=f"sandbox-build-{profile.name}-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(profile.folder, context, ignore=shutil.ignore_patterns("__pycache__"))
