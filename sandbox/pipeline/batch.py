@@ -17,14 +17,15 @@ import functools
 import glob
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
 from sandbox.container.engine import DockerEngine, Engine
-from sandbox.container.images import ensure_image
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.errors import UsageError
-from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup, wait_interruptibly
+from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup
+from sandbox.pipeline.scheduler import prepare_images, run_graph
 from sandbox.results.models import TestResult
 from sandbox.results.workspace import Workspace
 from sandbox.runner import RunRequest, run_to_result
@@ -169,7 +170,15 @@ def run_batch(
     with connect() as engine:
         for workspace in {request.workspace for request in requests}:
             Workspace(workspace).ensure()
-        _ensure_images(engine, planned, observer)
+        prepare_images(
+            engine,
+            (run.image for run in planned),
+            on_start=observer.image_started,
+            on_line=observer.image_line,
+            on_ready=lambda image, resolved: observer.image_ready(
+                image, resolved.reference, resolved.built_now
+            ),
+        )
         return _run_all(engine, planned, jobs, observer, connect)
 
 
@@ -189,15 +198,6 @@ def plan_runs(requests: Sequence[RunRequest]) -> list[PlannedRun]:
     return planned
 
 
-def _ensure_images(engine: Engine, planned: Sequence[PlannedRun], observer: BatchObserver) -> None:
-    for image in dict.fromkeys(run.image for run in planned):
-        observer.image_started(image)
-        resolved = ensure_image(
-            engine, image, on_line=functools.partial(observer.image_line, image)
-        )
-        observer.image_ready(image, resolved.reference, resolved.built_now)
-
-
 def _run_all(
     engine: Engine,
     planned: Sequence[PlannedRun],
@@ -205,20 +205,19 @@ def _run_all(
     observer: BatchObserver,
     connect: Callable[[], Engine],
 ) -> list[TestResult]:
+    """The runs as a graph without edges: all ready at once, up to ``jobs`` running."""
     group = RunGroup(BATCH_LABEL, jobs)
-    futures = [
-        group.submit(index, functools.partial(_run_one, index, run, observer, connect, group))
-        for index, run in enumerate(planned)
-    ]
-    try:
-        wait_interruptibly(futures)
-    except KeyboardInterrupt:
-        # Only this batch's runs: their containers carry the batch label.
-        group.stop(engine)
-        raise
-    finally:
-        group.shutdown()
-    return [future.result() for future in futures]
+    results: dict[int, TestResult] = {}
+
+    def start(index: int) -> Future[TestResult]:
+        work = functools.partial(_run_one, index, planned[index], observer, connect, group)
+        return group.submit(index, work)
+
+    # On Ctrl-C only this batch's runs stop: their containers carry the batch label.
+    run_graph(
+        group, engine, {index: () for index in range(len(planned))}, start, results.__setitem__
+    )
+    return [results[index] for index in range(len(planned))]
 
 
 def _run_one(

@@ -17,7 +17,6 @@ data (that step starts no container).
 from __future__ import annotations
 
 import functools
-import graphlib
 import logging
 import time
 from collections.abc import Callable
@@ -34,11 +33,10 @@ from sandbox.constants import (
     PIPELINE_RUN_LABEL,
 )
 from sandbox.container.engine import DockerEngine, Engine
-from sandbox.container.images import ensure_image
 from sandbox.data.datagen import DataSize
 from sandbox.errors import UsageError
 from sandbox.pipeline.checks import check_folder
-from sandbox.pipeline.group import RunGroup, wait_interruptibly
+from sandbox.pipeline.group import RunGroup
 from sandbox.pipeline.plan import (
     PipelinePlan,
     PlannedEdge,
@@ -46,6 +44,7 @@ from sandbox.pipeline.plan import (
     critical_path,
     plan_pipeline,
 )
+from sandbox.pipeline.scheduler import prepare_images, run_graph
 from sandbox.results.models import Status, TestResult
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
 from sandbox.results.store import read_pipeline_result, save_pipeline_result
@@ -109,7 +108,8 @@ def _run_plan(
     previous: PipelineResult | None,
 ) -> PipelineResult:
     notify = request.on_progress or (lambda _message: None)
-    _prepare_images(engine, plan, selected, notify)
+    images = {plan.steps[name].resolved.spec.image or DEFAULT_IMAGE for name in selected}
+    prepare_images(engine, sorted(images), on_start=lambda image: notify(f"image {image}"))
     folder = pipeline_runs_root(workspace) / new_run_id(plan.name)
     folder.mkdir(parents=True)
     started_at, started = datetime.now(timezone.utc), time.monotonic()
@@ -218,16 +218,6 @@ def _check_reusable_step(previous: PipelineResult, name: str, option: str) -> No
     )
 
 
-def _prepare_images(
-    engine: Engine, plan: PipelinePlan, selected: set[str], notify: Callable[[str], None]
-) -> None:
-    """Resolve or build each distinct image once, serially, before steps run in parallel."""
-    images = {plan.steps[name].resolved.spec.image or DEFAULT_IMAGE for name in selected}
-    for image in sorted(images):
-        notify(f"image {image}")
-        ensure_image(engine, image, on_line=logger.debug)
-
-
 def _critical_path(plan: PipelinePlan, steps: list[StepResult]) -> tuple[float, list[str]]:
     """Over the steps this run ran: reused and unselected ones took no time here."""
     durations = {step.name: step.wall_time_s for step in steps if step.selected}
@@ -280,39 +270,20 @@ class _Scheduler:
 
     def run(self) -> tuple[list[StepResult], list[EdgeCheck]]:
         """Run the pipeline; steps and edges come back in file order."""
-        try:
-            self._walk()
-        except BaseException:
-            # Steps not started yet never start. The running ones wait on containers
-            # that a signal to this (main) thread does not reach: remove them (only this
-            # pipeline run's, by its label), so that their threads finish at once.
-            self.group.stop(self.engine)
-            raise
-        finally:
-            self.group.shutdown()
+        run_graph(
+            self.group,
+            self.engine,
+            self.plan.predecessors,
+            self._start,
+            self._finished,
+            on_running=lambda names: self.notify(f"running {', '.join(sorted(names))}"),
+        )
         steps = [self.steps[name] for name in self.plan.steps]
         edges = [self.edges[edge.label] for edge in self.plan.edges]
         return steps, edges
 
-    def _walk(self) -> None:
-        sorter = graphlib.TopologicalSorter(self.plan.predecessors)
-        sorter.prepare()
-        running: dict[Future[TestResult], str] = {}
-        while sorter.is_active():
-            for name in sorter.get_ready():
-                future = self._start(name)
-                if future is None:
-                    sorter.done(name)
-                else:
-                    running[future] = name
-            if not running:
-                continue
-            self.notify(f"running {', '.join(sorted(running.values()))}")
-            done = wait_interruptibly(running, first=True)
-            for future in done:
-                name = running.pop(future)
-                self.steps[name] = _step_result(name, future.result())
-                sorter.done(name)
+    def _finished(self, name: str, result: TestResult) -> None:
+        self.steps[name] = _step_result(name, result)
 
     def _start(self, name: str) -> Future[TestResult] | None:
         """Submit ``name``, or settle it now (reused, skipped) and return ``None``."""

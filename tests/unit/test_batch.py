@@ -18,7 +18,7 @@ from rich.console import Console
 
 from sandbox.cli.progress import LineStreamer, ProgressDisplay
 from sandbox.errors import UsageError
-from sandbox.pipeline import batch
+from sandbox.pipeline import scheduler
 from sandbox.pipeline.batch import (
     INTERRUPTED_REASON,
     expand_scripts,
@@ -146,8 +146,8 @@ def test_ctrl_c_stops_only_this_batch_and_does_not_wait_for_runs_preparing_data(
     main_engine = FakeEngine(docker)
     engines = iter([main_engine, FakeEngine(docker), FakeEngine(docker)])
     patch_runs(monkeypatch, fake.run_script)
-    monkeypatch.setattr(batch, "wait_interruptibly", fake.wait)
-    monkeypatch.setattr(batch, "ensure_image", lambda *_a, **_k: _Image())
+    monkeypatch.setattr(scheduler, "wait_interruptibly", fake.wait)
+    monkeypatch.setattr(scheduler, "ensure_image", lambda *_a, **_k: _Image())
     requests = [
         RunRequest(script=name, scripts_dir=scripts, workspace=workspace)
         for name in ("sleeper", "prep")

@@ -15,7 +15,7 @@ from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 
 from sandbox.container.engine import Engine
 from sandbox.errors import ImageNotFoundError, UsageError
-from sandbox.pipeline import run as pipeline
+from sandbox.pipeline import scheduler
 from sandbox.pipeline.group import INTERRUPTED_REASON
 from sandbox.pipeline.run import PipelineRequest, latest_pipeline_run, run_pipeline
 from sandbox.results.models import Status, TestResult
@@ -55,7 +55,7 @@ def fake_run_script(request: RunRequest, engine: Any) -> TestResult:
 @pytest.fixture(autouse=True)
 def fake_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_runs(monkeypatch, fake_run_script)
-    monkeypatch.setattr(pipeline, "ensure_image", lambda engine, image, on_line=None: None)
+    monkeypatch.setattr(scheduler, "ensure_image", lambda engine, image, on_line=None: None)
 
 
 def _pipeline(tmp_path: Path, steps: dict[str, str], edges: list[tuple[str, str]]) -> Path:
@@ -194,7 +194,7 @@ def test_ctrl_c_removes_only_this_runs_containers_and_returns_at_once(
     fake = Interrupt(docker, workspace)
     engine = FakeEngine(docker)
     patch_runs(monkeypatch, fake.run_script)
-    monkeypatch.setattr(pipeline, "wait_interruptibly", fake.wait)
+    monkeypatch.setattr(scheduler, "wait_interruptibly", fake.wait)
 
     began = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
