@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.printable import json_safe
 from sandbox.results import Status, TestResult
 
 __all__ = [
@@ -88,4 +89,4 @@ class PipelineResult(_Result):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON-ready form that is saved and printed (edges keyed ``from``/``to``)."""
-        return self.model_dump(mode="json", by_alias=True)
+        return json_safe(self.model_dump(mode="json", by_alias=True))

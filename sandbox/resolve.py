@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.datagen import substitute_placeholders
-from sandbox.errors import ScriptNotFoundError, SpecError, UsageError
+from sandbox.errors import ScriptIsFolderError, ScriptNotFoundError, SpecError, UsageError
 from sandbox.hyperparameters import stringify_hyperparameters
 from sandbox.inference import InferredContract, JobKind, infer_contract_from_file
 from sandbox.job_args import typed_job_args
@@ -21,10 +21,17 @@ from sandbox.spec import (
     PROCESSING_PREFIX,
     TRAINING_OUTPUT_PATHS,
     CallStyle,
-    ChannelSpec,
     ScriptSpec,
     load_spec,
     parse_spec,
+)
+from sandbox.validation import (
+    check_argument_name,
+    check_env_name,
+    check_env_value,
+    check_image_reference,
+    check_option,
+    check_text_value,
 )
 
 __all__ = [
@@ -57,6 +64,17 @@ class Overrides:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     kind: JobKind | None = None
 
+    def __post_init__(self) -> None:
+        # Checked here, so that the error names the option rather than a spec field.
+        if self.image is not None:
+            check_option("--image", self.image, check_image_reference, self.image)
+        for name, value in self.environment.items():
+            check_option("--env", f"{name}={value}", check_env_name, name)
+            check_option("--env", f"{name}={value}", check_env_value, name, value)
+        for name, value in self.arguments.items():
+            check_option("--arg", f"{name}={value}", check_argument_name, name)
+            check_option("--arg", f"{name}={value}", check_text_value, value)
+
 
 @dataclass(frozen=True)
 class ResolvedScript:
@@ -72,7 +90,12 @@ class ResolvedScript:
 
 
 def find_script(name_or_path: str, scripts_dir: Path) -> Path:
-    """A path to an existing file, or a name looked up in ``scripts_dir`` then the examples."""
+    """A path to an existing file, or a name looked up in ``scripts_dir`` then the examples.
+
+    Raises:
+        ScriptIsFolderError: nothing found, and the name is the path of a folder.
+        ScriptNotFoundError: nothing found.
+    """
     direct = Path(name_or_path)
     if direct.is_file():
         return direct.resolve()
@@ -84,6 +107,8 @@ def find_script(name_or_path: str, scripts_dir: Path) -> Path:
             if folder == BUNDLED_EXAMPLES:
                 logger.info("using the bundled example %s", candidate)
             return candidate.resolve()
+    if direct.is_dir():
+        raise ScriptIsFolderError(name_or_path, direct.absolute())
     raise ScriptNotFoundError(name_or_path, [direct.absolute(), *(s / filename for s in searched)])
 
 
@@ -132,13 +157,15 @@ def script_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str
 
 
 def _zero_config_spec(script_path: Path, contract: InferredContract) -> ScriptSpec:
-    return ScriptSpec(
-        script=script_path.name,
-        kind=contract.kind,
-        inputs={name: ChannelSpec(path=path) for name, path in contract.inputs.items()},
-        outputs={name: ChannelSpec(path=path) for name, path in contract.outputs.items()},
-        required_env=list(contract.required_env),
-    )
+    raw = {
+        "script": script_path.name,
+        "kind": contract.kind.value,
+        "inputs": {name: {"path": path} for name, path in contract.inputs.items()},
+        "outputs": {name: {"path": path} for name, path in contract.outputs.items()},
+        "required_env": list(contract.required_env),
+    }
+    # A channel named by a path in the source may not be a valid name: say so, naming it.
+    return parse_spec(raw, source=f"script {script_path.name}")
 
 
 def _check_spec_script(spec: ScriptSpec, script_path: Path, spec_path: Path) -> None:
@@ -270,6 +297,11 @@ def _check_training_paths(spec: ScriptSpec, script: str) -> None:
                 script,
                 f"training input channel {name!r}: path {channel.path} must be "
                 f"{TRAINING_DATA_DIR}/<channel>",
+            )
+        if not name.isascii():
+            # The platform's pattern, and SM_CHANNEL_<NAME> must be a variable name.
+            raise SpecError(
+                script, f"training input channel {name!r}: a training channel name is ASCII"
             )
     known = ", ".join(TRAINING_OUTPUT_PATHS.values())
     for name, channel in spec.outputs.items():

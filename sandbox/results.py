@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.printable import json_safe
+
 __all__ = [
     "RESULT_SCHEMA_VERSION",
     "AppliedLimits",
@@ -180,5 +182,6 @@ class TestResult(_Result):
         return self.is_successful()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON-ready form that is saved and printed."""
-        return self.model_dump(mode="json")
+        """The JSON-ready form that is saved and printed: valid UTF-8, bytes of a file name
+        that were not UTF-8 written as ``\\xNN``."""
+        return json_safe(self.model_dump(mode="json"))

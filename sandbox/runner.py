@@ -17,7 +17,13 @@ from sandbox import containerize
 from sandbox.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.datagen import DataSize
 from sandbox.engine import Engine
-from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
+from sandbox.errors import (
+    ExecutableNotFoundError,
+    OptionError,
+    RunCancelled,
+    SandboxError,
+    UsageError,
+)
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
@@ -29,7 +35,7 @@ from sandbox.layout import (
     nested_mountpoints,
     processing_layout,
 )
-from sandbox.limits import applied_limits
+from sandbox.limits import applied_limits, check_limit_options
 from sandbox.ownership import chown_folders, hand_over, invoking_user
 from sandbox.resolve import (
     Overrides,
@@ -93,6 +99,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     """
     # Bad input is reported before the engine is asked for anything.
     containerize.heartbeat_timeout_s()
+    check_limit_options(request.memory, request.cpus)
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
     job = _prepare(request, resolved, engine or Engine.connect())
@@ -130,6 +137,8 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     """Have the image, bind inputs and lay the job out."""
     notify = request.on_progress or (lambda _message: None)
     script_path = resolved.script_path
+    # Limits the engine cannot give are a usage error: before an image or a run folder.
+    limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
@@ -144,7 +153,6 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
     )
-    limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
     owner = request.run_as or invoking_user()
     _prepare_run_folder(run, resolved, layout, owner)
@@ -164,6 +172,7 @@ def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
     try:
         return _run_container(job, request, supervised=True)
     except ExecutableNotFoundError as exc:
+        _blame_path_override(job, exc)
         if exc.executable != containerize.SUPERVISOR_PYTHON:
             raise
         if job.resolved.spec.call_style is CallStyle.MAIN:
@@ -173,6 +182,21 @@ def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
             ) from exc
         logger.info("no python3 in %s: running without the supervisor", job.image.reference)
         return _run_container(job, request, supervised=False)
+
+
+def _blame_path_override(job: _Job, exc: ExecutableNotFoundError) -> None:
+    """A PATH given in the environment replaces the image's: when the program is then
+    not found, that PATH is the reason, not the image."""
+    path = job.resolved.spec.environment.get("PATH")
+    if path is None:
+        return
+    raise OptionError(
+        "--env",
+        f"PATH={path}",
+        f"the container finds no {exc.executable!r} on this PATH, which replaces the "
+        f"image's; add the folder holding {exc.executable} (e.g. /usr/local/bin:/usr/bin) "
+        "or leave PATH out",
+    ) from exc
 
 
 def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> ContainerOutcome:

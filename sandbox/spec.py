@@ -9,7 +9,6 @@ same model from what :mod:`sandbox.inference` reads in its source.
 from __future__ import annotations
 
 import json
-import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,14 @@ from sandbox.datagen import DatasetSpec
 from sandbox.errors import SpecError
 from sandbox.inference import JobKind
 from sandbox.s3source import S3DataDistributionType, S3DataType, split_s3_uri
+from sandbox.validation import (
+    check_argument_name,
+    check_channel_name,
+    check_env_name,
+    check_env_value,
+    check_image_reference,
+    check_text_value,
+)
 
 __all__ = [
     "PROCESSING_PREFIX",
@@ -43,8 +50,6 @@ TRAINING_OUTPUT_PATHS = {
     "checkpoints": "/opt/ml/checkpoints",
 }
 """The writable folders of a Training job, by their usual channel names."""
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_ENV_ENTRIES = 100
 _MAX_RUNTIME_S = 777_600
 
@@ -160,17 +165,29 @@ class ScriptSpec(_Frozen):
     def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > _MAX_ENV_ENTRIES:
             raise ValueError(f"at most {_MAX_ENV_ENTRIES} entries, got {len(value)}")
-        bad = [name for name in value if not _ENV_NAME.match(name)]
-        if bad:
-            raise ValueError(f"invalid variable name {bad[0]!r}")
+        for name, text in value.items():
+            check_env_name(name)
+            check_env_value(name, text)
         return value
+
+    @field_validator("arguments")
+    @classmethod
+    def _valid_arguments(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            check_argument_name(name)
+            check_text_value(text)
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _valid_image(cls, value: str | None) -> str | None:
+        return value if value is None else check_image_reference(value)
 
     @field_validator("inputs", "outputs")
     @classmethod
     def _valid_channel_names(cls, value: dict[str, ChannelSpec]) -> dict[str, ChannelSpec]:
-        bad = [name for name in value if not _NAME.match(name)]
-        if bad:
-            raise ValueError(f"invalid channel name {bad[0]!r}")
+        for name in value:
+            check_channel_name(name)
         return value
 
     @field_validator("command", "container_entrypoint", "container_arguments")

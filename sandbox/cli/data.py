@@ -15,6 +15,7 @@ from sandbox.cli.common import (
     data_size_option,
     echo_json,
     env_option,
+    escape,
     handles_errors,
     hyperparameters_option,
     output_format_option,
@@ -85,9 +86,9 @@ def _render_gen_data(report: Any, script: str, out_dir: Path) -> None:
     table = Table("channel", "folder", "files", "rows", "bytes")
     for channel in report.channels:
         table.add_row(
-            channel.channel,
-            f"{out_dir}/{channel.folder}",
-            _files_cell(channel.files),
+            escape(channel.channel),
+            escape(f"{out_dir}/{channel.folder}"),
+            escape(_files_cell(channel.files)),
             "" if channel.rows is None else f"{channel.rows:,}",
             f"{channel.size_bytes:,}",
         )

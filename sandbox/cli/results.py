@@ -15,6 +15,7 @@ from sandbox.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     echo_json,
+    escape,
     handles_errors,
     output_format_option,
     stderr_console,
@@ -150,8 +151,6 @@ def clean_workspace_command(
 @handles_errors
 def report_command(run_id: str, report_format: str, output: Path, workspace_dir: Path) -> None:
     """Write the report of one run (RUN_ID, or a unique prefix of it) to a file."""
-    from rich.markup import escape
-
     from sandbox.reports import ReportFormat, write_report
 
     result = write_report(workspace_dir, run_id, ReportFormat(report_format), output)

@@ -24,7 +24,7 @@ from sandbox.batch import (
     plan_runs,
     run_batch,
 )
-from sandbox.errors import UsageError
+from sandbox.errors import OptionError, UsageError
 from sandbox.progress import LineStreamer, ProgressDisplay
 from sandbox.results import Status
 from sandbox.runner import RunRequest
@@ -88,6 +88,37 @@ def test_plan_names_every_script_that_cannot_run(scripts: Path) -> None:
         plan_runs(requests)
     assert "2 script(s) cannot run" in str(error.value)
     assert "'ghost'" in str(error.value) and "LABEL_FIELD" in str(error.value)
+
+
+class _SmallEngine:
+    """Only what the batch asks before any run: the engine's CPUs and memory."""
+
+    def host_resources(self) -> tuple[int, int]:
+        return 2, 1024**3
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cpus": float("nan")}, "--cpus 'nan': give a number of CPUs"),
+        ({"memory": "4"}, "--memory '4': below Docker's minimum of 6 MiB"),
+        ({"cpus": 3.0}, "--cpus '3': the engine has 2 CPUs"),
+        ({"memory": "2g"}, "--memory '2g': more than the engine's 1024 MiB"),
+    ],
+)
+def test_limits_that_cannot_be_had_stop_the_batch_before_any_run(
+    scripts: Path, tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    requests = [
+        RunRequest(script=name, scripts_dir=scripts, workspace=tmp_path / "ws", **options)  # type: ignore[arg-type]
+        for name in ("a_train", "b_prep")
+    ]
+    with pytest.raises(OptionError, match=re.escape(message)):
+        run_batch(requests, connect=_SmallEngine)  # type: ignore[arg-type]
+    assert not (tmp_path / "ws").exists()
 
 
 def test_jobs_below_one_is_a_usage_error() -> None:
