@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.engine import DEFAULT_PIDS_LIMIT, TOOL_LABEL, ContainerRequest, Mount
 from sandbox.errors import UsageError
 from sandbox.execute import HEARTBEAT_INTERVAL_S
 from sandbox.hyperparameters import stringify_hyperparameters
@@ -136,6 +136,7 @@ def build_request(
         network_enabled=spec.network,
         mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
         nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+        pids_limit=limits.pids_limit or DEFAULT_PIDS_LIMIT,
         tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
         working_dir=layout.working_dir,
     )

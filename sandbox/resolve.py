@@ -63,6 +63,7 @@ class Overrides:
     max_runtime_s: int | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     kind: JobKind | None = None
+    pids_limit: int | None = None
 
     def __post_init__(self) -> None:
         # Checked here, so that the error names the option rather than a spec field.
@@ -185,6 +186,7 @@ def _apply_overrides(spec: ScriptSpec, overrides: Overrides, source: str) -> Scr
             "instance_type": overrides.instance_type,
             "max_runtime_s": overrides.max_runtime_s,
             "kind": overrides.kind,
+            "pids_limit": overrides.pids_limit,
         }.items()
         if value is not None
     }

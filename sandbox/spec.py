@@ -52,6 +52,8 @@ TRAINING_OUTPUT_PATHS = {
 """The writable folders of a Training job, by their usual channel names."""
 _MAX_ENV_ENTRIES = 100
 _MAX_RUNTIME_S = 777_600
+MIN_PIDS_LIMIT = 16
+"""Fewer processes than this leave no room for the supervisor and an interpreter."""
 
 
 class CallStyle(str, Enum):
@@ -155,6 +157,11 @@ class ScriptSpec(_Frozen):
         validation_alias=AliasChoices("max_runtime_s", "MaxRuntimeInSeconds"),
     )
     call_style: CallStyle = CallStyle.ENTRYPOINT
+    pids_limit: int | None = Field(
+        default=None,
+        ge=MIN_PIDS_LIMIT,
+        description="Most processes and threads at once (default 1024): stops a fork bomb.",
+    )
     network: bool = Field(
         default=False,
         description="False isolates the network, as production's EnableNetworkIsolation.",

@@ -6,8 +6,9 @@ Usage: python3 supervisor.py [--report FILE] [--chown UID:GID --chown-path PATH 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
 orphans, passes the child's exit code through unchanged (128 + N for a signal), and at
 exit writes FILE (JSON) with the cgroup's memory peak, page cache, the peak RSS of the
-process tree, CPU seconds and wall seconds. The cgroup disappears when the container
-exits, so this is the only moment the peak can still be read exactly.
+process tree, CPU seconds, wall seconds, and the forks the pids limit refused. The
+cgroup disappears when the container exits, so this is the only moment the peak can
+still be read exactly.
 
 With ``--heartbeat``, it stops the job (SIGTERM, then SIGKILL) when the controller has
 not touched FILE for SECONDS: a controller that was killed, or that lost the engine,
@@ -24,6 +25,7 @@ import threading
 import time
 
 CGROUP_V1 = "/sys/fs/cgroup/memory"
+CGROUP_V1_PIDS = "/sys/fs/cgroup/pids"
 STOP_GRACE_S = 5.0
 CGROUP_V2 = "/sys/fs/cgroup"
 
@@ -75,6 +77,19 @@ def cgroup_memory():
             "memory_limit_bytes": read_int(CGROUP_V2 + "/memory.max"),
         }
     return {"cgroup_version": None}
+
+
+def cgroup_pids():
+    """The pids limit, how many forks it refused, and the peak number of tasks."""
+    for folder in (CGROUP_V2, CGROUP_V1_PIDS):
+        if os.path.exists(folder + "/pids.max"):
+            limit = (read_text(folder + "/pids.max") or "").strip()
+            return {
+                "pids_limit": int(limit) if limit.isdigit() else None,
+                "pids_limit_hits": read_keyed(folder + "/pids.events").get("max"),
+                "peak_pids": read_int(folder + "/pids.peak"),
+            }
+    return {}
 
 
 OPTIONS = {
@@ -206,6 +221,7 @@ def measure(exit_code, started, forwarded, abandoned):
         "abandoned_after_s": abandoned[0] if abandoned else None,
     }
     report.update(cgroup_memory())
+    report.update(cgroup_pids())
     return report
 
 

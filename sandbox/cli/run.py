@@ -98,6 +98,11 @@ __all__ = ["test_script_command"]
 @click.option("--cpus", type=float, help="CPU limit, e.g. 0.5 (overrides the instance type).")
 @click.option("--max-runtime", type=click.IntRange(1, 777600), help="MaxRuntimeInSeconds.")
 @click.option(
+    "--pids-limit",
+    type=click.IntRange(min=16),  # the spec's MIN_PIDS_LIMIT (sandbox.spec loads lazily)
+    help="Most processes and threads at once (default 1024): a fork bomb stops there.",
+)
+@click.option(
     "--source-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
@@ -153,6 +158,7 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         network=options["network"],
         instance_type=options["instance_type"],
         max_runtime_s=options["max_runtime"],
+        pids_limit=options["pids_limit"],
         hyperparameters=parse_hyperparameters(options["hyperparameters"]),
     )
     return factory(
