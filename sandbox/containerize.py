@@ -35,6 +35,7 @@ __all__ = [
     "heartbeat_file",
     "heartbeat_timeout_s",
     "main_exit_code",
+    "removed_special_files",
     "report_file",
     "run_labels",
 ]
@@ -90,6 +91,17 @@ def main_exit_code(run: RunFolder) -> int | None:
         return None
     code = report.get("sys_exit_code")
     return int(code) if code is not None else None
+
+
+def removed_special_files(run: RunFolder) -> list[str]:
+    """Device nodes, FIFOs and sockets the supervisor removed from a root job's outputs,
+    as ``path (kind)``."""
+    try:
+        report = json.loads(report_file(run).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    removed = report.get("removed_special_files") if isinstance(report, dict) else None
+    return [str(item) for item in removed] if isinstance(removed, list) else []
 
 
 def build_request(
@@ -173,7 +185,8 @@ def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> lis
     command += ["--report", f"{OUT_DIR}/{_REPORT}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
-    if as_root and owner != (0, 0):
+    if as_root:
+        # Also for a root owner: outputs are made safe to keep (see supervisor.hand_back).
         command += _hand_back(owner, layout)
     return command
 

@@ -10,6 +10,10 @@ process tree, CPU seconds, wall seconds, and the forks the pids limit refused. T
 cgroup disappears when the container exits, so this is the only moment the peak can
 still be read exactly.
 
+With ``--chown`` (a root job), it hands the contents of each ``--chown-path`` to
+UID:GID after the child exits, made safe to keep: device nodes, FIFOs and sockets are
+removed and listed in the report, setuid, setgid and world-writable bits cleared.
+
 With ``--heartbeat``, it stops the job (SIGTERM, then SIGKILL) when the controller has
 not touched FILE for SECONDS: a controller that was killed, or that lost the engine,
 can no longer stop the container itself.
@@ -19,6 +23,7 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -146,15 +151,41 @@ def reap_orphans():
             return
 
 
+SPECIAL_FILES = (
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+)
+UNSAFE_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH
+
+
 def hand_back(owner, paths):
+    """Give everything under ``paths`` to ``owner``, made safe to own: device nodes,
+    FIFOs and sockets are removed (and returned, as ``path (kind)``), setuid, setgid
+    and world-writable bits cleared. Symlinks are changed, never followed."""
     uid, gid = (int(part) for part in owner.split(":"))
+    removed = []
     for top in paths:
         for folder, dirs, files in os.walk(top):
             for name in dirs + files:
-                try:
-                    os.lchown(os.path.join(folder, name), uid, gid)
-                except OSError:
-                    pass
+                removed.extend(hand_back_one(os.path.join(folder, name), uid, gid))
+    return removed
+
+
+def hand_back_one(path, uid, gid):
+    try:
+        mode = os.lstat(path).st_mode
+        for is_kind, kind in SPECIAL_FILES:
+            if is_kind(mode):
+                os.unlink(path)
+                return ["%s (%s)" % (path, kind)]
+        os.lchown(path, uid, gid)
+        if not stat.S_ISLNK(mode) and mode & UNSAFE_BITS:
+            os.chmod(path, stat.S_IMODE(mode) & ~UNSAFE_BITS)
+    except OSError:
+        pass
+    return []
 
 
 def write_report(path, report):
@@ -251,7 +282,7 @@ def main(argv):
     reap_orphans()
     report = measure(exit_code, started, forwarded, abandoned)
     if options.get("owner"):
-        hand_back(options["owner"], options["chown_paths"])
+        report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
     if options.get("report"):
         write_report(options["report"], report)
     return exit_code
