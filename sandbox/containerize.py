@@ -20,6 +20,7 @@ from sandbox.hyperparameters import stringify_hyperparameters
 from sandbox.images import ResolvedImage
 from sandbox.job_args import typed_job_args
 from sandbox.layout import ML_OUTPUT_DIR, JobLayout
+from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
@@ -122,7 +123,7 @@ def build_request(
     of root-owned outputs); without it, for images that have no ``python3``.
     """
     spec = resolved.spec
-    program = _program(resolved, layout, run)
+    program = _program(resolved, layout, run, owner)
     if not program:
         raise UsageError(
             f"script {resolved.script_path.stem}: nothing to start (the image has no "
@@ -191,22 +192,29 @@ def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> lis
     return command
 
 
-def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
+def _program(
+    resolved: ResolvedScript, layout: JobLayout, run: RunFolder, owner: tuple[int, int]
+) -> list[str]:
     if resolved.spec.call_style is CallStyle.ENTRYPOINT:
         return [*layout.entrypoint, *layout.arguments]
+    masker = Masker.for_spec(resolved.spec)
     call = {
         "script": layout.script_target,
         "code_dir": layout.code_dir,
         "input_paths": layout.input_paths,
         "output_paths": layout.output_paths,
-        "environ_vars": {
-            **script_environment(resolved.spec, resolved.contract),
-            **layout.environment,
-        },
+        # Secret values stay out of this file: the main runner reads them from its
+        # environment, which holds the real ones.
+        "environ_vars": masker.environment(
+            {**script_environment(resolved.spec, resolved.contract), **layout.environment}
+        ),
+        "secret_env": sorted(masker.names),
         "job_args": _job_args(resolved),
         "report": f"{OUT_DIR}/{_MAIN_REPORT}",
     }
     write_json_atomic(run.supervisor / _CALL, call)
+    if os.getuid() == 0:  # a private file the container's user must read
+        os.chown(run.supervisor / _CALL, *owner)
     python = resolved.spec.command[0]
     return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
 

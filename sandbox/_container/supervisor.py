@@ -190,7 +190,9 @@ def hand_back_one(path, uid, gid):
 
 def write_report(path, report):
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
+    # Private, as the run folder it lands in.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
         json.dump(report, handle)
     os.rename(temporary, path)
 

@@ -86,6 +86,14 @@ __all__ = ["test_script_command"]
 @arg_option
 @env_option
 @click.option(
+    "--secret-env",
+    "secret_envs",
+    multiple=True,
+    metavar="NAME",
+    help="A variable whose value is a secret: masked wherever the tool writes; without "
+    "--env NAME=VALUE, your value of NAME is passed (repeatable).",
+)
+@click.option(
     "--network/--no-network",
     default=None,
     help="Allow network access (default: none, like EnableNetworkIsolation).",
@@ -159,6 +167,7 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         instance_type=options["instance_type"],
         max_runtime_s=options["max_runtime"],
         pids_limit=options["pids_limit"],
+        secret_env=list(options["secret_envs"]),
         hyperparameters=parse_hyperparameters(options["hyperparameters"]),
     )
     return factory(
