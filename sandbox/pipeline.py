@@ -32,6 +32,7 @@ from sandbox.datagen import DataSize
 from sandbox.engine import Engine
 from sandbox.errors import SandboxError, UsageError
 from sandbox.images import ensure_image
+from sandbox.masking import Masker
 from sandbox.pipeline_checks import check_folder
 from sandbox.pipeline_plan import (
     PipelinePlan,
@@ -233,17 +234,19 @@ def _overall(steps: list[StepResult], edges: list[EdgeCheck]) -> Status:
 def _unrun_result(step: PlannedStep, status: Status, reason: str) -> TestResult:
     """A result for a step that did not run (SKIPPED) or could not start (ERROR)."""
     spec = step.resolved.spec
-    return TestResult(
-        run_id="",
-        script_name=step.script_path.stem,
-        script_path=str(step.script_path),
-        kind=spec.kind.value,
-        call_style=spec.call_style.value,
-        status=status,
-        execution_time=0.0,
-        memory_usage=None,
-        error_message=reason,
-        spec=spec.model_dump(mode="json"),
+    return Masker.for_spec(spec).result(
+        TestResult(
+            run_id="",
+            script_name=step.script_path.stem,
+            script_path=str(step.script_path),
+            kind=spec.kind.value,
+            call_style=spec.call_style.value,
+            status=status,
+            execution_time=0.0,
+            memory_usage=None,
+            error_message=reason,
+            spec=spec.model_dump(mode="json"),
+        )
     )
 
 
