@@ -229,7 +229,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
 def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestResult:
     """Judge, check outputs, pack artifacts, hand files back, and save the result."""
     resolved, layout = job.resolved, job.layout
-    # The logs are saved as they are read: without the secret values the script printed.
+    # Logs and tails are stored without the secret values the script printed.
     outcome = dataclasses.replace(
         outcome, stdout=job.masker.text(outcome.stdout), stderr=job.masker.text(outcome.stderr)
     )
