@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import graphlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -45,7 +46,7 @@ from sandbox.pipeline_results import EdgeCheck, PipelineResult, StepResult
 from sandbox.results import Status, TestResult
 from sandbox.run_group import PIPELINE_RUN_LABEL, RunGroup, wait_interruptibly
 from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
-from sandbox.workspace import Workspace, new_run_id, write_json_atomic
+from sandbox.workspace import PRIVATE_FOLDER_MODE, Workspace, new_run_id, write_json_atomic
 
 __all__ = [
     "RESULT_FILE",
@@ -93,7 +94,8 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
     engine = engine or Engine.connect()
     _prepare_images(engine, plan, selected, notify)
     folder = pipeline_runs_root(workspace) / new_run_id(plan.name)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # private, as each step's run folder
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
     started_at, started = datetime.now(timezone.utc), time.monotonic()
     steps, edges = _Scheduler(plan, request, engine, selected, previous, notify).run()
     result = _pipeline_result(plan, request, folder, steps, edges).model_copy(
