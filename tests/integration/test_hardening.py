@@ -45,7 +45,8 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_says_so(engine: Any, tmp_path: 
     assert any("--pids-limit" in advice for advice in result.recommendations)
     usage = result.execution.resources if result.execution else None
     assert usage is not None and usage.pids_limit_hits and usage.pids_limit_hits > 0
-    assert usage.peak_pids is not None and usage.peak_pids <= 64
+    # pids.peak is there from Linux 6.1 (cgroup v2) or earlier (v1): when read, within the limit.
+    assert usage.peak_pids is None or usage.peak_pids <= 64
     assert result.execution_time < 60
 
 
