@@ -23,6 +23,7 @@ from sandbox.engine import Engine
 from sandbox.errors import SandboxError, UsageError
 from sandbox.images import ensure_image
 from sandbox.limits import applied_limits, check_limit_options
+from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.results import Status, TestResult
 from sandbox.run_group import BATCH_LABEL, INTERRUPTED_REASON, RunGroup, wait_interruptibly
@@ -263,16 +264,18 @@ def _run_one(
 def _error_result(run: PlannedRun, error: SandboxError) -> TestResult:
     """An ERROR verdict for a run that the infrastructure stopped (it has no run folder)."""
     spec = run.resolved.spec
-    return TestResult(
-        run_id="",
-        script_name=run.name,
-        script_path=str(run.resolved.script_path),
-        kind=spec.kind.value,
-        call_style=spec.call_style.value,
-        status=Status.ERROR,
-        execution_time=0.0,
-        memory_usage=None,
-        error_message=str(error),
-        image=run.image,
-        spec=spec.model_dump(mode="json"),
+    return Masker.for_spec(spec).result(
+        TestResult(
+            run_id="",
+            script_name=run.name,
+            script_path=str(run.resolved.script_path),
+            kind=spec.kind.value,
+            call_style=spec.call_style.value,
+            status=Status.ERROR,
+            execution_time=0.0,
+            memory_usage=None,
+            error_message=str(error),
+            image=run.image,
+            spec=spec.model_dump(mode="json"),
+        )
     )

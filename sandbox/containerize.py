@@ -13,13 +13,14 @@ import os
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.engine import TOOL_LABEL, ContainerRequest, Mount
+from sandbox.engine import DEFAULT_PIDS_LIMIT, TOOL_LABEL, ContainerRequest, Mount
 from sandbox.errors import UsageError
 from sandbox.execute import HEARTBEAT_INTERVAL_S
 from sandbox.hyperparameters import stringify_hyperparameters
 from sandbox.images import ResolvedImage
 from sandbox.job_args import typed_job_args
 from sandbox.layout import ML_OUTPUT_DIR, JobLayout
+from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.results import AppliedLimits
 from sandbox.spec import CallStyle
@@ -35,6 +36,7 @@ __all__ = [
     "heartbeat_file",
     "heartbeat_timeout_s",
     "main_exit_code",
+    "removed_special_files",
     "report_file",
     "run_labels",
 ]
@@ -92,6 +94,17 @@ def main_exit_code(run: RunFolder) -> int | None:
     return int(code) if code is not None else None
 
 
+def removed_special_files(run: RunFolder) -> list[str]:
+    """Device nodes, FIFOs and sockets the supervisor removed from a root job's outputs,
+    as ``path (kind)``."""
+    try:
+        report = json.loads(report_file(run).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    removed = report.get("removed_special_files") if isinstance(report, dict) else None
+    return [str(item) for item in removed] if isinstance(removed, list) else []
+
+
 def build_request(
     resolved: ResolvedScript,
     layout: JobLayout,
@@ -110,7 +123,7 @@ def build_request(
     of root-owned outputs); without it, for images that have no ``python3``.
     """
     spec = resolved.spec
-    program = _program(resolved, layout, run)
+    program = _program(resolved, layout, run, owner)
     if not program:
         raise UsageError(
             f"script {resolved.script_path.stem}: nothing to start (the image has no "
@@ -136,6 +149,7 @@ def build_request(
         network_enabled=spec.network,
         mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
         nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+        pids_limit=limits.pids_limit or DEFAULT_PIDS_LIMIT,
         tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
         working_dir=layout.working_dir,
     )
@@ -172,27 +186,35 @@ def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> lis
     command += ["--report", f"{OUT_DIR}/{_REPORT}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
-    if as_root and owner != (0, 0):
+    if as_root:
+        # Also for a root owner: outputs are made safe to keep (see supervisor.hand_back).
         command += _hand_back(owner, layout)
     return command
 
 
-def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
+def _program(
+    resolved: ResolvedScript, layout: JobLayout, run: RunFolder, owner: tuple[int, int]
+) -> list[str]:
     if resolved.spec.call_style is CallStyle.ENTRYPOINT:
         return [*layout.entrypoint, *layout.arguments]
+    masker = Masker.for_spec(resolved.spec)
     call = {
         "script": layout.script_target,
         "code_dir": layout.code_dir,
         "input_paths": layout.input_paths,
         "output_paths": layout.output_paths,
-        "environ_vars": {
-            **script_environment(resolved.spec, resolved.contract),
-            **layout.environment,
-        },
+        # Secret values stay out of this file: the main runner reads them from its
+        # environment, which holds the real ones.
+        "environ_vars": masker.environment(
+            {**script_environment(resolved.spec, resolved.contract), **layout.environment}
+        ),
+        "secret_env": sorted(masker.names),
         "job_args": _job_args(resolved),
         "report": f"{OUT_DIR}/{_MAIN_REPORT}",
     }
     write_json_atomic(run.supervisor / _CALL, call)
+    if os.getuid() == 0:  # a private file the container's user must read
+        os.chown(run.supervisor / _CALL, *owner)
     python = resolved.spec.command[0]
     return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
 

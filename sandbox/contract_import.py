@@ -128,7 +128,7 @@ def spec_from_contract(
         warnings.extend(contract_drift(loaded.contract, inferred))
     text = render_spec_yaml(spec, loaded.source)
     if output is not None:
-        write_text_atomic(output, text)
+        write_text_atomic(output, text, mode=0o644)  # a spec to share, e.g. in the repository
     return ContractSpec(spec, text, loaded.source, script_path, (*notes, *warnings))
 
 

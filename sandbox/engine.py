@@ -30,6 +30,7 @@ from sandbox.errors import (
 )
 
 __all__ = [
+    "DEFAULT_PIDS_LIMIT",
     "TOOL_LABEL",
     "ContainerHandle",
     "ContainerRequest",
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 TOOL_LABEL = "sandbox.tool"
 """Every container and image the tool makes carries ``sandbox.tool=sandbox``."""
+
+DEFAULT_PIDS_LIMIT = 1024
+"""Processes (and threads) one container may hold at once: a fork bomb stops there."""
 
 _API_TIMEOUT_S = 60
 _BUILD_TIMEOUT_S = 3600
@@ -74,6 +78,7 @@ class ContainerRequest:
     working_dir: str | None = None
     tmpfs: dict[str, str] = field(default_factory=dict)
     name: str | None = None
+    pids_limit: int = DEFAULT_PIDS_LIMIT
 
 
 @dataclass(frozen=True)
@@ -387,6 +392,11 @@ def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:
         "tmpfs": request.tmpfs or None,
         "name": request.name,
         "detach": True,
+        "pids_limit": request.pids_limit,
+        # No device nodes (a root script could mknod the host's disk), and no privilege
+        # gained through setuid binaries.
+        "cap_drop": ["MKNOD"],
+        "security_opt": ["no-new-privileges"],
     }
     if not request.network_enabled:
         kwargs["network_mode"] = "none"

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.engine import Mount
+from sandbox.masking import Masker
 from sandbox.s3source import S3Source
 from sandbox.spec import CODE_PATH, ScriptSpec
 from sandbox.workspace import RunFolder
@@ -243,7 +244,8 @@ def _processing_job_config(
         "ProcessingJobArn": f"arn:aws:sagemaker:{_REGION}:{_ACCOUNT}:processing-job/{job_name}",
         "ProcessingJobName": job_name,
         "AppSpecification": app,
-        "Environment": dict(spec.environment),
+        # The real values reach the container's environment only: this file stays on disk.
+        "Environment": Masker.for_spec(spec).environment(spec.environment),
         "ProcessingInputs": [_processing_input(n, p, s3) for n, p, s3 in channels],
         "ProcessingOutputConfig": {
             "Outputs": [

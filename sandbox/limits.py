@@ -1,10 +1,11 @@
-"""The limits a container runs under: instance type, then --memory/--cpus overrides."""
+"""The limits a container runs under: instance type, then --memory/--cpus overrides,
+and the pids limit (the spec's or ``--pids-limit``, else the default)."""
 
 from __future__ import annotations
 
 import math
 
-from sandbox.engine import Engine
+from sandbox.engine import DEFAULT_PIDS_LIMIT, Engine
 from sandbox.errors import OptionError, UsageError
 from sandbox.instances import instance_type, parse_memory_mb
 from sandbox.results import AppliedLimits
@@ -93,8 +94,11 @@ def applied_limits(
     if cpus is not None:
         cpu_count = cpus
     notes: list[str] = []
+    pids_limit = spec.pids_limit or DEFAULT_PIDS_LIMIT
     if memory_mb is None and cpu_count is None:
-        return AppliedLimits(max_runtime_s=spec.max_runtime_s, network=spec.network)
+        return AppliedLimits(
+            max_runtime_s=spec.max_runtime_s, network=spec.network, pids_limit=pids_limit
+        )
     host_cpus, host_memory_bytes = engine.host_resources()  # one API call: only when needed
     _check_host_bounds(memory, memory_mb, cpus, (host_cpus, host_memory_bytes))
     if cpu_count and host_cpus and cpu_count > host_cpus:
@@ -114,5 +118,6 @@ def applied_limits(
         memory_mb=memory_mb,
         max_runtime_s=spec.max_runtime_s,
         network=spec.network,
+        pids_limit=pids_limit,
         notes=notes,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import graphlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -32,6 +33,7 @@ from sandbox.datagen import DataSize
 from sandbox.engine import Engine
 from sandbox.errors import SandboxError, UsageError
 from sandbox.images import ensure_image
+from sandbox.masking import Masker
 from sandbox.pipeline_checks import check_folder
 from sandbox.pipeline_plan import (
     PipelinePlan,
@@ -44,7 +46,7 @@ from sandbox.pipeline_results import EdgeCheck, PipelineResult, StepResult
 from sandbox.results import Status, TestResult
 from sandbox.run_group import PIPELINE_RUN_LABEL, RunGroup, wait_interruptibly
 from sandbox.runner import DEFAULT_IMAGE, RunRequest, run_script
-from sandbox.workspace import Workspace, new_run_id, write_json_atomic
+from sandbox.workspace import PRIVATE_FOLDER_MODE, Workspace, new_run_id, write_json_atomic
 
 __all__ = [
     "RESULT_FILE",
@@ -92,7 +94,8 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
     engine = engine or Engine.connect()
     _prepare_images(engine, plan, selected, notify)
     folder = pipeline_runs_root(workspace) / new_run_id(plan.name)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # private, as each step's run folder
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
     started_at, started = datetime.now(timezone.utc), time.monotonic()
     steps, edges = _Scheduler(plan, request, engine, selected, previous, notify).run()
     result = _pipeline_result(plan, request, folder, steps, edges).model_copy(
@@ -233,17 +236,19 @@ def _overall(steps: list[StepResult], edges: list[EdgeCheck]) -> Status:
 def _unrun_result(step: PlannedStep, status: Status, reason: str) -> TestResult:
     """A result for a step that did not run (SKIPPED) or could not start (ERROR)."""
     spec = step.resolved.spec
-    return TestResult(
-        run_id="",
-        script_name=step.script_path.stem,
-        script_path=str(step.script_path),
-        kind=spec.kind.value,
-        call_style=spec.call_style.value,
-        status=status,
-        execution_time=0.0,
-        memory_usage=None,
-        error_message=reason,
-        spec=spec.model_dump(mode="json"),
+    return Masker.for_spec(spec).result(
+        TestResult(
+            run_id="",
+            script_name=step.script_path.stem,
+            script_path=str(step.script_path),
+            kind=spec.kind.value,
+            call_style=spec.call_style.value,
+            status=status,
+            execution_time=0.0,
+            memory_usage=None,
+            error_message=reason,
+            spec=spec.model_dump(mode="json"),
+        )
     )
 
 

@@ -7,6 +7,7 @@ The order of precedence is: command-line options, then the spec file, then what
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ class Overrides:
     max_runtime_s: int | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     kind: JobKind | None = None
+    pids_limit: int | None = None
+    secret_env: list[str] = field(default_factory=list)
+    """Names whose values are secrets; a name not in ``environment`` takes the value
+    this process has (``--secret-env NAME``)."""
 
     def __post_init__(self) -> None:
         # Checked here, so that the error names the option rather than a spec field.
@@ -185,14 +190,37 @@ def _apply_overrides(spec: ScriptSpec, overrides: Overrides, source: str) -> Scr
             "instance_type": overrides.instance_type,
             "max_runtime_s": overrides.max_runtime_s,
             "kind": overrides.kind,
+            "pids_limit": overrides.pids_limit,
         }.items()
         if value is not None
     }
     updates["arguments"] = {**spec.arguments, **overrides.arguments}
-    updates["environment"] = {**spec.environment, **overrides.environment}
+    secret_env = list(dict.fromkeys([*spec.secret_env, *overrides.secret_env]))
+    environment = {**spec.environment, **overrides.environment}
+    updates["secret_env"] = secret_env
+    updates["environment"] = {**environment, **_secret_values(secret_env, environment)}
     updates["hyperparameters"] = {**spec.hyperparameters, **overrides.hyperparameters}
     raw = {**spec.model_dump(exclude_unset=False, mode="json"), **_jsonable(updates)}
     return parse_spec(raw, source=source)
+
+
+def _secret_values(names: list[str], environment: dict[str, str]) -> dict[str, str]:
+    """The caller's values of the secret variables the spec and command line do not set.
+
+    Raises:
+        UsageError: a secret variable is set nowhere.
+    """
+    values: dict[str, str] = {}
+    for name in names:
+        if name in environment:
+            continue
+        if name not in os.environ:
+            raise UsageError(
+                f"secret variable {name}: not set in this environment and not given "
+                f"with --env {name}=VALUE"
+            )
+        values[name] = os.environ[name]
+    return values
 
 
 def _jsonable(updates: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,10 @@ class ResourceUsage(_Result):
     wall_time_s: float | None = None
     max_cpu_percent: float | None = None
     oom_kill_count: int | None = None
+    pids_limit_hits: int | None = Field(
+        default=None, description="Forks refused because the pids limit was reached."
+    )
+    peak_pids: int | None = None
     abandoned_after_s: float | None = Field(
         default=None, description="The supervisor stopped the job: no heartbeat for so long."
     )
@@ -92,6 +96,9 @@ class AppliedLimits(_Result):
     memory_mb: float | None = None
     max_runtime_s: int | None = None
     network: bool = False
+    pids_limit: int | None = Field(
+        default=None, description="Most processes and threads the container may hold."
+    )
     notes: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
@@ -102,6 +109,8 @@ class AppliedLimits(_Result):
         ]
         if self.max_runtime_s:
             parts.append(f"max runtime {self.max_runtime_s} s")
+        if self.pids_limit:
+            parts.append(f"{self.pids_limit} pids")
         prefix = f"{self.instance_type}: " if self.instance_type else ""
         return prefix + ", ".join(parts)
 

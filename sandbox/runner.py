@@ -6,6 +6,7 @@ TIMEOUT, OOM), and only infrastructure problems raise :class:`~sandbox.errors.Sa
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from sandbox.layout import (
     processing_layout,
 )
 from sandbox.limits import applied_limits, check_limit_options
+from sandbox.masking import Masker
 from sandbox.ownership import chown_folders, hand_over, invoking_user
 from sandbox.resolve import (
     Overrides,
@@ -48,7 +50,7 @@ from sandbox.results import AppliedLimits, Status, TestResult
 from sandbox.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.spec import CallStyle
 from sandbox.training import pack_artifacts, training_layout
-from sandbox.workspace import RunFolder, Workspace, write_json_atomic
+from sandbox.workspace import RunFolder, Workspace, make_private_folder, write_json_atomic
 
 __all__ = ["DEFAULT_IMAGE", "RunRequest", "collect_outputs", "invoking_user", "run_script"]
 
@@ -131,6 +133,7 @@ class _Job:
     layout: JobLayout
     owner: tuple[int, int]
     labels: dict[str, str]
+    masker: Masker
 
 
 def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _Job:
@@ -155,9 +158,12 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     )
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
     owner = request.run_as or invoking_user()
-    _prepare_run_folder(run, resolved, layout, owner)
+    masker = Masker.for_spec(resolved.spec)
+    _prepare_run_folder(run, resolved, layout, owner, masker)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
-    return _Job(resolved, engine, image, workspace, run, plan, limits, layout, owner, labels)
+    return _Job(
+        resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker
+    )
 
 
 def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
@@ -215,7 +221,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         job.engine,
         container,
         max_runtime_s=job.limits.max_runtime_s,
-        on_output=request.on_output,
+        on_output=job.masker.stream(request.on_output) if request.on_output else None,
         heartbeat=containerize.heartbeat_file(job.run) if supervised else None,
     )
 
@@ -223,6 +229,10 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
 def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestResult:
     """Judge, check outputs, pack artifacts, hand files back, and save the result."""
     resolved, layout = job.resolved, job.layout
+    # Logs and tails are stored without the secret values the script printed.
+    outcome = dataclasses.replace(
+        outcome, stdout=job.masker.text(outcome.stdout), stderr=job.masker.text(outcome.stderr)
+    )
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
     result = apply_output_checks(result, resolved, layout, env)
@@ -240,6 +250,7 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
+    result = job.masker.result(result)
     write_json_atomic(job.run.result_file, result.to_json_dict())
     return result
 
@@ -266,7 +277,7 @@ def _save_interrupted(job: _Job) -> None:
         image=job.image.reference,
         image_id=job.image.image_id,
         limits=job.limits,
-        spec=job.resolved.spec.model_dump(mode="json"),
+        spec=job.masker.spec(job.resolved.spec),
         run_dir=str(job.run.root),
     )
     write_json_atomic(job.run.result_file, result.to_json_dict())
@@ -332,17 +343,24 @@ def _job_name(run: RunFolder) -> str:
 
 
 def _prepare_run_folder(
-    run: RunFolder, resolved: ResolvedScript, layout: JobLayout, owner: tuple[int, int]
+    run: RunFolder,
+    resolved: ResolvedScript,
+    layout: JobLayout,
+    owner: tuple[int, int],
+    masker: Masker,
 ) -> None:
-    for name, payload in layout.config_files.items():
-        write_json_atomic(run.config / name, payload)
+    config_files = [run.config / name for name in layout.config_files]
+    for path, payload in zip(config_files, layout.config_files.values(), strict=True):
+        write_json_atomic(path, payload)
     writable = [*layout.outputs.values(), *nested_mountpoints(layout.mounts)]
     for folder in writable:
-        folder.mkdir(parents=True, exist_ok=True)
-    # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs exactly this spec again.
-    write_json_atomic(run.root / "spec.json", resolved.spec.model_dump(mode="json"))
-    # The folders the container writes must belong to the user it runs as.
-    chown_folders([*writable, run.ml_output, run.supervisor], owner)
+        make_private_folder(folder)
+    # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs this spec again (secret
+    # values are masked: give them again, with --env or --secret-env).
+    write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
+    # What the container writes, or reads, must belong to the user it runs as: the run
+    # folder is private.
+    chown_folders([*writable, run.ml_output, run.supervisor, run.config, *config_files], owner)
 
 
 def _with_import_hint(

@@ -52,6 +52,8 @@ TRAINING_OUTPUT_PATHS = {
 """The writable folders of a Training job, by their usual channel names."""
 _MAX_ENV_ENTRIES = 100
 _MAX_RUNTIME_S = 777_600
+MIN_PIDS_LIMIT = 16
+"""Fewer processes than this leave no room for the supervisor and an interpreter."""
 
 
 class CallStyle(str, Enum):
@@ -141,6 +143,11 @@ class ScriptSpec(_Frozen):
         default_factory=dict, description="Job arguments: passed as --NAME VALUE, job_args.NAME."
     )
     environment: dict[str, str] = Field(default_factory=dict)
+    secret_env: list[str] = Field(
+        default_factory=list,
+        description="Variables whose values are secrets: passed to the container, masked "
+        "wherever the tool writes; one not in `environment` takes the caller's value.",
+    )
     required_env: list[str] = Field(default_factory=list)
     inputs: dict[str, ChannelSpec] = Field(default_factory=dict)
     outputs: dict[str, ChannelSpec] = Field(default_factory=dict)
@@ -155,6 +162,11 @@ class ScriptSpec(_Frozen):
         validation_alias=AliasChoices("max_runtime_s", "MaxRuntimeInSeconds"),
     )
     call_style: CallStyle = CallStyle.ENTRYPOINT
+    pids_limit: int | None = Field(
+        default=None,
+        ge=MIN_PIDS_LIMIT,
+        description="Most processes and threads at once (default 1024): stops a fork bomb.",
+    )
     network: bool = Field(
         default=False,
         description="False isolates the network, as production's EnableNetworkIsolation.",
@@ -182,6 +194,13 @@ class ScriptSpec(_Frozen):
     @classmethod
     def _valid_image(cls, value: str | None) -> str | None:
         return value if value is None else check_image_reference(value)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _valid_secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_env_name(name)
+        return list(dict.fromkeys(value))
 
     @field_validator("inputs", "outputs")
     @classmethod

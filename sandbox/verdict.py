@@ -53,10 +53,22 @@ def _status(
     if _is_oom(execution):
         return Status.OOM, _oom_message(execution, limits)
     if execution.exit_code != 0:
+        pids_limit = _pids_limit_hit(execution, limits)
+        if pids_limit is not None:
+            return Status.FAIL, (
+                f"the script hit the process limit ({pids_limit} pids): "
+                f"{_failure_message(execution)}"
+            )
         return Status.FAIL, _failure_message(execution)
     if not execution.exit_message_valid:
         return Status.FAIL, "/opt/ml/output/message is not valid UTF-8 (production fails the job)"
     return Status.PASS, None
+
+
+def _pids_limit_hit(execution: ExecutionResult, limits: AppliedLimits) -> int | None:
+    """The pids limit when it refused a fork during the run, else ``None``."""
+    hits = execution.resources.pids_limit_hits if execution.resources else None
+    return limits.pids_limit if hits and limits.pids_limit else None
 
 
 def _is_oom(execution: ExecutionResult) -> bool:
@@ -122,6 +134,12 @@ def _recommendations(
         advice.append("the script wrote no output files: production would upload nothing")
     if status is Status.TIMEOUT:
         advice.append("raise MaxRuntimeInSeconds or make the script faster")
+    pids_limit = _pids_limit_hit(execution, limits)
+    if pids_limit is not None and status is not Status.PASS:
+        advice.append(
+            f"the script tried to run more than {pids_limit} processes and threads at once: "
+            "bound its workers (n_jobs, Pool(processes=...)), or raise --pids-limit"
+        )
     return advice
 
 

@@ -86,6 +86,14 @@ __all__ = ["test_script_command"]
 @arg_option
 @env_option
 @click.option(
+    "--secret-env",
+    "secret_envs",
+    multiple=True,
+    metavar="NAME",
+    help="A variable whose value is a secret: masked wherever the tool writes; without "
+    "--env NAME=VALUE, your value of NAME is passed (repeatable).",
+)
+@click.option(
     "--network/--no-network",
     default=None,
     help="Allow network access (default: none, like EnableNetworkIsolation).",
@@ -97,6 +105,11 @@ __all__ = ["test_script_command"]
 @click.option("--memory", help="Memory limit, e.g. 512m or 4g (overrides the instance type).")
 @click.option("--cpus", type=float, help="CPU limit, e.g. 0.5 (overrides the instance type).")
 @click.option("--max-runtime", type=click.IntRange(1, 777600), help="MaxRuntimeInSeconds.")
+@click.option(
+    "--pids-limit",
+    type=click.IntRange(min=16),  # the spec's MIN_PIDS_LIMIT (sandbox.spec loads lazily)
+    help="Most processes and threads at once (default 1024): a fork bomb stops there.",
+)
 @click.option(
     "--source-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -153,6 +166,8 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         network=options["network"],
         instance_type=options["instance_type"],
         max_runtime_s=options["max_runtime"],
+        pids_limit=options["pids_limit"],
+        secret_env=list(options["secret_envs"]),
         hyperparameters=parse_hyperparameters(options["hyperparameters"]),
     )
     return factory(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -51,6 +52,9 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     assert all(step.peak_memory_mb for step in result.steps)
     saved = json.loads((Path(result.run_dir) / "pipeline_result.json").read_text())
     assert saved["status"] == "PASS" and saved["edges"][0]["from"] == "preprocess.data_output/train"
+    saved_file = Path(result.run_dir) / "pipeline_result.json"
+    assert stat.S_IMODE(saved_file.stat().st_mode) == 0o600  # private, as run folders
+    assert stat.S_IMODE(Path(result.run_dir).stat().st_mode) == 0o700
 
     # --only reruns one step on the outputs of the latest run, and says so.
     again = run(engine, tmp_path, EXAMPLE, only_step="calibration")

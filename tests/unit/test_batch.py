@@ -210,3 +210,19 @@ def test_ctrl_c_stops_only_this_batch_and_does_not_wait_for_runs_preparing_data(
 class _Image:
     reference: str = "sandbox/sklearn-1.2:fake"
     built_now: bool = False
+
+
+def test_a_run_the_infrastructure_stopped_shows_no_secret_value(tmp_path: Path) -> None:
+    from sandbox.batch import PlannedRun, _error_result
+    from sandbox.errors import InfrastructureError
+    from sandbox.resolve import Overrides, resolve_script
+    from sandbox.runner import RunRequest
+
+    script = tmp_path / "prep.py"
+    script.write_text("print('hello')\n")
+    environment = {"DB_PASSWORD": "hunter22", "MODE": "x"}
+    resolved = resolve_script(script, None, Overrides(environment=environment))
+    run = PlannedRun(RunRequest(script=str(script)), resolved)
+    result = _error_result(run, InfrastructureError("engine gone while hunter22 was set"))
+    assert result.spec["environment"] == {"DB_PASSWORD": "***", "MODE": "x"}
+    assert "hunter22" not in str(result.to_json_dict())

@@ -337,3 +337,17 @@ def test_container_entrypoint_replaces_the_images_entrypoint(
     )
     assert (layout.entrypoint, layout.arguments) == (["bash", "run.sh"], ["x"])
     assert _job_config(layout)["AppSpecification"]["ContainerEntrypoint"] == ["bash", "run.sh"]
+
+
+def test_job_config_masks_secret_values_the_container_still_gets(
+    script: Path, bindings: list[InputBinding], run: RunFolder
+) -> None:
+    environment = {"LABEL_FIELD": "y", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "DB_URL": "pg://x"}
+    spec = _spec(environment=environment, secret_env=["DB_URL"])
+    layout = _layout(spec, script, bindings, run)
+    assert _job_config(layout)["Environment"] == {
+        "LABEL_FIELD": "y",
+        "AWS_SECRET_ACCESS_KEY": "***",
+        "DB_URL": "***",
+    }
+    assert layout.environment == environment

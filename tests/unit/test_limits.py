@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.engine import DEFAULT_PIDS_LIMIT
 from sandbox.errors import OptionError, UsageError
 from sandbox.limits import applied_limits, check_limit_options
 from sandbox.results import AppliedLimits
@@ -137,3 +138,19 @@ def test_bad_memory_and_unknown_instance_are_usage_errors() -> None:
         _limits(memory="lots")
     with pytest.raises(UsageError, match="unknown instance type"):
         _limits(instance_type="ml.nope.large")
+
+
+def test_every_run_has_a_pids_limit_by_default() -> None:
+    assert _limits().pids_limit == DEFAULT_PIDS_LIMIT
+    assert _limits(instance_type="ml.t3.medium").pids_limit == DEFAULT_PIDS_LIMIT
+    assert "1024 pids" in _limits().describe()
+
+
+def test_the_spec_sets_the_pids_limit() -> None:
+    assert _limits(pids_limit=64).pids_limit == 64
+    assert _limits(pids_limit=64, cpus=1.0).pids_limit == 64
+
+
+def test_a_pids_limit_too_small_to_start_is_refused() -> None:
+    with pytest.raises(ValueError, match="greater than or equal to 16"):
+        ScriptSpec(script="tabular.py", pids_limit=4)
