@@ -304,6 +304,7 @@ class _Scanner(ast.NodeVisitor):
             id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
         }
         self._env_names = _env_bindings(tree, resolver)
+        self._env_keys = _env_keys(tree, resolver)
         self._env_helpers = _env_helpers(tree, resolver)
         self.uses: list[PathUse] = []
         self.env = _EnvReads()
@@ -352,7 +353,8 @@ class _Scanner(ast.NodeVisitor):
             if read is None:
                 continue
             name, how, direct = read
-            if direct or name in _names_in_messages(node.body, [name]):
+            from_environment = direct or name in self._env_keys
+            if from_environment and (direct or _names_in_messages(node.body, [name])):
                 self.env.checked.add(name)
                 self.env.read(name, required=True, how=f"{how}, then {stop} when it is empty")
 
@@ -576,6 +578,19 @@ def _env_bindings(tree: ast.Module, resolver: Resolver) -> dict[str, ast.Call]:
         assert isinstance(value, ast.Call)
         bindings[variable] = value
     return {k: v for k, v in bindings.items() if k not in ambiguous}
+
+
+def _env_keys(tree: ast.Module, resolver: Resolver) -> set[str]:
+    """Every variable name read from ``os.environ`` anywhere in the script."""
+    keys: set[str] = set()
+    for node in ast.walk(tree):
+        getter = resolver.env_getter(node) if isinstance(node, ast.Call) else None
+        if getter:
+            keys.add(resolver.string(getter[0]) or "")
+        elif isinstance(node, ast.Subscript) and resolver.canonical(node.value) == "os.environ":
+            keys.add(resolver.string(node.slice) or "")
+    keys.discard("")
+    return keys
 
 
 def _env_helpers(tree: ast.Module, resolver: Resolver) -> dict[str, tuple[int, int | None]]:
