@@ -166,8 +166,8 @@ class InferredContract:
         env_reads: How the script reads each required variable, as its source says it
             (``os.environ['X']``, ``os.environ.get('X'), then raises when it is empty``).
         parses_known_args: Whether it calls ``parse_known_args`` (unknown options pass).
-        all_inputs: Input channels of both kinds of job, for a ``--kind`` override.
-        all_outputs: Output channels of both kinds of job.
+        other_inputs: Input channels of the other kind of job, for a ``--kind`` override.
+        other_outputs: Output channels of the other kind of job.
     """
 
     kind: JobKind
@@ -184,8 +184,8 @@ class InferredContract:
     training_hyperparameters_file: bool
     env_reads: dict[str, str] = field(default_factory=dict)
     parses_known_args: bool = False
-    all_inputs: dict[str, str] = field(default_factory=dict)
-    all_outputs: dict[str, str] = field(default_factory=dict)
+    other_inputs: dict[str, str] = field(default_factory=dict)
+    other_outputs: dict[str, str] = field(default_factory=dict)
 
     def for_kind(self, kind: JobKind) -> InferredContract:
         """This contract as a job of ``kind`` would run it: that kind's channels."""
@@ -194,16 +194,11 @@ class InferredContract:
         return replace(
             self,
             kind=kind,
-            inputs=_of_kind(self.all_inputs, kind),
-            outputs=_of_kind(self.all_outputs, kind),
+            inputs=self.other_inputs,
+            outputs=self.other_outputs,
+            other_inputs=self.inputs,
+            other_outputs=self.outputs,
         )
-
-
-def _of_kind(channels: dict[str, str], kind: JobKind) -> dict[str, str]:
-    processing = kind is JobKind.PROCESSING
-    return {
-        name: path for name, path in channels.items() if under(path, PROCESSING_ROOT) is processing
-    }
 
 
 def infer_contract(source: str, filename: str = "<script>") -> InferredContract:
@@ -815,17 +810,19 @@ def _kind(
 
 
 def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
-    inputs, outputs = group_channels(scanner.uses)
-    processing = [
-        path for path in [*inputs.values(), *outputs.values()] if under(path, PROCESSING_ROOT)
-    ]
+    # Each kind's channels are named on their own: a job mounts only one kind.
+    inputs, outputs = group_channels([u for u in scanner.uses if under(u.path, PROCESSING_ROOT)])
+    training_inputs, training_outputs = group_channels(
+        [u for u in scanner.uses if not under(u.path, PROCESSING_ROOT)]
+    )
+    processing = [*inputs.values(), *outputs.values()]
     kind, reason = _kind(scanner.training_evidence, len(scanner.strong_training), processing)
     main_params = _main_parameters(tree)
     return InferredContract(
         kind=kind,
         kind_reason=reason,
-        inputs=_of_kind(inputs, kind),
-        outputs=_of_kind(outputs, kind),
+        inputs=inputs if kind is JobKind.PROCESSING else training_inputs,
+        outputs=outputs if kind is JobKind.PROCESSING else training_outputs,
         required_env=scanner.env.required_names(),
         optional_env=scanner.env.optional_defaults(),
         arguments=dict(scanner.arguments),
@@ -840,6 +837,6 @@ def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
             if name in scanner.env.required_names()
         },
         parses_known_args=scanner.parses_known_args,
-        all_inputs=inputs,
-        all_outputs=outputs,
+        other_inputs=training_inputs if kind is JobKind.PROCESSING else inputs,
+        other_outputs=training_outputs if kind is JobKind.PROCESSING else outputs,
     )

@@ -494,10 +494,7 @@ def test_kind_reason_is_the_first_training_evidence_in_the_source() -> None:
     assert contract.kind_reason == "uses SM_MODEL_DIR (also uses /opt/ml/processing/ paths)"
     # A training job mounts only training channels; the others stay known for --kind.
     assert contract.inputs == {"train": "/opt/ml/input/data/train"}
-    assert contract.all_inputs == {
-        "data": "/opt/ml/processing/input/data",
-        "train": "/opt/ml/input/data/train",
-    }
+    assert contract.other_inputs == {"data": "/opt/ml/processing/input/data"}
 
 
 def test_hyperparameters_file_literal_or_join() -> None:
