@@ -4,15 +4,23 @@ look-alike script in tests/lookalikes."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+from results_factory import make_result
+from rich.console import Console
 
 from sandbox.contract_import import spec_from_contract
+from sandbox.datagen import DataSize
 from sandbox.errors import SpecError, UsageError
+from sandbox.hollow import INFERRED_SOURCE, judge_hollow
 from sandbox.inference import JobKind, infer_contract_from_file
-from sandbox.layout import InputBinding, argument_list, input_mounts
+from sandbox.inputs import bind_inputs
+from sandbox.layout import InputBinding, JobLayout, argument_list, input_mounts
+from sandbox.render import render_text
 from sandbox.resolve import Overrides, resolve_script
+from sandbox.results import OutputFile, Status, TestResult
 from sandbox.spec import CODE_PATH
 
 LOOKALIKES = Path(__file__).resolve().parents[1] / "lookalikes"
@@ -240,3 +248,80 @@ def test_test_script_takes_a_step_interface_contract(tmp_path: Path) -> None:
         lookalike("main_keys"), contract, Overrides(environment={"LABEL_FIELD": "label"})
     )
     assert resolved.spec.framework_requirements["torch"] == "==2.1.0"
+
+
+def test_text_result_shows_the_scripts_name_and_the_production_name() -> None:
+    result = make_result(
+        inputs={"model_input": "generated (small)", "data": "generated (small)"},
+        spec={
+            "inputs": {
+                "model_input": {"path": "/opt/ml/processing/input/model"},
+                "data": {"path": "/opt/ml/processing/input/data"},
+            }
+        },
+    )
+    console = Console(record=True, width=200)
+    render_text(result, console)
+    text = console.export_text()
+    assert "input model_input (production name model): generated (small)" in text
+    assert "input data: generated (small)" in text
+
+
+def test_input_option_takes_the_production_channel_name(tmp_path: Path) -> None:
+    resolved = resolve_script(lookalike("main_keys"), None, Overrides())
+    folder = tmp_path / "model"
+    folder.mkdir()
+    plan = bind_inputs(
+        resolved.spec,
+        resolved.contract,
+        data_source=None,
+        explicit={"model": folder, "eval_data": folder},
+        cache_root=tmp_path / "cache",
+        size=DataSize.SMALL,
+    )
+    assert {b.channel: b.host_path for b in plan.bindings} == {
+        "model_input": folder,
+        "evaluation_data": folder,
+    }
+
+
+# --- hollow PASS ------------------------------------------------------------------------------
+
+
+def _hollow(tmp_path: Path, files: dict[str, str], *, spec_source: str) -> TestResult:
+    resolved = resolve_script(lookalike("writes_nothing"), None, Overrides())
+    resolved = dataclasses.replace(resolved, spec_source=spec_source)
+    folder = tmp_path / "result"
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    layout = JobLayout([], [], {}, [], {"result": folder}, {}, {})
+    listed = [OutputFile(channel="result", path=n, size_bytes=len(t)) for n, t in files.items()]
+    return judge_hollow(make_result(outputs={"result": listed}), resolved, layout)
+
+
+def test_a_declared_required_output_left_empty_is_a_fail(tmp_path: Path) -> None:
+    result = _hollow(tmp_path, {}, spec_source="spec.yaml")
+    assert result.status is Status.FAIL
+    assert result.error_message == (
+        "output channel 'result' (/opt/ml/processing/output/result) is empty: "
+        "production uploads nothing"
+    )
+
+
+def test_an_inferred_output_left_empty_is_a_finding(tmp_path: Path) -> None:
+    result = _hollow(tmp_path, {}, spec_source=INFERRED_SOURCE)
+    assert result.status is Status.PASS
+    assert result.findings[-1].startswith("output channel 'result'")
+
+
+def test_metadata_about_zero_rows_is_a_finding(tmp_path: Path) -> None:
+    result = _hollow(
+        tmp_path, {"summary.json": '{"stats": {"num_rows": 0}}'}, spec_source="spec.yaml"
+    )
+    assert result.status is Status.PASS
+    assert result.findings[-1] == (
+        "the only outputs are metadata about zero rows (result/summary.json: num_rows=0)"
+    )
+    counted = _hollow(tmp_path / "x", {"summary.json": '{"num_rows": 3}'}, spec_source="s")
+    assert counted.findings == []
