@@ -257,7 +257,9 @@ def _check_ready(
         )
     if spec.container_arguments is None and spec.kind is JobKind.PROCESSING:
         _check_arguments(spec, contract, script)
-        if not (allow_unknown_args or contract.parses_known_args):
+        # main() gets a namespace, where an extra attribute harms nobody.
+        entrypoint = spec.call_style is CallStyle.ENTRYPOINT
+        if entrypoint and not (allow_unknown_args or contract.parses_known_args):
             _check_unknown_arguments(spec, contract, script)
     _check_output_placeholders(spec, contract, script)
 

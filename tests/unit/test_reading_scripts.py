@@ -21,7 +21,7 @@ from sandbox.layout import InputBinding, JobLayout, argument_list, input_mounts
 from sandbox.render import render_text
 from sandbox.resolve import Overrides, resolve_script
 from sandbox.results import OutputFile, Status, TestResult
-from sandbox.spec import CODE_PATH
+from sandbox.spec import CODE_PATH, CallStyle
 
 LOOKALIKES = Path(__file__).resolve().parents[1] / "lookalikes"
 
@@ -325,3 +325,21 @@ def test_metadata_about_zero_rows_is_a_finding(tmp_path: Path) -> None:
     )
     counted = _hollow(tmp_path / "x", {"summary.json": '{"num_rows": 3}'}, spec_source="s")
     assert counted.findings == []
+
+
+def test_unknown_argument_is_no_obstacle_when_main_is_called(tmp_path: Path) -> None:
+    script = tmp_path / "with_main.py"
+    script.write_text(
+        "import argparse\n"
+        "def main(input_paths, output_paths, environ_vars, job_args):\n"
+        "    pass\n"
+        "if __name__ == '__main__':\n"
+        "    parser = argparse.ArgumentParser()\n"
+        "    parser.add_argument('--job-type', required=True)\n"
+        "    main({}, {}, {}, parser.parse_args())\n"
+    )
+    given = {"job_type": "x", "extra": "1"}
+    with pytest.raises(UsageError, match="declares no argument --extra"):
+        resolve_script(script, None, Overrides(arguments=given))
+    resolved = resolve_script(script, None, Overrides(arguments=given, call_style=CallStyle.MAIN))
+    assert resolved.spec.arguments == {"job-type": "x", "extra": "1"}
