@@ -364,11 +364,15 @@ class _Scanner(ast.NodeVisitor):
         getter = self.resolver.env_getter(expr)
         if getter:
             name = self.resolver.string(getter[0])
+            default = self.resolver.literal_text(getter[1])
+            if default:  # a real fallback: unset is not empty
+                return None
             return (name, ast.unparse(expr), True) if name else None
         func = expr.func
         if isinstance(func, ast.Attribute) and func.attr == "get" and expr.args:
             name = self.resolver.string(expr.args[0])
-            return (name, ast.unparse(expr), False) if name else None
+            fallback = self.resolver.literal_text(expr.args[1]) if len(expr.args) > 1 else None
+            return (name, ast.unparse(expr), False) if name and not fallback else None
         return None
 
     def visit_Dict(self, node: ast.Dict) -> None:

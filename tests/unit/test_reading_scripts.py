@@ -15,7 +15,7 @@ from sandbox.contract_import import spec_from_contract
 from sandbox.datagen import DataSize
 from sandbox.errors import SpecError, UsageError
 from sandbox.hollow import INFERRED_SOURCE, judge_hollow
-from sandbox.inference import JobKind, infer_contract_from_file
+from sandbox.inference import JobKind, infer_contract, infer_contract_from_file
 from sandbox.inputs import bind_inputs
 from sandbox.layout import InputBinding, JobLayout, argument_list, input_mounts
 from sandbox.render import render_text
@@ -152,6 +152,17 @@ def test_get_then_raise_or_exit_is_a_required_variable() -> None:
     contract = infer_contract_from_file(lookalike("env_required_get"))
     assert contract.required_env == ("STRATA_COLUMN", "GROUP_FIELD")
     assert contract.optional_env == {"TRAIN_RATIO": "0.7", "SAMPLING_MODE": "balanced", "SEED": "7"}
+
+
+def test_a_get_with_a_real_fallback_stays_optional_even_if_checked() -> None:
+    contract = infer_contract(
+        "import os\n"
+        "mode = os.environ.get('MODE', 'fast')\n"
+        "if not mode:\n"
+        "    raise ValueError('MODE is empty')\n"
+    )
+    assert contract.required_env == ()
+    assert contract.optional_env == {"MODE": "fast"}
 
 
 def test_missing_required_variable_message_quotes_how_it_is_read() -> None:
