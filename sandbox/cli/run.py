@@ -234,6 +234,8 @@ def _run_test_scripts(
 
     if options["spec_path"] is not None:
         raise UsageError("--spec names one script: give one script with --spec")
+    if options["contract_path"] is not None:
+        raise UsageError("--contract names one script: give one script with --contract")
     requests = [make_request(name) for name in names]
     stems = [Path(name).stem for name in names]
     console = stderr_console()

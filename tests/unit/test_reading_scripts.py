@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from results_factory import make_result
 from rich.console import Console
 
+from sandbox.cli import cli
 from sandbox.contract_import import spec_from_contract
 from sandbox.datagen import DataSize
 from sandbox.errors import SpecError, UsageError
@@ -354,3 +357,62 @@ def test_unknown_argument_is_no_obstacle_when_main_is_called(tmp_path: Path) -> 
         resolve_script(script, None, Overrides(arguments=given))
     resolved = resolve_script(script, None, Overrides(arguments=given, call_style=CallStyle.MAIN))
     assert resolved.spec.arguments == {"job-type": "x", "extra": "1"}
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def _cli(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_cli_misspelled_arg_exits_2_with_the_closest_match() -> None:
+    result = _cli(
+        "test-script", str(lookalike("hyphen_args")), "--arg", "job_type=x", "--arg", "min_order=3"
+    )
+    assert result.exit_code == 2, result.output
+    assert "did you mean --min-orders?" in " ".join(result.stderr.split())
+
+
+def test_cli_missing_argument_names_the_scripts_spelling() -> None:
+    result = _cli("test-script", str(lookalike("hyphen_args")))
+    assert result.exit_code == 2, result.output
+    assert "pass --arg job-type=VALUE" in " ".join(result.stderr.split())
+
+
+def test_cli_contract_and_spec_together_exit_2(tmp_path: Path) -> None:
+    contract = tmp_path / "evaluate.step.yaml"
+    contract.write_text(STEP_INTERFACE)
+    result = _cli(
+        "test-script",
+        str(lookalike("main_keys")),
+        "--contract",
+        str(contract),
+        "--spec",
+        str(contract),
+    )
+    assert result.exit_code == 2, result.output
+    assert "--spec and --contract" in result.stderr
+
+
+def test_cli_contract_asks_for_what_the_contract_requires(tmp_path: Path) -> None:
+    contract = tmp_path / "evaluate.step.yaml"
+    contract.write_text(STEP_INTERFACE)
+    result = _cli("test-script", str(lookalike("main_keys")), "--contract", str(contract))
+    assert result.exit_code == 2, result.output
+    assert "pass --env LABEL_FIELD=VALUE" in " ".join(result.stderr.split())
+
+
+def test_cli_contract_names_one_script(tmp_path: Path) -> None:
+    contract = tmp_path / "evaluate.step.yaml"
+    contract.write_text(STEP_INTERFACE)
+    scripts = [str(lookalike("main_keys")), str(lookalike("hyphen_args"))]
+    result = _cli("test-script", *scripts, "--contract", str(contract))
+    assert result.exit_code == 2, result.output
+    assert "--contract names one script" in result.stderr
+
+
+def test_cli_kind_choice_is_checked() -> None:
+    result = _cli("test-script", str(lookalike("hyphen_args")), "--kind", "batch")
+    assert result.exit_code == 2
+    assert "batch" in result.output
