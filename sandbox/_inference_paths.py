@@ -135,7 +135,7 @@ class Resolver:
         self._collect_strings(tree)
         # Second pass: names bound to `PATHS["key"]` or `os.path.join(args.dir, args.file)`
         # fold once the dicts of paths and the argparse defaults are known.
-        self._dicts = _string_dicts(tree, self)
+        self._dicts = _string_dicts(self._dict_nodes, self)
         self._argument_defaults = _argument_defaults(tree, self)
         self._strings = {}
         self._collect_strings(tree)
@@ -287,30 +287,19 @@ def _dict_nodes(tree: ast.Module) -> dict[str, ast.Dict]:
     }
 
 
-def _string_dicts(tree: ast.Module, resolver: Resolver) -> dict[str, dict[str, str]]:
-    """Names bound once to a dict literal: its string keys and the values that fold
+def _string_dicts(dicts: dict[str, ast.Dict], resolver: Resolver) -> dict[str, dict[str, str]]:
+    """Of each dict literal bound to a name, the string keys whose values fold
     (``PATHS = {"MODEL_DIR": "/opt/ml/processing/input/model"}``)."""
-    found: dict[str, dict[str, str]] = {}
-    seen: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
-            continue
-        target = _single_target(node)
-        if target is None:
-            continue
-        if target in seen or not isinstance(node.value, ast.Dict):
-            found.pop(target, None)
-            seen.add(target)
-            continue
-        seen.add(target)
-        found[target] = {
+    return {
+        name: {
             key.value: folded
-            for key, value in zip(node.value.keys, node.value.values, strict=True)
+            for key, value in zip(node.keys, node.values, strict=True)
             if isinstance(key, ast.Constant) and isinstance(key.value, str)
             for folded in [resolver.string(value)]
             if folded is not None
         }
-    return found
+        for name, node in dicts.items()
+    }
 
 
 def _argument_defaults(tree: ast.Module, resolver: Resolver) -> dict[str, str]:
