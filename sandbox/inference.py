@@ -348,10 +348,16 @@ class _Scanner(ast.NodeVisitor):
             if read is None:
                 continue
             name, how, direct = read
-            from_environment = direct or name in self._env_keys
-            if from_environment and (direct or _names_in_messages(node.body, [name])):
-                self.env.checked.add(name)
-                self.env.read(name, required=True, how=f"{how}, then {stop} when it is empty")
+            if direct:
+                said = f"{how}, then {stop} when it is empty"
+            elif name in self._env_keys and _names_in_messages(node.body, [name]):
+                said = f"{self._env_keys[name]}, passed on; {how} {stop} when it is empty"
+            else:
+                continue
+            self.env.checked.add(name)
+            self.env.read(name, required=True, how=said)
+            if direct:  # the script's own read of the environment says it best
+                self.env.how[name] = said
 
     def _env_read_of(self, expr: ast.expr) -> tuple[str, str, bool] | None:
         """(variable, how it is read, whether straight from ``os.environ``) of what an
@@ -579,16 +585,21 @@ def _env_bindings(tree: ast.Module, resolver: Resolver) -> dict[str, ast.Call]:
     return {k: v for k, v in bindings.items() if k not in ambiguous}
 
 
-def _env_keys(tree: ast.Module, resolver: Resolver) -> set[str]:
-    """Every variable name read from ``os.environ`` anywhere in the script."""
-    keys: set[str] = set()
-    for node in ast.walk(tree):
-        getter = resolver.env_getter(node) if isinstance(node, ast.Call) else None
-        if getter:
-            keys.add(resolver.string(getter[0]) or "")
+def _env_keys(tree: ast.Module, resolver: Resolver) -> dict[str, str]:
+    """Every variable read from ``os.environ``, and its first read as written."""
+    keys: dict[str, str] = {}
+    nodes = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Subscript))),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    for node in nodes:
+        name = None
+        if isinstance(node, ast.Call) and (getter := resolver.env_getter(node)):
+            name = resolver.string(getter[0])
         elif isinstance(node, ast.Subscript) and resolver.canonical(node.value) == "os.environ":
-            keys.add(resolver.string(node.slice) or "")
-    keys.discard("")
+            name = resolver.string(node.slice)
+        if name:
+            keys.setdefault(name, ast.unparse(node))
     return keys
 
 

@@ -157,6 +157,26 @@ def test_get_then_raise_or_exit_is_a_required_variable() -> None:
     assert contract.optional_env == {"TRAIN_RATIO": "0.7", "SAMPLING_MODE": "balanced", "SEED": "7"}
 
 
+def test_a_variable_main_refuses_when_empty_is_required_and_quoted_both_ways() -> None:
+    contract = infer_contract(
+        "import os\n"
+        "def main(input_paths, output_paths, environ_vars, job_args):\n"
+        "    label = environ_vars.get('LABEL_FIELD')\n"
+        "    if not label:\n"
+        "        raise ValueError('LABEL_FIELD environment variable must be set')\n"
+        "    key = output_paths.get('data_output')\n"
+        "    if not key:\n"
+        "        raise ValueError('data_output is required')\n"
+        "if __name__ == '__main__':\n"
+        "    main({}, {}, {'LABEL_FIELD': os.environ.get('LABEL_FIELD')}, None)\n"
+    )
+    assert contract.required_env == ("LABEL_FIELD",)
+    assert contract.env_reads == {
+        "LABEL_FIELD": "os.environ.get('LABEL_FIELD'), passed on; "
+        "environ_vars.get('LABEL_FIELD') raises when it is empty"
+    }
+
+
 def test_a_get_with_a_real_fallback_stays_optional_even_if_checked() -> None:
     contract = infer_contract(
         "import os\n"
