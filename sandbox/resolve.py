@@ -330,11 +330,12 @@ def _check_distinct_paths(spec: ScriptSpec, script: str) -> None:
 
 
 def _check_nesting(spec: ScriptSpec, script: str) -> None:
-    """Channels nested in each other, or over the code folder, cannot both be mounted.
+    """Channels nested in a read-only input, inputs nested in an output (uploaded with
+    it), or a channel over the code folder cannot be laid out as production has them.
 
-    The processing input root is the one exception: production downloads every input
-    under it, so it may hold other input channels and the code folder (the layout mounts
-    its entries one by one).
+    Outputs may nest in outputs (all writable, like folders of one upload), and the
+    processing input root may hold other input channels and the code folder: production
+    downloads every input under it, and the layout mounts its entries one by one.
     """
     channels = [
         (direction, name, channel.path)
@@ -351,7 +352,8 @@ def _check_nesting(spec: ScriptSpec, script: str) -> None:
                 f"folder {CODE_PATH}; give the channel a folder of its own",
             )
         for inner_direction, inner_name, inner in channels:
-            if inner.startswith(outer + "/"):
+            writable = outer_direction == inner_direction == "output"
+            if inner.startswith(outer + "/") and not writable:
                 raise SpecError(
                     script,
                     f"{inner_direction} channel {inner_name!r}: {inner} lies inside "

@@ -223,6 +223,27 @@ def test_nested_input_channels_are_refused_naming_both(tmp_path: Path) -> None:
     assert "'config'" in str(caught.value) and "'model_artifacts'" in str(caught.value)
 
 
+def test_outputs_may_nest_in_the_output_root_but_inputs_may_not(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "script: writes_nothing.py\n"
+        "outputs:\n"
+        "  everything: {path: /opt/ml/processing/output}\n"
+        "  metrics: {path: /opt/ml/processing/output/metrics}\n"
+    )
+    resolved = resolve_script(lookalike("writes_nothing"), spec, Overrides())
+    assert set(resolved.spec.outputs) == {"everything", "metrics"}
+    spec.write_text(
+        "script: writes_nothing.py\n"
+        "inputs:\n"
+        "  config: {path: /opt/ml/processing/output/config}\n"
+        "outputs:\n"
+        "  everything: {path: /opt/ml/processing/output}\n"
+    )
+    with pytest.raises(SpecError, match=r"input channel 'config'.*output channel 'everything'"):
+        resolve_script(lookalike("writes_nothing"), spec, Overrides())
+
+
 def test_channel_over_the_code_folder_is_refused(tmp_path: Path) -> None:
     spec = _spec_file(tmp_path, {"everything": "/opt/ml/processing/input/code/lib"})
     with pytest.raises(SpecError, match="holds the code"):
