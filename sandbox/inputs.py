@@ -58,6 +58,7 @@ def bind_inputs(
     data is downloaded into ``s3`` (default: an ``s3`` folder beside ``cache_root``).
     """
     s3 = s3 or S3Cache(cache_root.parent / S3_CACHE_DIR)
+    explicit = _by_logical_name(spec, explicit)
     _check_explicit(spec, explicit)
     folders = _source_folders(data_source, s3)
     bindings: list[InputBinding] = []
@@ -80,6 +81,16 @@ def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
     """The data-source folder names that feed a channel, first match wins: its logical
     name, then its container path's last component."""
     return name, channel.folder_name
+
+
+def _by_logical_name(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> dict[str, Path | str]:
+    """``--input`` may name a channel by its production name (its folder's name) as
+    well as by the logical name the script's ``__main__`` gives it."""
+    folders = {channel.folder_name: name for name, channel in spec.inputs.items()}
+    return {
+        name if name in spec.inputs else folders.get(name, name): path
+        for name, path in explicit.items()
+    }
 
 
 def _check_explicit(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.engine import Mount
+from sandbox.errors import SpecError
 from sandbox.masking import Masker
 from sandbox.s3source import S3Source
 from sandbox.spec import CODE_PATH, ScriptSpec
@@ -26,6 +27,7 @@ __all__ = [
     "code_mount",
     "code_target",
     "entry_point",
+    "input_mounts",
     "module_call",
     "nested_mountpoints",
     "processing_layout",
@@ -153,7 +155,7 @@ def processing_layout(
     outputs = {name: run.outputs / name for name in spec.outputs}
     mounts = [
         code_mount(CODE_PATH, script_path, source_dir),
-        *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
+        *(mount for b in inputs for mount in input_mounts(b, inputs)),
         *(Mount(outputs[name], ch.path, read_only=False) for name, ch in spec.outputs.items()),
         Mount(run.config, CONFIG_DIR, read_only=True),
         Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
@@ -180,6 +182,39 @@ def processing_layout(
         script_target=start.script_target,
         working_dir=CODE_PATH if run_as_module else None,
     )
+
+
+def input_mounts(binding: InputBinding, inputs: list[InputBinding]) -> list[Mount]:
+    """The read-only mounts of an input channel.
+
+    A channel that holds the code folder or another input channel (the input root
+    ``/opt/ml/processing/input`` read as one channel) cannot be one read-only mount: the
+    engine could not make the nested mountpoints inside it. Its entries are mounted one
+    by one instead, so the folders nested in it stay free, and its host folder is never
+    written to.
+
+    Raises:
+        SpecError: An entry of the channel's folder has the name of a folder nested in it.
+    """
+    root = PurePosixPath(binding.container_path)
+    nested = [
+        PurePosixPath(path)
+        for path in (CODE_PATH, *(b.container_path for b in inputs if b is not binding))
+        if root in PurePosixPath(path).parents
+    ]
+    if not nested:
+        return [Mount(binding.host_path, binding.container_path, read_only=True)]
+    taken = {path.relative_to(root).parts[0]: str(path) for path in nested}
+    mounts: list[Mount] = []
+    for entry in sorted(binding.host_path.iterdir()):
+        if entry.name in taken:
+            raise SpecError(
+                str(binding.host_path),
+                f"input channel {binding.channel!r}: its entry {entry.name!r} would hide "
+                f"{taken[entry.name]}; rename it or give the channel a folder of its own",
+            )
+        mounts.append(Mount(entry, f"{root}/{entry.name}", read_only=True))
+    return mounts
 
 
 def nested_mountpoints(mounts: list[Mount]) -> list[Path]:

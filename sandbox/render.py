@@ -52,7 +52,8 @@ def render_text(result: TestResult, console: Console) -> None:
         if len(files) > 10:
             console.print(f"    ... {len(files) - 10} more")
     for channel, source in result.inputs.items():
-        console.print(f"  input {printable_markup(channel)}: {printable_markup(source)}")
+        named = _with_production_name(result, channel)
+        console.print(f"  input {printable_markup(named)}: {printable_markup(source)}")
     for finding in result.findings:
         console.print(f"  [yellow]finding:[/] {printable_markup(finding)}")
     for advice in result.recommendations:
@@ -64,6 +65,15 @@ def render_text(result: TestResult, console: Console) -> None:
         for line in result.stderr_tail[-_STDERR_LINES_SHOWN:]:
             console.print(f"    {printable_markup(line)}", highlight=False)
     console.print(f"  run folder: {printable_markup(result.run_dir)}", style="dim")
+
+
+def _with_production_name(result: TestResult, channel: str) -> str:
+    """``model_input (production name model)`` when the script's name for a channel is
+    not its folder's name, which ``--input`` and ``--data-source`` also accept."""
+    inputs = result.spec.get("inputs") if isinstance(result.spec, dict) else None
+    path = (inputs or {}).get(channel, {}).get("path", "")
+    folder = str(path).rstrip("/").rsplit("/", 1)[-1]
+    return f"{channel} (production name {folder})" if folder and folder != channel else channel
 
 
 def _figures(result: TestResult) -> Table:

@@ -26,6 +26,7 @@ from sandbox.errors import (
     UsageError,
 )
 from sandbox.execute import ContainerOutcome, run_container
+from sandbox.hollow import judge_hollow
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
 from sandbox.inputs import InputPlan, bind_inputs
@@ -235,7 +236,7 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     )
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
-    result = apply_output_checks(result, resolved, layout, env)
+    result = judge_hollow(apply_output_checks(result, resolved, layout, env), resolved, layout)
     artifacts, packing = [], []
     if result.is_successful() and resolved.spec.kind is JobKind.TRAINING:
         try:

@@ -171,6 +171,11 @@ class ScriptSpec(_Frozen):
         default=False,
         description="False isolates the network, as production's EnableNetworkIsolation.",
     )
+    framework_requirements: dict[str, str] = Field(
+        default_factory=dict,
+        description="Packages the script needs from its image, e.g. {torch: ==2.1.0} "
+        "(from a contract's framework_requirements).",
+    )
 
     @field_validator("environment")
     @classmethod

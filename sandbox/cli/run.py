@@ -116,6 +116,22 @@ __all__ = ["test_script_command"]
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
 )
 @hyperparameters_option
+@click.option(
+    "--kind",
+    type=click.Choice(["processing", "training"]),
+    help="Run as this kind of job, whatever the script's paths suggest.",
+)
+@click.option(
+    "--allow-unknown-args",
+    is_flag=True,
+    help="Pass --arg names the script's argparse does not declare.",
+)
+@click.option(
+    "--contract",
+    "contract_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Run under a script contract (.py or step-interface YAML) instead of a spec.",
+)
 @handles_errors
 def test_script_command(**options: Any) -> None:
     """Run SCRIPTS in production-shaped containers: names in --scripts-dir, paths, or
@@ -154,6 +170,7 @@ def _test_one_script(options: dict[str, Any]) -> Any:
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
     from sandbox.datagen import DataSize
+    from sandbox.inference import JobKind
     from sandbox.resolve import Overrides
     from sandbox.spec import CallStyle
 
@@ -169,11 +186,15 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         pids_limit=options["pids_limit"],
         secret_env=list(options["secret_envs"]),
         hyperparameters=parse_hyperparameters(options["hyperparameters"]),
+        kind=JobKind(options["kind"]) if options["kind"] else None,
+        allow_unknown_args=options["allow_unknown_args"],
     )
+    if options["contract_path"] is not None and options["spec_path"] is not None:
+        raise UsageError("--spec and --contract both describe the run: give one")
     return factory(
         script=options["script"],
         scripts_dir=options["scripts_dir"],
-        spec_path=options["spec_path"],
+        spec_path=options["contract_path"] or options["spec_path"],
         overrides=overrides,
         data_source=None
         if data_source == "synthetic"
@@ -228,6 +249,8 @@ def _run_test_scripts(
 
     if options["spec_path"] is not None:
         raise UsageError("--spec names one script: give one script with --spec")
+    if options["contract_path"] is not None:
+        raise UsageError("--contract names one script: give one script with --contract")
     requests = [make_request(name) for name in names]
     stems = [Path(name).stem for name in names]
     console = stderr_console()
