@@ -284,8 +284,10 @@ class DatasetSpec(BaseModel):
         header: Whether CSV files start with a header line.
         seed: Random seed; same spec, seed and size give byte-identical files.
         content: JSON content written as-is to `file_name` (recipe json).
-        file_name: File name of recipe json, or of the one file of a single layout.
-        files: Relative file name -> text content (recipe files).
+        file_name: File name of recipe json, of the one file of a single layout, or of
+            each split's one file in a splits layout (`{split}` stands for the split).
+        files: Relative file name -> text content (recipe files; with other recipes,
+            written beside the generated data).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
