@@ -19,9 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.datagen import DataSize, generate
+from sandbox.channel_content import ScriptContent
+from sandbox.datagen import DatasetSpec, DataSize, effective_columns, generate
+from sandbox.datagen.generate import DEFAULT_JSON_FILE
+from sandbox.datagen.layout import plan_files
 from sandbox.errors import UsageError
-from sandbox.inputs import dataset_for_channel, source_folder_keys
+from sandbox.inputs import (
+    channel_required,
+    script_content,
+    shaped_dataset_for_channel,
+    source_folder_keys,
+)
 from sandbox.resolve import Overrides, ResolvedScript, find_script, resolve_script
 from sandbox.spec import ScriptSpec
 
@@ -30,7 +38,9 @@ __all__ = [
     "GenDataRequest",
     "GeneratedChannel",
     "channel_folders",
+    "explain_data",
     "gen_data",
+    "plan_channel_data",
     "write_channel_data",
 ]
 
@@ -62,6 +72,10 @@ class GeneratedChannel:
     files: tuple[str, ...]
     rows: int | None
     size_bytes: int
+    columns: tuple[tuple[str, str], ...] = ()
+    """(name, type) of each generated column."""
+    reasons: tuple[str, ...] = ()
+    """Why the data looks as it does: the lines of the script that asked for it."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ class GenDataReport:
                     "files": list(ch.files),
                     "rows": ch.rows,
                     "size_bytes": ch.size_bytes,
+                    "columns": [{"name": name, "type": kind} for name, kind in ch.columns],
+                    "reasons": list(ch.reasons),
                 }
                 for ch in self.channels
             ],
@@ -103,6 +119,61 @@ def gen_data(request: GenDataRequest) -> GenDataReport:
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
     return write_channel_data(
         resolved, request.out_dir, size=request.data_size, progress=request.progress
+    )
+
+
+def explain_data(request: GenDataRequest) -> GenDataReport:
+    """What :func:`gen_data` would write, and why, writing nothing.
+
+    Per channel: the files it would hold, the columns and their types, and the lines
+    of the script that decided them; an optional channel is listed as left out.
+
+    Raises:
+        UsageError: Unknown script, invalid spec, missing variable or argument.
+    """
+    script_path = find_script(request.script, request.scripts_dir)
+    resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    return plan_channel_data(resolved, size=request.data_size)
+
+
+def plan_channel_data(resolved: ResolvedScript, *, size: DataSize) -> GenDataReport:
+    """Every input channel's planned files, columns and reasons (see :func:`explain_data`)."""
+    spec = resolved.spec
+    content = script_content(resolved.script_path, resolved.contract)
+    channels = []
+    for name, folder in channel_folders(spec).items():
+        if not channel_required(name, spec.inputs[name], content):
+            channels.append(_left_out(name, folder, content))
+            continue
+        shaped = shaped_dataset_for_channel(
+            name, spec.inputs[name], spec, resolved.contract, content
+        )
+        channels.append(_planned(name, folder, shaped.dataset, shaped.reasons, size))
+    return GenDataReport(resolved.script_path.stem, Path(), size, tuple(channels))
+
+
+def _left_out(name: str, folder: str, content: ScriptContent | None) -> GeneratedChannel:
+    found = content.channels.get(name) if content is not None else None
+    if found is not None and found.optional_line is not None:
+        why = f"optional: line {found.optional_line} checks that it exists; left out"
+    else:
+        why = "optional (required: false); left out"
+    return GeneratedChannel(name, folder, (), None, 0, reasons=(why,))
+
+
+def _planned(
+    name: str, folder: str, dataset: DatasetSpec, reasons: tuple[str, ...], size: DataSize
+) -> GeneratedChannel:
+    files: list[str] = list(dataset.files)
+    rows = None
+    if dataset.recipe.is_table:
+        rows = dataset.rows if dataset.rows is not None else size.rows
+        files += [plan.relative.as_posix() for plan in plan_files(dataset, rows)]
+    elif dataset.content is not None:
+        files.append(dataset.file_name or DEFAULT_JSON_FILE)
+    columns = tuple((column.name, column.type.value) for column in effective_columns(dataset))
+    return GeneratedChannel(
+        name, folder, tuple(sorted(files)), rows, 0, columns=columns, reasons=reasons
     )
 
 
@@ -124,14 +195,19 @@ def write_channel_data(
     out_dir = out_dir.absolute()
     _check_out_dir(out_dir)
     spec = resolved.spec
-    folders = channel_folders(spec)
+    content = script_content(resolved.script_path, resolved.contract)
+    folders = {
+        name: folder
+        for name, folder in channel_folders(spec).items()
+        if channel_required(name, spec.inputs[name], content)
+    }
     if not folders:
-        raise UsageError(f"script {resolved.script_path.stem} reads no input channel")
+        raise UsageError(f"script {resolved.script_path.stem} reads no required input channel")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.gen-data-", dir=out_dir.parent))
     try:
         channels = tuple(
-            _write_channel(resolved, name, folder, staging, size, progress)
+            _write_channel(resolved, name, folder, staging, size, progress, content)
             for name, folder in folders.items()
         )
         _publish(staging, out_dir)
@@ -181,9 +257,11 @@ def _write_channel(
     staging: Path,
     size: DataSize,
     progress: Progress | None,
+    content: ScriptContent | None,
 ) -> GeneratedChannel:
     spec, contract = resolved.spec, resolved.contract
-    dataset = dataset_for_channel(name, spec.inputs[name], spec, contract)
+    shaped = shaped_dataset_for_channel(name, spec.inputs[name], spec, contract, content)
+    dataset = shaped.dataset
     report = (lambda done, total: progress(name, done, total)) if progress else None
     target = staging / folder
     files = generate(dataset, target, size=size, progress=report)
@@ -197,6 +275,8 @@ def _write_channel(
         files=tuple(path.relative_to(target).as_posix() for path in files),
         rows=rows,
         size_bytes=sum(path.stat().st_size for path in files),
+        columns=tuple((column.name, column.type.value) for column in effective_columns(dataset)),
+        reasons=shaped.reasons,
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox.channel_content import ScriptContent, infer_channel_content
+from sandbox.channel_data import ShapedDataset, shape_dataset
 from sandbox.datagen import (
     DatasetSpec,
     DataSize,
@@ -21,12 +23,22 @@ from sandbox.datagen import (
 )
 from sandbox.errors import UsageError
 from sandbox.inference import InferredContract, JobKind
+from sandbox.input_checks import check_source_feeds, describe_generated
 from sandbox.layout import InputBinding
 from sandbox.resolve import script_environment
 from sandbox.s3source import S3_CACHE_DIR, S3Cache, S3DataType, S3Source, is_s3_uri, split_s3_uri
 from sandbox.spec import ChannelSpec, ScriptSpec
 
-__all__ = ["InputPlan", "bind_inputs", "dataset_for_channel", "source_folder_keys"]
+__all__ = [
+    "InputPlan",
+    "bind_inputs",
+    "channel_required",
+    "check_inputs",
+    "dataset_for_channel",
+    "script_content",
+    "shaped_dataset_for_channel",
+    "source_folder_keys",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -49,31 +61,86 @@ def bind_inputs(
     size: DataSize,
     progress: Callable[[str, int, int], None] | None = None,
     s3: S3Cache | None = None,
+    script_path: Path | None = None,
 ) -> InputPlan:
     """Bind every input channel of ``spec`` to a host folder.
 
     A channel's data comes from, first to last: ``explicit`` (``--input``, a folder or an
     ``s3://`` URI), the ``data_source`` folder or S3 sub-prefix named as
-    :func:`source_folder_keys` says, the channel's ``s3_uri``, else generated data. S3
-    data is downloaded into ``s3`` (default: an ``s3`` folder beside ``cache_root``).
+    :func:`source_folder_keys` says, the channel's ``s3_uri``, else generated data shaped
+    after what the script at ``script_path`` reads there. An optional channel (spec
+    ``required: false``, or one the script checks for before reading) given no data is
+    left out, as production leaves it. S3 data is downloaded into ``s3`` (default: an
+    ``s3`` folder beside ``cache_root``).
+
+    Raises:
+        UsageError: An ``--input`` names no channel or no folder, or the data source
+            leaves a required channel without data (never replaced by generated data).
     """
     s3 = s3 or S3Cache(cache_root.parent / S3_CACHE_DIR)
     _check_explicit(spec, explicit)
     folders = _source_folders(data_source, s3)
-    bindings: list[InputBinding] = []
     used: set[str] = set()
+    locations = {
+        name: _location(name, channel, explicit, folders, used)
+        for name, channel in spec.inputs.items()
+    }
+    content = script_content(script_path, contract)
+    optional = frozenset(
+        name
+        for name, channel in spec.inputs.items()
+        if not channel_required(name, channel, content)
+    )
+    if data_source is not None:
+        check_source_feeds(spec, locations, data_source, folders, optional=optional)
+    bindings: list[InputBinding] = []
     for name, channel in spec.inputs.items():
-        location = _location(name, channel, explicit, folders, used)
+        location = locations[name]
+        if location is None and name in optional:
+            logger.info("input channel %s: optional and given no data, left out", name)
+            continue
         host, source = _real_folder(location, s3)
         if host is None:
-            host = _generate(name, channel, spec, contract, cache_root, size, progress)
-            source = f"generated ({size.value})"
+            dataset = dataset_for_channel(name, channel, spec, contract, content)
+            host, source = _generate(name, dataset, cache_root, size, progress)
         s3_source = location if isinstance(location, S3Source) else None
         bindings.append(InputBinding(name, channel.path, host, source, s3_source))
     ignored = sorted(set(folders) - used)
     if ignored:
         logger.info("data source folders matching no channel, ignored: %s", ", ".join(ignored))
     return InputPlan(bindings=bindings, ignored_folders=ignored)
+
+
+def check_inputs(
+    spec: ScriptSpec,
+    contract: InferredContract,
+    *,
+    data_source: Path | str | None,
+    explicit: Mapping[str, Path | str],
+    script_path: Path | None = None,
+) -> None:
+    """The checks of :func:`bind_inputs` that need no download: run them before a run
+    folder exists, so that a refused data source leaves nothing behind.
+
+    Raises:
+        UsageError: As :func:`bind_inputs`, for ``--input`` and a local data source.
+    """
+    _check_explicit(spec, explicit)
+    if data_source is None or is_s3_uri(data_source):
+        return
+    folders: dict[str, Path | str] = dict(_local_folders(Path(data_source)))
+    used: set[str] = set()
+    locations = {
+        name: _location(name, channel, explicit, folders, used)
+        for name, channel in spec.inputs.items()
+    }
+    content = script_content(script_path, contract)
+    optional = frozenset(
+        name
+        for name, channel in spec.inputs.items()
+        if not channel_required(name, channel, content)
+    )
+    check_source_feeds(spec, locations, data_source, folders, optional=optional)
 
 
 def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
@@ -101,7 +168,10 @@ def _source_folders(data_source: Path | str | None, s3: S3Cache) -> dict[str, Pa
         return {}
     if is_s3_uri(data_source):
         return dict(s3.channel_prefixes(str(data_source)))
-    data_source = Path(data_source)
+    return dict(_local_folders(Path(data_source)))
+
+
+def _local_folders(data_source: Path) -> dict[str, Path]:
     if not data_source.is_dir():
         raise UsageError(f"--data-source {data_source}: not a folder")
     return {
@@ -142,7 +212,7 @@ def _real_folder(location: Path | S3Source | None, s3: S3Cache) -> tuple[Path | 
     if isinstance(location, S3Source):
         fetched = s3.fetch(location)
         return fetched.folder, fetched.describe()
-    return location.resolve(), f"folder {location}"
+    return location.resolve(), f"from {location}"
 
 
 _LABEL_HYPERPARAMETERS = ("label_name", "label_field", "label_column", "label")
@@ -160,28 +230,66 @@ def _data_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str,
 
 def _generate(
     name: str,
-    channel: ChannelSpec,
-    spec: ScriptSpec,
-    contract: InferredContract,
+    dataset: DatasetSpec,
     cache_root: Path,
     size: DataSize,
     progress: Callable[[str, int, int], None] | None,
-) -> Path:
-    dataset = dataset_for_channel(name, channel, spec, contract)
+) -> tuple[Path, str]:
     report = (lambda done, total: progress(name, done, total)) if progress else None
-    return materialize(dataset, cache_root, size=size, progress=report)
+    host = materialize(dataset, cache_root, size=size, progress=report)
+    return host, describe_generated(dataset, size)
+
+
+def script_content(script_path: Path | None, contract: InferredContract) -> ScriptContent | None:
+    """What the script's source reads in each input channel; None without a source."""
+    if script_path is None:
+        return None
+    try:
+        source = script_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return infer_channel_content(source, contract.inputs)
+
+
+def channel_required(name: str, channel: ChannelSpec, content: ScriptContent | None) -> bool:
+    """False for ``required: false``, and for a channel the script checks for before it
+    reads it (unless the spec says how to generate its data)."""
+    if not channel.required:
+        return False
+    found = content.channels.get(name) if content is not None else None
+    return channel.data is not None or found is None or not found.optional
 
 
 def dataset_for_channel(
-    name: str, channel: ChannelSpec, spec: ScriptSpec, contract: InferredContract
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None = None,
 ) -> DatasetSpec:
     """The data set generated for an input channel, placeholders resolved: what
     ``test-script`` mounts and ``gen-data`` writes."""
+    return shaped_dataset_for_channel(name, channel, spec, contract, content).dataset
+
+
+def shaped_dataset_for_channel(
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None = None,
+) -> ShapedDataset:
+    """:func:`dataset_for_channel`, with the reasons the script's source gave for it."""
     env = _data_environment(spec, contract)
-    dataset = channel.data or default_dataset(
+    if channel.data is not None:
+        return ShapedDataset(resolve_placeholders(channel.data, env), ("the spec's data",))
+    base = default_dataset(
         name,
         env=env,
         column_env_vars=contract.column_env_vars,
         training=spec.kind is JobKind.TRAINING,
     )
-    return resolve_placeholders(dataset, env)
+    if content is None:
+        return ShapedDataset(resolve_placeholders(base, env))
+    shaped = shape_dataset(name, base, content, arguments=spec.arguments)
+    return ShapedDataset(resolve_placeholders(shaped.dataset, env), shaped.reasons)

@@ -21,7 +21,7 @@ from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, 
 from sandbox.execute import ContainerOutcome, run_container
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
-from sandbox.inputs import InputPlan, bind_inputs
+from sandbox.inputs import InputPlan, bind_inputs, check_inputs
 from sandbox.layout import (
     DEFAULT_INSTANCE_TYPE,
     InputBinding,
@@ -95,6 +95,13 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     containerize.heartbeat_timeout_s()
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    check_inputs(
+        resolved.spec,
+        resolved.contract,
+        data_source=request.data_source,
+        explicit=request.inputs,
+        script_path=script_path,
+    )
     job = _prepare(request, resolved, engine or Engine.connect())
     try:
         outcome = _execute(job, request)
@@ -143,6 +150,7 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         cache_root=workspace.data_cache,
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
+        script_path=resolved.script_path,
     )
     limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
