@@ -235,3 +235,22 @@ def test_a_job_the_supervisor_stopped_for_lack_of_heartbeat_is_an_error() -> Non
     verdict = judge(execution, AppliedLimits(), {})
     assert verdict.status.value == "ERROR"
     assert "heartbeat was silent for 61 s" in (verdict.error_message or "")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ValueError: Too few rows (12) for a stratified split",
+        "RuntimeError: need at least 5000 samples per class, got 300",
+        "ValueError: n_samples=3 should be >= n_splits=5.",
+    ],
+)
+def test_a_failure_about_too_few_rows_recommends_a_larger_data_size(line: str) -> None:
+    verdict = judge(_execution(1, stderr_tail=[*TRACEBACK[:3], line]), _limits(), {})
+    assert verdict.status is Status.FAIL
+    assert any("--data-size medium" in advice for advice in verdict.recommendations)
+
+
+def test_other_failures_do_not_recommend_a_larger_data_size() -> None:
+    verdict = judge(_execution(1, stderr_tail=TRACEBACK), _limits(), {})
+    assert not any("--data-size" in advice for advice in verdict.recommendations)
