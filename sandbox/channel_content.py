@@ -74,11 +74,19 @@ class ChannelContent:
     files: list[FileUse] = field(default_factory=list)
     optional_line: int | None = None
     read_line: int | None = None
+    guarded_at_top: bool = False
+    """The check is in module-level code (the ``__main__`` block), where channels are
+    wired: the script then runs with or without the channel."""
 
     @property
     def optional(self) -> bool:
-        """True when the script checks the channel exists before reading from it."""
-        return self.optional_line is not None
+        """True when the script checks that the channel exists before it first reads
+        from it (a read earlier in the source means the channel is needed anyway)."""
+        if self.optional_line is None:
+            return False
+        if self.guarded_at_top:
+            return True
+        return self.read_line is None or self.optional_line <= self.read_line
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ class _Walker:
         # assumed to receive it (callbacks and methods hide the real call).
         self.named_paths: dict[str, _ChannelPath] = {}
         self.aliases = self._aliases()
+        self.at_module = False
 
     def _aliases(self) -> dict[str, str]:
         """Keys of dict literals whose values are channel paths: ``{"data_input": PATH}``."""
@@ -165,7 +174,9 @@ class _Walker:
     def run(self) -> None:
         for _ in range(_MAX_ROUNDS):
             before = len(self.param_taint), len(self.named_paths)
+            self.at_module = True
             self._scope(self.tree.body, {}, {})
+            self.at_module = False
             for function in self.functions.values():
                 self._scope(function.body, self._parameters(function), {})
             if (len(self.param_taint), len(self.named_paths)) == before:
@@ -430,8 +441,9 @@ class _Walker:
             if target is None or target.parts:
                 continue
             content = self.content[target.channel]
-            if content.optional_line is None:
+            if content.optional_line is None or self.at_module:
                 content.optional_line = node.lineno
+                content.guarded_at_top = content.guarded_at_top or self.at_module
 
     def _taint_callee(
         self, node: ast.Call, name: str, paths: dict[str, _ChannelPath], texts: dict[str, str]

@@ -79,6 +79,7 @@ def shape_dataset(
     script: ScriptContent,
     *,
     arguments: Mapping[str, str],
+    features: tuple[str, ...] = (),
 ) -> ShapedDataset:
     """Shape ``base`` (the recipe's default data set) after what the script reads.
 
@@ -87,12 +88,13 @@ def shape_dataset(
         base: The default data set for the channel (columns, label, seed).
         script: What the script's source says about every channel.
         arguments: The job's arguments (``job_type`` decides the split folders).
+        features: Columns a model the script loads was trained on; tables get them.
 
     Returns:
         The data set, with one reason per choice that the source decided.
     """
     content = script.channels.get(channel)
-    if content is None or (not content.files and not script.columns):
+    if content is None or (not content.files and not script.columns and not features):
         return ShapedDataset(base)
     json_reasons: list[str] = []
     files = _json_files(content, script, base, json_reasons)
@@ -103,7 +105,7 @@ def shape_dataset(
     updates: dict[str, object] = {}
     if table:
         updates |= _table_layout(content, script, arguments, reasons)
-        columns = _with_script_columns(base, script, reasons)
+        columns = _with_script_columns(base, script, features, reasons)
         if columns is not None:
             updates["columns"] = columns
     if files:
@@ -125,7 +127,8 @@ def _table_layout(
             return _split_layout(use, split, script, arguments, reasons)
     for use in sorted(content.files, key=lambda use: use.line):
         table_format = _table_format(use.relative)
-        if table_format is not None and "/" not in use.relative and "{" not in use.relative:
+        plain = not any(char in use.relative for char in "/{*")
+        if table_format is not None and plain:
             reasons.append(f"line {use.line} opens {use.relative}: one file of that name")
             name = use.relative.replace(".tsv", ".csv")
             return {"layout": LayoutSpec(), "file_name": name, "format": table_format}
@@ -201,12 +204,17 @@ def _reads_tables(content: ChannelContent) -> bool:
 
 
 def _with_script_columns(
-    base: DatasetSpec, script: ScriptContent, reasons: list[str]
+    base: DatasetSpec, script: ScriptContent, features: tuple[str, ...], reasons: list[str]
 ) -> tuple[ColumnSpec, ...] | None:
     existing = list(base.columns or ())
     names = {column.name for column in existing}
+    for name in features:
+        if name not in names:
+            existing.append(ColumnSpec(name=name, signal=0.8))
+            names.add(name)
+            reasons.append(f"column {name!r}: a feature of the model the script loads")
     added = [(name, line) for name, line in script.columns.items() if name not in names and name]
-    if not added:
+    if not added and len(existing) == len(base.columns or ()):
         return None
     for name, line in added:
         column = column_for(name, label=base.label)

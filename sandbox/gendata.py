@@ -26,10 +26,12 @@ from sandbox.datagen.layout import plan_files
 from sandbox.errors import UsageError
 from sandbox.inputs import (
     channel_required,
+    model_plan,
     script_content,
     shaped_dataset_for_channel,
     source_folder_keys,
 )
+from sandbox.model_artifacts import ArtifactPlan, write_artifacts
 from sandbox.resolve import Overrides, ResolvedScript, find_script, resolve_script
 from sandbox.spec import ScriptSpec
 
@@ -145,6 +147,10 @@ def plan_channel_data(resolved: ResolvedScript, *, size: DataSize) -> GenDataRep
         if not channel_required(name, spec.inputs[name], content):
             channels.append(_left_out(name, folder, content))
             continue
+        plan = model_plan(name, spec.inputs[name], spec, resolved.contract, content)
+        if plan is not None:
+            channels.append(_planned_artifacts(name, folder, plan))
+            continue
         shaped = shaped_dataset_for_channel(
             name, spec.inputs[name], spec, resolved.contract, content
         )
@@ -159,6 +165,14 @@ def _left_out(name: str, folder: str, content: ScriptContent | None) -> Generate
     else:
         why = "optional (required: false); left out"
     return GeneratedChannel(name, folder, (), None, 0, reasons=(why,))
+
+
+def _planned_artifacts(name: str, folder: str, plan: ArtifactPlan) -> GeneratedChannel:
+    if plan.archive is not None:
+        files: tuple[str, ...] = (plan.archive,)
+    else:
+        files = tuple(sorted([*plan.models, *plan.pickles, *plan.texts]))
+    return GeneratedChannel(name, folder, files, None, 0, reasons=_artifact_reasons(plan))
 
 
 def _planned(
@@ -260,10 +274,13 @@ def _write_channel(
     content: ScriptContent | None,
 ) -> GeneratedChannel:
     spec, contract = resolved.spec, resolved.contract
+    target = staging / folder
+    plan = model_plan(name, spec.inputs[name], spec, contract, content)
+    if plan is not None:
+        return _write_artifacts(name, folder, plan, target, staging)
     shaped = shaped_dataset_for_channel(name, spec.inputs[name], spec, contract, content)
     dataset = shaped.dataset
     report = (lambda done, total: progress(name, done, total)) if progress else None
-    target = staging / folder
     files = generate(dataset, target, size=size, progress=report)
     rows = None
     if dataset.recipe.is_table:
@@ -278,6 +295,36 @@ def _write_channel(
         columns=tuple((column.name, column.type.value) for column in effective_columns(dataset)),
         reasons=shaped.reasons,
     )
+
+
+def _write_artifacts(
+    name: str, folder: str, plan: ArtifactPlan, target: Path, staging: Path
+) -> GeneratedChannel:
+    work_dir = Path(tempfile.mkdtemp(prefix=f".{folder}-artifacts-", dir=staging))
+    try:
+        files = write_artifacts(plan, target, None, work_dir=work_dir)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return GeneratedChannel(
+        channel=name,
+        folder=folder,
+        files=tuple(path.name for path in files),
+        rows=None,
+        size_bytes=sum(path.stat().st_size for path in files),
+        reasons=_artifact_reasons(plan),
+    )
+
+
+def _artifact_reasons(plan: ArtifactPlan) -> tuple[str, ...]:
+    reasons = list(plan.reasons)
+    if plan.models:
+        reasons.append(
+            f"{', '.join(plan.models)}: trained by test-script in the job's image, "
+            "not written here (gen-data runs no container)"
+        )
+    if plan.archive is not None:
+        reasons.append(f"packed into {plan.archive}, which the script opens")
+    return tuple(reasons)
 
 
 def _publish(staging: Path, out_dir: Path) -> None:

@@ -21,10 +21,17 @@ from sandbox.datagen import (
     materialize,
     resolve_placeholders,
 )
+from sandbox.datagen.recipes import DEFAULT_HYPERPARAMETERS, DEFAULT_LABEL
 from sandbox.errors import UsageError
 from sandbox.inference import InferredContract, JobKind
 from sandbox.input_checks import check_source_feeds, describe_generated
 from sandbox.layout import InputBinding
+from sandbox.model_artifacts import (
+    ArtifactPlan,
+    Trainer,
+    artifact_plan,
+    materialize_artifacts,
+)
 from sandbox.resolve import script_environment
 from sandbox.s3source import S3_CACHE_DIR, S3Cache, S3DataType, S3Source, is_s3_uri, split_s3_uri
 from sandbox.spec import ChannelSpec, ScriptSpec
@@ -35,6 +42,7 @@ __all__ = [
     "channel_required",
     "check_inputs",
     "dataset_for_channel",
+    "model_plan",
     "script_content",
     "shaped_dataset_for_channel",
     "source_folder_keys",
@@ -62,6 +70,8 @@ def bind_inputs(
     progress: Callable[[str, int, int], None] | None = None,
     s3: S3Cache | None = None,
     script_path: Path | None = None,
+    trainer: Trainer | None = None,
+    image: str = "",
 ) -> InputPlan:
     """Bind every input channel of ``spec`` to a host folder.
 
@@ -71,7 +81,8 @@ def bind_inputs(
     after what the script at ``script_path`` reads there. An optional channel (spec
     ``required: false``, or one the script checks for before reading) given no data is
     left out, as production leaves it. S3 data is downloaded into ``s3`` (default: an
-    ``s3`` folder beside ``cache_root``).
+    ``s3`` folder beside ``cache_root``). A channel the script loads a model from gets
+    model artifacts, trained by ``trainer`` in ``image``.
 
     Raises:
         UsageError: An ``--input`` names no channel or no folder, or the data source
@@ -100,7 +111,12 @@ def bind_inputs(
             logger.info("input channel %s: optional and given no data, left out", name)
             continue
         host, source = _real_folder(location, s3)
-        if host is None:
+        plan = model_plan(name, channel, spec, contract, content) if host is None else None
+        if plan is not None:
+            host = materialize_artifacts(plan, cache_root, image=image, trainer=trainer)
+            files = ", ".join(sorted(path.name for path in host.iterdir()))
+            source = f"generated model artifacts ({files})"
+        elif host is None:
             dataset = dataset_for_channel(name, channel, spec, contract, content)
             host, source = _generate(name, dataset, cache_root, size, progress)
         s3_source = location if isinstance(location, S3Source) else None
@@ -260,6 +276,34 @@ def channel_required(name: str, channel: ChannelSpec, content: ScriptContent | N
     return channel.data is not None or found is None or not found.optional
 
 
+def model_plan(
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None,
+) -> ArtifactPlan | None:
+    """The model artifacts a channel gets, when the script loads a model from it and the
+    spec says nothing of its data."""
+    found = content.channels.get(name) if content is not None else None
+    if found is None or content is None or channel.data is not None:
+        return None
+    env = _data_environment(spec, contract)
+    hyperparameters = {"label_name": env.get("LABEL_FIELD") or DEFAULT_LABEL}
+    return artifact_plan(found, content, {**hyperparameters, **DEFAULT_HYPERPARAMETERS})
+
+
+def _model_features(content: ScriptContent | None) -> tuple[str, ...]:
+    """Feature columns of the models any channel gets: the tables must hold them too."""
+    if content is None:
+        return ()
+    for found in content.channels.values():
+        plan = artifact_plan(found, content, {})
+        if plan is not None and plan.models:
+            return plan.features
+    return ()
+
+
 def dataset_for_channel(
     name: str,
     channel: ChannelSpec,
@@ -291,5 +335,7 @@ def shaped_dataset_for_channel(
     )
     if content is None:
         return ShapedDataset(resolve_placeholders(base, env))
-    shaped = shape_dataset(name, base, content, arguments=spec.arguments)
+    shaped = shape_dataset(
+        name, base, content, arguments=spec.arguments, features=_model_features(content)
+    )
     return ShapedDataset(resolve_placeholders(shaped.dataset, env), shaped.reasons)

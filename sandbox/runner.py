@@ -30,6 +30,7 @@ from sandbox.layout import (
     processing_layout,
 )
 from sandbox.limits import applied_limits
+from sandbox.model_artifacts import image_trainer
 from sandbox.ownership import chown_folders, hand_over, invoking_user
 from sandbox.resolve import (
     Overrides,
@@ -142,6 +143,7 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     workspace = Workspace(request.workspace).ensure()
     run = workspace.new_run(script_path.stem)
     notify(f"inputs for {script_path.stem}")
+    owner = request.run_as or invoking_user()
     plan = bind_inputs(
         resolved.spec,
         resolved.contract,
@@ -151,10 +153,11 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
         script_path=resolved.script_path,
+        trainer=image_trainer(engine, image.reference, user=owner, run_id=run.run_id),
+        image=image.reference,
     )
     limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
-    owner = request.run_as or invoking_user()
     _prepare_run_folder(run, resolved, layout, owner)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
     return _Job(resolved, engine, image, workspace, run, plan, limits, layout, owner, labels)

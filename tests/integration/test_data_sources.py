@@ -203,3 +203,30 @@ def test_real_data_matching_no_channel_is_exit_2_never_a_pass_on_generated_data(
     assert "PASS" not in ran.output
     runs = workspace / "runs"
     assert not runs.exists() or not any(runs.iterdir()), "no run folder was started"
+
+
+MODEL_SCORER = Path(__file__).parent / "scripts" / "model_scorer.py"
+
+
+def test_a_model_channel_gets_a_model_trained_in_the_image_cached_for_the_next_run(
+    engine: Any, tmp_path: Path
+) -> None:
+    request = RunRequest(script=str(MODEL_SCORER), workspace=tmp_path / "ws")
+
+    first = run_script(request, engine)
+
+    assert first.status is Status.PASS, first.stderr_tail
+    assert first.inputs["model"] == (
+        "generated model artifacts (encoders.pkl, feature_columns.txt, xgb_model.bst)"
+    )
+    assert "scores/scores.csv" in outputs_of(first)
+    (entry,) = (tmp_path / "ws" / "data" / "artifacts").iterdir()
+    marker = (entry / "done").stat().st_mtime_ns
+
+    second = run_script(request, engine)
+
+    assert second.status is Status.PASS, second.stderr_tail
+    assert [path.name for path in (tmp_path / "ws" / "data" / "artifacts").iterdir()] == [
+        entry.name
+    ]
+    assert (entry / "done").stat().st_mtime_ns == marker, "the second run trained nothing"
