@@ -491,7 +491,7 @@ class _Walker:
 
     def _columns(self, names: Iterable[str], line: int) -> None:
         for name in names:
-            if name and name not in self.inputs and not name.isupper() and "/" not in name:
+            if _is_column_name(name) and name not in self.inputs:
                 self.columns.setdefault(name, line)
 
 
@@ -506,6 +506,11 @@ def _walk_statement(statement: ast.stmt) -> Iterable[ast.AST]:
             continue
         yield node
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
+
+
+def _is_column_name(name: str) -> bool:
+    """Not a split name, an environment variable or a path."""
+    return bool(name) and name not in _SPLIT_NAMES and not name.isupper() and "/" not in name
 
 
 def _fails(body: list[ast.stmt]) -> bool:

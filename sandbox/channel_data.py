@@ -121,10 +121,16 @@ def _table_layout(
     arguments: Mapping[str, str],
     reasons: list[str],
 ) -> dict[str, object]:
-    for use in sorted(content.files, key=lambda use: use.line):
-        split = _split_use(use, script)
-        if split is not None:
-            return _split_layout(use, split, script, arguments, reasons)
+    split_uses = [
+        (use, split)
+        for use in sorted(content.files, key=lambda use: use.line)
+        if (split := _split_use(use, script)) is not None
+    ]
+    # A use naming the file wins over one that only walks the split folder.
+    split_uses.sort(key=lambda pair: _table_format(pair[0].relative) is None)
+    if split_uses:
+        use, split = split_uses[0]
+        return _split_layout(use, split, script, arguments, reasons)
     for use in sorted(content.files, key=lambda use: use.line):
         table_format = _table_format(use.relative)
         plain = not any(char in use.relative for char in "/{*")
