@@ -23,7 +23,8 @@ from sandbox.channel_content import ScriptContent
 from sandbox.datagen import DatasetSpec, DataSize, effective_columns, generate
 from sandbox.datagen.generate import DEFAULT_JSON_FILE
 from sandbox.datagen.layout import plan_files
-from sandbox.errors import UsageError
+from sandbox.errors import RunNotFoundError, UsageError
+from sandbox.from_run import run_output
 from sandbox.inputs import (
     channel_required,
     model_plan,
@@ -63,6 +64,10 @@ class GenDataRequest:
     overrides: Overrides = field(default_factory=Overrides)
     data_size: DataSize = DataSize.SMALL
     progress: Progress | None = None
+    from_run: str | None = None
+    """A previous run whose outputs feed the channels named like its output channels."""
+    workspace_dir: Path = Path(".sandbox")
+    """Where ``from_run`` (and a spec's ``data.from_run``) is looked up."""
 
 
 @dataclass(frozen=True)
@@ -119,9 +124,16 @@ def gen_data(request: GenDataRequest) -> GenDataReport:
     """
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    reuse = _Reuse(request.workspace_dir, request.from_run)
     return write_channel_data(
-        resolved, request.out_dir, size=request.data_size, progress=request.progress
+        resolved, request.out_dir, size=request.data_size, progress=request.progress, reuse=reuse
     )
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    workspace_dir: Path = Path(".sandbox")
+    from_run: str | None = None
 
 
 def explain_data(request: GenDataRequest) -> GenDataReport:
@@ -146,6 +158,11 @@ def plan_channel_data(resolved: ResolvedScript, *, size: DataSize) -> GenDataRep
     for name, folder in channel_folders(spec).items():
         if not channel_required(name, spec.inputs[name], content):
             channels.append(_left_out(name, folder, content))
+            continue
+        data = spec.inputs[name].data
+        if data is not None and data.from_run is not None:
+            reused = f"the outputs of run {data.from_run}: nothing generated"
+            channels.append(GeneratedChannel(name, folder, (), None, 0, reasons=(reused,)))
             continue
         plan = model_plan(name, spec.inputs[name], spec, resolved.contract, content)
         if plan is not None:
@@ -197,8 +214,11 @@ def write_channel_data(
     *,
     size: DataSize = DataSize.SMALL,
     progress: Progress | None = None,
+    reuse: _Reuse = _Reuse(),
 ) -> GenDataReport:
-    """Write every input channel's generated data into ``out_dir/<folder>/``.
+    """Write every input channel's generated data into ``out_dir/<folder>/``; a channel
+    that ``reuse.from_run``'s outputs (or its spec's ``data.from_run``) feed gets a copy
+    of them instead.
 
     The folders appear all at once: they are written in a staging folder beside
     ``out_dir``, then renamed into place.
@@ -221,9 +241,12 @@ def write_channel_data(
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.gen-data-", dir=out_dir.parent))
     try:
         channels = tuple(
-            _write_channel(resolved, name, folder, staging, size, progress, content)
+            _copy_run_output(resolved, name, folder, staging, reuse)
+            or _write_channel(resolved, name, folder, staging, size, progress, content)
             for name, folder in folders.items()
         )
+        if reuse.from_run is not None:
+            _check_reused(reuse.from_run, channels)
         _publish(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -295,6 +318,49 @@ def _write_channel(
         columns=tuple((column.name, column.type.value) for column in effective_columns(dataset)),
         reasons=shaped.reasons,
     )
+
+
+def _copy_run_output(
+    resolved: ResolvedScript, name: str, folder: str, staging: Path, reuse: _Reuse
+) -> GeneratedChannel | None:
+    channel = resolved.spec.inputs[name]
+    own = channel.data.from_run if channel.data is not None else None
+    reference = own or reuse.from_run
+    if reference is None:
+        return None
+    try:
+        found = run_output(
+            reuse.workspace_dir,
+            reference,
+            names=source_folder_keys(name, channel),
+            only_output=own is not None,
+        )
+    except RunNotFoundError:
+        raise
+    except UsageError:
+        if own is not None:
+            raise
+        return None  # --from-run feeds the channels it has outputs for; others are generated
+    target = staging / folder
+    shutil.copytree(found.folder, target)
+    files = sorted(path for path in target.rglob("*") if path.is_file())
+    return GeneratedChannel(
+        channel=name,
+        folder=folder,
+        files=tuple(path.relative_to(target).as_posix() for path in files),
+        rows=None,
+        size_bytes=sum(path.stat().st_size for path in files),
+        reasons=(found.describe(),),
+    )
+
+
+def _check_reused(from_run: str, channels: tuple[GeneratedChannel, ...]) -> None:
+    if not any(reason.startswith("from run ") for ch in channels for reason in ch.reasons):
+        raise UsageError(
+            f"--from-run {from_run}: no output channel of that run is named like an input "
+            f"channel ({', '.join(ch.channel for ch in channels)}); give a spec with "
+            "data: {from_run: RUN_ID/CHANNEL} for the channel it should feed"
+        )
 
 
 def _write_artifacts(

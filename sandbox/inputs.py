@@ -23,6 +23,7 @@ from sandbox.datagen import (
 )
 from sandbox.datagen.recipes import DEFAULT_HYPERPARAMETERS, DEFAULT_LABEL
 from sandbox.errors import UsageError
+from sandbox.from_run import RunOutput, run_output
 from sandbox.inference import InferredContract, JobKind
 from sandbox.input_checks import check_source_feeds, describe_generated
 from sandbox.layout import InputBinding
@@ -77,7 +78,9 @@ def bind_inputs(
 
     A channel's data comes from, first to last: ``explicit`` (``--input``, a folder or an
     ``s3://`` URI), the ``data_source`` folder or S3 sub-prefix named as
-    :func:`source_folder_keys` says, the channel's ``s3_uri``, else generated data shaped
+    :func:`source_folder_keys` says, a previous run's outputs (the channel's
+    ``data.from_run``; runs are looked up in the workspace holding ``cache_root``), the
+    channel's ``s3_uri``, else generated data shaped
     after what the script at ``script_path`` reads there. An optional channel (spec
     ``required: false``, or one the script checks for before reading) given no data is
     left out, as production leaves it. S3 data is downloaded into ``s3`` (default: an
@@ -89,11 +92,12 @@ def bind_inputs(
             leaves a required channel without data (never replaced by generated data).
     """
     s3 = s3 or S3Cache(cache_root.parent / S3_CACHE_DIR)
+    workspace_dir = cache_root.parent
     _check_explicit(spec, explicit)
     folders = _source_folders(data_source, s3)
     used: set[str] = set()
     locations = {
-        name: _location(name, channel, explicit, folders, used)
+        name: _location(name, channel, explicit, folders, used, workspace_dir)
         for name, channel in spec.inputs.items()
     }
     content = script_content(script_path, contract)
@@ -134,6 +138,7 @@ def check_inputs(
     data_source: Path | str | None,
     explicit: Mapping[str, Path | str],
     script_path: Path | None = None,
+    workspace_dir: Path = Path(".sandbox"),
 ) -> None:
     """The checks of :func:`bind_inputs` that need no download: run them before a run
     folder exists, so that a refused data source leaves nothing behind.
@@ -142,12 +147,15 @@ def check_inputs(
         UsageError: As :func:`bind_inputs`, for ``--input`` and a local data source.
     """
     _check_explicit(spec, explicit)
+    for name, channel in spec.inputs.items():
+        if channel.data is not None and channel.data.from_run is not None and name not in explicit:
+            run_output(workspace_dir, channel.data.from_run, names=(name, channel.folder_name))
     if data_source is None or is_s3_uri(data_source):
         return
     folders: dict[str, Path | str] = dict(_local_folders(Path(data_source)))
     used: set[str] = set()
     locations = {
-        name: _location(name, channel, explicit, folders, used)
+        name: _location(name, channel, explicit, folders, used, workspace_dir)
         for name, channel in spec.inputs.items()
     }
     content = script_content(script_path, contract)
@@ -201,9 +209,12 @@ def _location(
     explicit: Mapping[str, Path | str],
     folders: Mapping[str, Path | str],
     used: set[str],
-) -> Path | S3Source | None:
+    workspace_dir: Path,
+) -> Path | S3Source | RunOutput | None:
     if name in explicit:
         return _as_location(explicit[name], channel, channel.s3_data_type)
+    if channel.data is not None and channel.data.from_run is not None:
+        return run_output(workspace_dir, channel.data.from_run, names=(name, channel.folder_name))
     for key in source_folder_keys(name, channel):
         if key in folders:
             used.add(key)
@@ -222,9 +233,13 @@ def _as_location(
     return S3Source(str(location), data_type, channel.s3_data_distribution_type)
 
 
-def _real_folder(location: Path | S3Source | None, s3: S3Cache) -> tuple[Path | None, str]:
+def _real_folder(
+    location: Path | S3Source | RunOutput | None, s3: S3Cache
+) -> tuple[Path | None, str]:
     if location is None:
         return None, ""
+    if isinstance(location, RunOutput):
+        return location.folder, location.describe()
     if isinstance(location, S3Source):
         fetched = s3.fetch(location)
         return fetched.folder, fetched.describe()

@@ -102,6 +102,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         data_source=request.data_source,
         explicit=request.inputs,
         script_path=script_path,
+        workspace_dir=request.workspace,
     )
     job = _prepare(request, resolved, engine or Engine.connect())
     try:

@@ -25,6 +25,7 @@ from sandbox.cli.common import (
     spec_option,
     stderr_console,
     stdout_console,
+    workspace_dir_option,
 )
 
 __all__ = ["gen_data_command"]
@@ -40,6 +41,14 @@ _LISTED_FILES = 3
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder to write, new or empty: one folder per input channel.",
 )
+@click.option(
+    "--from-run",
+    "from_run",
+    metavar="RUN_ID",
+    help="Copy a previous run's outputs into the input channels named like its output "
+    "channels (RUN_ID/CHANNEL[/SUB] names one); generate the rest.",
+)
+@workspace_dir_option("Where --from-run looks for the run")
 @click.option(
     "--explain",
     is_flag=True,
@@ -77,6 +86,8 @@ def gen_data_command(**options: Any) -> None:
         spec_path=options["spec_path"],
         overrides=overrides,
         data_size=DataSize(options["data_size"]),
+        from_run=options["from_run"],
+        workspace_dir=options["workspace_dir"],
     )
     if options["explain"]:
         report = explain_data(request)

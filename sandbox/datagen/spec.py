@@ -288,6 +288,8 @@ class DatasetSpec(BaseModel):
             each split's one file in a splits layout (`{split}` stands for the split).
         files: Relative file name -> text content (recipe files; with other recipes,
             written beside the generated data).
+        from_run: Nothing is generated: the channel gets the outputs of a previous run,
+            `RUN_ID`, `RUN_ID/CHANNEL` or `RUN_ID/CHANNEL/SUB/FOLDER`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -303,6 +305,7 @@ class DatasetSpec(BaseModel):
     content: dict[str, Any] | list[Any] | None = None
     file_name: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
+    from_run: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _fits_recipe(self) -> DatasetSpec:
