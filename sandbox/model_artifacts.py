@@ -124,7 +124,7 @@ _KIND_TEXT = {
     "xgboost": "an xgboost model trained in the image",
     "sklearn": "a pickled scikit-learn model trained in the image",
     "joblib": "a scikit-learn model saved with joblib in the image",
-    "dict": "a pickled dictionary",
+    "dict": "a pickled dictionary (a value per feature for an imputation table)",
     "features": "the feature list, one 'index,name' per line",
 }
 
@@ -206,7 +206,7 @@ def write_artifacts(
     for name, text in plan.texts.items():
         (files / name).write_text(text, encoding="utf-8")
     for name in plan.pickles:
-        (files / name).write_bytes(pickle.dumps({}, protocol=4))
+        (files / name).write_bytes(pickle.dumps(_pickled(name, plan.features), protocol=4))
     if plan.models and trainer is not None:
         _train(plan, work_dir, files, trainer)
     target.mkdir(parents=True)
@@ -238,6 +238,14 @@ def _train(plan: ArtifactPlan, staging: Path, files: Path, trainer: Trainer) -> 
     missing = [name for name in plan.models if not (files / name).is_file()]
     if missing:
         raise InfrastructureError(f"training in the image wrote no {', '.join(missing)}")
+
+
+def _pickled(name: str, features: tuple[str, ...]) -> dict[str, float]:
+    """An imputation table holds a value per feature (a loader calls an empty one
+    unfitted); other tables (risk tables, encoders) start empty: no column to map."""
+    if "imput" in name.lower():
+        return {feature: 0.0 for feature in features}
+    return {}
 
 
 def _pack(files: Path, archive: Path) -> None:

@@ -88,3 +88,20 @@ def test_trained_artifacts_are_cached_so_a_second_run_trains_nothing(tmp_path: P
     ]
     assert pickle.loads((first / "encoders.pkl").read_bytes()) == {}
     assert not (first.parent / "train").exists(), "training rows are not left in the cache"
+
+
+def test_an_imputation_table_holds_a_value_per_feature(tmp_path: Path) -> None:
+    source = """
+import os, pickle
+MODEL = "/opt/ml/processing/input/model"
+booster.load_model(os.path.join(MODEL, "xgboost_model.bst"))
+with open(os.path.join(MODEL, "impute_dict.pkl"), "rb") as handle:
+    impute = pickle.load(handle)
+"""
+    plan = plan_for(source, "model")
+    assert plan is not None
+
+    folder = materialize_artifacts(plan, tmp_path, image="img", trainer=FakeTrainer())
+
+    table = pickle.loads((folder / "impute_dict.pkl").read_bytes())
+    assert table == {feature: 0.0 for feature in plan.features}
