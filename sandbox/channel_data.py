@@ -31,6 +31,7 @@ _TABLE_FORMATS = {
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TRAINING_SPLITS = ("train", "val", "test")
+_KNOWN_SPLITS = ("train", "val", "test", "validation", "calibration", "oot")
 _TRAINING_JOB = "training"
 _FEATURE_COUNT = 3
 _INT_HINTS = ("num_", "max_", "n_", "count", "size", "epoch", "depth", "round")
@@ -130,7 +131,7 @@ def _table_layout(
     split_uses.sort(key=lambda pair: _table_format(pair[0].relative) is None)
     if split_uses:
         use, split = split_uses[0]
-        return _split_layout(use, split, script, arguments, reasons)
+        return _split_layout(content, use, split, script, arguments, reasons)
     for use in sorted(content.files, key=lambda use: use.line):
         table_format = _table_format(use.relative)
         plain = not any(char in use.relative for char in "/{*")
@@ -154,6 +155,7 @@ def _split_use(use: FileUse, script: ScriptContent) -> str | None:
 
 
 def _split_layout(
+    content: ChannelContent,
     use: FileUse,
     variable: str,
     script: ScriptContent,
@@ -161,6 +163,13 @@ def _split_layout(
     reasons: list[str],
 ) -> dict[str, object]:
     splits = _split_names(variable, script, arguments)
+    literal = [
+        first
+        for other in content.files
+        if (first := other.relative.split("/", 1)[0]) in _KNOWN_SPLITS and "/" in other.relative
+    ]
+    if len(splits) > 1:  # a training job: every split folder the script names literally
+        splits = tuple(dict.fromkeys([*splits, *literal]))
     rest = use.relative.split("/", 1)[1] if "/" in use.relative else ""
     table_format = _table_format(rest)
     updates: dict[str, object] = {

@@ -166,3 +166,22 @@ def test_gen_data_without_out_or_explain_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["gen-data", str(SCRIPT), "--arg", "job_type=training"])
     assert result.exit_code == 2
     assert "--out" in result.output
+
+
+def test_a_split_folder_named_literally_joins_the_looped_splits(tmp_path: Path) -> None:
+    script = tmp_path / "sampler.py"
+    script.write_text(
+        "import os\nimport pandas as pd\nDATA = '/opt/ml/processing/input/data'\n"
+        "for split_name in ['train', 'val']:\n"
+        "    pd.read_csv(os.path.join(DATA, split_name, f'{split_name}_processed_data.csv'))\n"
+        "holdout = os.path.join(DATA, 'test', 'test_processed_data.csv')\n"
+        "if os.path.exists(holdout):\n    pd.read_csv(holdout)\n"
+    )
+    out = tmp_path / "out"
+    gen_data(GenDataRequest(script=str(script), out_dir=out))
+
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.csv")) == [
+        "data/test/test_processed_data.csv",
+        "data/train/train_processed_data.csv",
+        "data/val/val_processed_data.csv",
+    ]
