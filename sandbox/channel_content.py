@@ -21,32 +21,34 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["ChannelContent", "FileUse", "Finding", "infer_channel_content"]
+from sandbox._content_ast import (
+    EXISTENCE_CHECKS,
+    SPLIT_NAMES,
+    TABLE_READERS,
+    call_name,
+    dotted,
+    fails,
+    is_column_name,
+    is_constant_table,
+    is_json_load,
+    module_constants,
+    names_in,
+    reader_of,
+    string,
+    string_list,
+    walk_statement,
+)
+
+__all__ = ["ChannelContent", "FileUse", "ScriptContent", "infer_channel_content"]
 
 logger = logging.getLogger(__name__)
 
-_TABLE_READERS = {"read_csv": "csv", "read_parquet": "parquet", "read_json": "jsonl"}
-_JSON_READERS = {"json.load", "load"}
-_MODEL_READERS = {"load_model": "model", "joblib.load": "pickle", "pickle.load": "pickle"}
-_EXISTENCE = {"os.path.exists", "os.path.isfile", "os.path.isdir", "exists", "is_file", "is_dir"}
-_LISTERS = {"glob", "rglob", "glob.glob", "os.listdir", "iterdir", "os.walk", "listdir"}
 _JOINERS = {"os.path.join", "join", "Path", "pathlib.Path", "PurePath", "str", "resolve"}
-_EXTENSIONS = (".csv", ".tsv", ".parquet", ".json", ".jsonl", ".gz", ".pkl", ".pickle",
-               ".joblib", ".bst", ".model", ".tar.gz", ".txt", ".npy")  # fmt: skip
 _FRAME_NAME = re.compile(r"^(df|.*_df|df_.*|data|.*_data|data_.*|frame|.*frame|table|X|X_.*)$")
 _COLUMN_CALLS = {"groupby", "sort_values", "drop_duplicates", "set_index", "pivot_table"}
 _COLUMN_KEYWORDS = {"usecols", "columns", "subset", "on", "by", "dtype", "parse_dates", "id_vars"}
 _COLUMN_CONSTANT = re.compile(r"(COL|COLUMN|FIELD|FEATURE)S?$", re.IGNORECASE)
-_SPLIT_NAMES = {"train", "val", "test", "validation", "calibration", "training", "testing"}
 _MAX_ROUNDS = 4
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing the script asked for, and the line that asked."""
-
-    what: str
-    line: int
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class _Walker:
     def __init__(self, tree: ast.Module, inputs: Mapping[str, str]) -> None:
         self.tree = tree
         self.inputs = dict(inputs)
-        self.constants = _module_constants(tree)
+        self.constants = module_constants(tree)
         self.functions = {
             node.name: node
             for node in ast.walk(tree)
@@ -165,7 +167,7 @@ class _Walker:
             if not isinstance(node, ast.Dict):
                 continue
             for key_node, value in zip(node.keys, node.values, strict=True):
-                key = _string(key_node)
+                key = string(key_node)
                 path = self._path(value, {}, {}) if key is not None else None
                 if key is not None and path is not None and not path.parts:
                     aliases.setdefault(key, path.channel)
@@ -203,7 +205,7 @@ class _Walker:
     ) -> None:
         json_vars: set[str] = set()
         for statement in body:
-            for node in _walk_statement(statement):
+            for node in walk_statement(statement):
                 self._statement(node, paths, texts, json_vars)
 
     def _statement(
@@ -241,15 +243,15 @@ class _Walker:
         for target in targets:
             if isinstance(target, ast.Name):
                 self._bind(target.id, node.value, paths, texts)
-                if _is_json_load(node.value):
+                if is_json_load(node.value):
                     json_vars.add(target.id)
-                strings = _string_list(node.value)
-                if strings and _SPLIT_NAMES & set(strings):
+                strings = string_list(node.value)
+                if strings and SPLIT_NAMES & set(strings):
                     self.split_values[target.id] = strings
                 if strings and _COLUMN_CONSTANT.search(target.id):
                     self._columns(strings, node.lineno)
             elif isinstance(target, ast.Subscript):
-                key = _string(target.slice)
+                key = string(target.slice)
                 if key is not None:
                     self.stored_columns.add(key)
 
@@ -279,9 +281,9 @@ class _Walker:
             items = self.lists[items.id]
         if not isinstance(items, ast.List | ast.Tuple) or not items.elts:
             return
-        strings = _string_list(items)
+        strings = string_list(items)
         if strings and isinstance(node.target, ast.Name):
-            if _SPLIT_NAMES & set(strings):
+            if SPLIT_NAMES & set(strings):
                 self.split_values[node.target.id] = strings
             return
         first = items.elts[0]
@@ -326,12 +328,12 @@ class _Walker:
         return None
 
     def _keyed_path(self, base: ast.expr, key_node: ast.expr) -> _ChannelPath | None:
-        key = _string(key_node)
+        key = string(key_node)
         if key is None:
             return None
         if key in self.inputs:
             return _ChannelPath(key, ())
-        if key in getattr(self, "aliases", {}) and not _is_constant_table(base, self.constants):
+        if key in getattr(self, "aliases", {}) and not is_constant_table(base, self.constants):
             return _ChannelPath(self.aliases[key], ())
         if isinstance(base, ast.Name):
             table = self.constants.get(base.id)
@@ -353,7 +355,7 @@ class _Walker:
     def _call_path(
         self, node: ast.Call, paths: dict[str, _ChannelPath], texts: dict[str, str]
     ) -> _ChannelPath | None:
-        name = _call_name(node)
+        name = call_name(node)
         if name == "get" and node.args and isinstance(node.func, ast.Attribute):
             keyed = self._keyed_path(node.func.value, node.args[0])
             if keyed is not None:
@@ -394,11 +396,11 @@ class _Walker:
     # Reads -------------------------------------------------------------------------
 
     def _call(self, node: ast.Call, paths: dict[str, _ChannelPath], texts: dict[str, str]) -> None:
-        name = _call_name(node)
-        dotted = _dotted(node.func)
+        name = call_name(node)
+        dotted_name = dotted(node.func)
         self._column_call(node, name)
         self._taint_callee(node, name, paths, texts)
-        reader = _reader_of(name, dotted)
+        reader = reader_of(name, dotted_name)
         if reader is None:
             return
         target = self._read_target(node, name, paths, texts)
@@ -432,12 +434,12 @@ class _Walker:
     def _guard(self, branch: ast.If, paths: dict[str, _ChannelPath], texts: dict[str, str]) -> None:
         # `if not exists(dir): raise ...` makes the channel required, not optional.
         failing = branch.body if isinstance(branch.test, ast.UnaryOp) else branch.orelse
-        if _fails(failing):
+        if fails(failing):
             return
         for node in ast.walk(branch.test):
-            if not isinstance(node, ast.Call) or _call_name(node) not in _EXISTENCE:
+            if not isinstance(node, ast.Call) or call_name(node) not in EXISTENCE_CHECKS:
                 continue
-            target = self._read_target(node, _call_name(node), paths, texts)
+            target = self._read_target(node, call_name(node), paths, texts)
             if target is None or target.parts:
                 continue
             content = self.content[target.channel]
@@ -467,8 +469,8 @@ class _Walker:
         if not isinstance(node.ctx, ast.Load) or not isinstance(node.value, ast.Name):
             return
         base = node.value.id
-        keys = _string_list(node.slice) or (
-            (key,) if (key := _string(node.slice)) is not None else ()
+        keys = string_list(node.slice) or (
+            (key,) if (key := string(node.slice)) is not None else ()
         )
         if base in json_vars:
             for key in keys:
@@ -478,134 +480,18 @@ class _Walker:
 
     def _column_call(self, node: ast.Call, name: str) -> None:
         if name in _COLUMN_CALLS and node.args:
-            self._columns(_names_in(node.args[0]), node.lineno)
-        if name == "drop" or name in _TABLE_READERS or name in _COLUMN_CALLS or name == "merge":
+            self._columns(names_in(node.args[0]), node.lineno)
+        if name == "drop" or name in TABLE_READERS or name in _COLUMN_CALLS or name == "merge":
             for keyword in node.keywords:
                 if keyword.arg in _COLUMN_KEYWORDS:
-                    self._columns(_names_in(keyword.value), node.lineno)
+                    self._columns(names_in(keyword.value), node.lineno)
         if name == "get" and isinstance(node.func, ast.Attribute):
             base = node.func.value
-            key = _string(node.args[0]) if node.args else None
+            key = string(node.args[0]) if node.args else None
             if isinstance(base, ast.Name) and key is not None and "config" in base.id.lower():
                 self.json_keys.setdefault(key, node.lineno)
 
     def _columns(self, names: Iterable[str], line: int) -> None:
         for name in names:
-            if _is_column_name(name) and name not in self.inputs:
+            if is_column_name(name) and name not in self.inputs:
                 self.columns.setdefault(name, line)
-
-
-def _walk_statement(statement: ast.stmt) -> Iterable[ast.AST]:
-    """Nodes of a statement in source order, not entering nested functions or classes."""
-    stack: list[ast.AST] = [statement]
-    while stack:
-        node = stack.pop()
-        if node is not statement and isinstance(
-            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
-        ):
-            continue
-        yield node
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
-
-
-def _is_column_name(name: str) -> bool:
-    """Not a split name, an environment variable or a path."""
-    return bool(name) and name not in _SPLIT_NAMES and not name.isupper() and "/" not in name
-
-
-def _fails(body: list[ast.stmt]) -> bool:
-    """Whether a branch gives up: raises or exits."""
-    for statement in body:
-        if isinstance(statement, ast.Raise):
-            return True
-        call = statement.value if isinstance(statement, ast.Expr) else None
-        if isinstance(call, ast.Call) and _dotted(call.func) in ("sys.exit", "exit"):
-            return True
-    return False
-
-
-def _is_constant_table(base: ast.expr, constants: Mapping[str, object]) -> bool:
-    return isinstance(base, ast.Name) and isinstance(constants.get(base.id), dict)
-
-
-def _reader_of(name: str, dotted: str | None) -> str | None:
-    if name in _TABLE_READERS:
-        return _TABLE_READERS[name]
-    if dotted in _MODEL_READERS:
-        return _MODEL_READERS[dotted]
-    if name == "load_model":
-        return "model"
-    if dotted in ("tarfile.open", "tarfile.is_tarfile"):
-        return "tar"
-    if name == "open":
-        return "path"
-    if name in _EXISTENCE:
-        return "exists"
-    if name in _LISTERS or dotted in _LISTERS:
-        return "list"
-    return None
-
-
-def _is_json_load(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and _dotted(node.func) in ("json.load", "json.loads")
-
-
-def _call_name(node: ast.Call) -> str:
-    func = node.func
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else ""
-
-
-def _dotted(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr}" if base else node.attr
-    return None
-
-
-def _string(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
-def _string_list(node: ast.AST) -> tuple[str, ...]:
-    if not isinstance(node, ast.List | ast.Tuple | ast.Set) or not node.elts:
-        return ()
-    strings = tuple(text for elt in node.elts if (text := _string(elt)) is not None)
-    return strings if len(strings) == len(node.elts) else ()
-
-
-def _names_in(node: ast.expr) -> tuple[str, ...]:
-    if (text := _string(node)) is not None:
-        return (text,)
-    if isinstance(node, ast.Dict):
-        return tuple(key for k in node.keys if (key := _string(k)) is not None)
-    return _string_list(node)
-
-
-def _module_constants(tree: ast.Module) -> dict[str, object]:
-    constants: dict[str, object] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name):
-            continue
-        try:
-            constants[target.id] = ast.literal_eval(value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            continue
-    return constants
-
-
-def file_names(content: ChannelContent) -> list[FileUse]:
-    """The channel's named files (with an extension), first use first."""
-    named = [use for use in content.files if use.relative.lower().endswith(_EXTENSIONS)]
-    return sorted(named, key=lambda use: use.line)
