@@ -29,7 +29,7 @@ from sandbox.execute import ContainerOutcome, run_container
 from sandbox.hollow import judge_hollow
 from sandbox.images import ResolvedImage, ensure_image
 from sandbox.inference import JobKind
-from sandbox.inputs import InputPlan, bind_inputs
+from sandbox.inputs import InputPlan, bind_inputs, check_inputs
 from sandbox.layout import (
     DEFAULT_INSTANCE_TYPE,
     InputBinding,
@@ -39,6 +39,7 @@ from sandbox.layout import (
 )
 from sandbox.limits import applied_limits, check_limit_options
 from sandbox.masking import Masker
+from sandbox.model_artifacts import image_trainer
 from sandbox.ownership import chown_folders, hand_over, invoking_user
 from sandbox.resolve import (
     Overrides,
@@ -105,6 +106,14 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     check_limit_options(request.memory, request.cpus)
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    check_inputs(
+        resolved.spec,
+        resolved.contract,
+        data_source=request.data_source,
+        explicit=request.inputs,
+        script_path=script_path,
+        workspace_dir=request.workspace,
+    )
     job = _prepare(request, resolved, engine or Engine.connect())
     try:
         outcome = _execute(job, request)
@@ -148,6 +157,7 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     workspace = Workspace(request.workspace).ensure()
     run = workspace.new_run(script_path.stem)
     notify(f"inputs for {script_path.stem}")
+    owner = request.run_as or invoking_user()
     plan = bind_inputs(
         resolved.spec,
         resolved.contract,
@@ -156,9 +166,11 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         cache_root=workspace.data_cache,
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
+        script_path=resolved.script_path,
+        trainer=image_trainer(engine, image.reference, user=owner, run_id=run.run_id),
+        image=image.reference,
     )
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
-    owner = request.run_as or invoking_user()
     masker = Masker.for_spec(resolved.spec)
     _prepare_run_folder(run, resolved, layout, owner, masker)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}

@@ -13,6 +13,16 @@ _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Inte
 _MAX_SIGNAL = 64
 _MEMORY_NEAR_LIMIT = 0.8
 _SIGKILL_EXIT = 137
+_TOO_FEW_ROWS = re.compile(
+    r"\b(too (few|small)|not enough|insufficient|fewer than|less than|at least|minimum|"
+    r"only \d+)\b[^\n]{0,40}?\b(rows?|samples?|records?|observations|data points?|examples?)\b"
+    r"|\bn_samples=\d+",
+    re.IGNORECASE,
+)
+MORE_ROWS_ADVICE = (
+    "the script wanted more rows than the generated data holds: run with --data-size medium "
+    "(100k rows) or large (1M)"
+)
 
 
 @dataclass(frozen=True)
@@ -140,6 +150,8 @@ def _recommendations(
             f"the script tried to run more than {pids_limit} processes and threads at once: "
             "bound its workers (n_jobs, Pool(processes=...)), or raise --pids-limit"
         )
+    if status is Status.FAIL and any(_TOO_FEW_ROWS.search(line) for line in execution.stderr_tail):
+        advice.append(MORE_ROWS_ADVICE)
     return advice
 
 

@@ -44,7 +44,7 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     assert all(edge.status is Status.PASS for edge in result.edges)
     preprocess, training, calibration = result.steps
     fed = Path(preprocess.run_dir) / "outputs" / "data_output" / "train"
-    assert training.result.inputs["train"] == f"folder {fed}"
+    assert training.result.inputs["train"] == f"from {fed}"
     metrics = Path(calibration.run_dir) / "outputs" / "metrics_output"
     assert json.loads((metrics / "calibration_metrics.json").read_text())["num_samples"] > 0
     assert result.critical_path == ["preprocess", "training", "calibration"]
@@ -64,7 +64,7 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     rerun = again.step("calibration")
     assert rerun.selected and rerun.run_dir != calibration.run_dir
     fed_model = Path(training.run_dir) / "outputs" / "output_data"
-    assert rerun.result.inputs["eval_data"] == f"folder {fed_model}"
+    assert rerun.result.inputs["eval_data"] == f"from {fed_model}"
 
 
 def test_broken_edge_is_caught_before_the_downstream_step_runs(engine: Any, tmp_path: Path) -> None:

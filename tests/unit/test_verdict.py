@@ -256,3 +256,22 @@ def test_a_failure_without_refused_forks_does_not_blame_the_pids_limit() -> None
     verdict = judge(_execution(1, resources=usage), _limits(pids_limit=64), ONE_OUTPUT)
     assert verdict.error_message == "exit code 1"
     assert verdict.recommendations == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ValueError: Too few rows (12) for a stratified split",
+        "RuntimeError: need at least 5000 samples per class, got 300",
+        "ValueError: n_samples=3 should be >= n_splits=5.",
+    ],
+)
+def test_a_failure_about_too_few_rows_recommends_a_larger_data_size(line: str) -> None:
+    verdict = judge(_execution(1, stderr_tail=[*TRACEBACK[:3], line]), _limits(), {})
+    assert verdict.status is Status.FAIL
+    assert any("--data-size medium" in advice for advice in verdict.recommendations)
+
+
+def test_other_failures_do_not_recommend_a_larger_data_size() -> None:
+    verdict = judge(_execution(1, stderr_tail=TRACEBACK), _limits(), {})
+    assert not any("--data-size" in advice for advice in verdict.recommendations)
