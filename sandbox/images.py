@@ -28,6 +28,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from sandbox.distributions import ImageContents, contents_of, record_contents
 from sandbox.engine import TOOL_LABEL, Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
@@ -112,6 +113,9 @@ class ProfileStatus:
     image_id: str | None
     description: str
     offline: bool
+    python_version: str | None = None
+    distributions: dict[str, str] = field(default_factory=dict, hash=False)
+    """Name -> version, as recorded in the built image's labels (empty when not built)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ class ResolvedImage:
     built_now: bool
     entrypoint: list[str] | None = None
     """The image's own ENTRYPOINT (runs when a spec gives only ContainerArguments)."""
+    contents: ImageContents = field(default_factory=ImageContents, hash=False)
+    """Its Python and distributions, where its labels record them."""
 
 
 class _BaseSpec(BaseModel):
@@ -279,8 +285,16 @@ def list_profiles(engine: Engine, root: Path | None = None) -> list[ProfileStatu
     for profile in discover_profiles(root).values():
         info = engine.image(tag := profile_tag(profile))
         image_id, offline = (info.id if info else None), is_offline(profile)
+        contents = contents_of(info)
         status = ProfileStatus(
-            profile.name, tag, bool(info), image_id, profile.description, offline
+            profile.name,
+            tag,
+            bool(info),
+            image_id,
+            profile.description,
+            offline,
+            contents.python_version,
+            contents.distributions,
         )
         statuses.append(status)
     return statuses
@@ -320,11 +334,13 @@ def ensure_image(
     tag = profile_tag(profile)
     existing = None if rebuild else engine.image(tag)
     if existing is not None:
-        return ResolvedImage(tag, existing.id, profile.name, False, existing.entrypoint)
+        return ResolvedImage(
+            tag, existing.id, profile.name, False, existing.entrypoint, contents_of(existing)
+        )
     offline = [name for name, other in profiles.items() if is_offline(other)]
     _get_bases(engine, profile, offline, on_line)
     info = _build_profile(engine, profile, tag, on_line)
-    return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint)
+    return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint, contents_of(info))
 
 
 def ensure_base_image(engine: Engine, base: DebootstrapBase, on_line: OnLine = None) -> str:
@@ -369,7 +385,7 @@ def _ensure_reference(
             )
         _emit(on_line, f"==> pulling {reference}")
         info = engine.pull(reference)
-    return ResolvedImage(reference, info.id, None, False, info.entrypoint)
+    return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents_of(info))
 
 
 def _get_bases(engine: Engine, profile: ImageProfile, offline: list[str], on_line: OnLine) -> None:
@@ -403,9 +419,11 @@ def _build_profile(engine: Engine, profile: ImageProfile, tag: str, on_line: OnL
         shutil.rmtree(context / _WHEELS_DIR, ignore_errors=True)  # as the tag ignores it
         _download_wheels(profile, context / _WHEELS_DIR, on_line)
         buildargs = _buildargs(profile)
-        return engine.build(
+        built = engine.build(
             context, tag, profile=profile.name, buildargs=buildargs, labels=labels, on_line=on_line
         )
+    _emit(on_line, f"==> recording the distributions installed in {tag}")
+    return record_contents(engine, built, tag, profile=profile.name, labels=labels)
 
 
 def _download_wheels(profile: ImageProfile, dest: Path, on_line: OnLine) -> None:

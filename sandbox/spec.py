@@ -154,6 +154,16 @@ class ScriptSpec(_Frozen):
         default=False,
         description="False isolates the network, as production's EnableNetworkIsolation.",
     )
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="pip requirements installed before the script starts, from a local "
+        "wheelhouse the host's pip fills (the job needs no network); the script's own "
+        "`pip install` of them works too.",
+    )
+    bake: bool = Field(
+        default=False,
+        description="Bake `requirements` into an image derived from the profile, built once.",
+    )
 
     @field_validator("environment")
     @classmethod
