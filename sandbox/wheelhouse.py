@@ -160,7 +160,8 @@ def ensure_wheelhouse(
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=cache_root))
     try:
         missing = _download_all(staging, target, required, extra, on_line)
-        (staging / REQUIREMENTS_FILE).write_text("".join(f"{r}\n" for r in required))
+        lines = "".join(f"{_installable(r)}\n" for r in required)
+        (staging / REQUIREMENTS_FILE).write_text(lines)
         record = {"target": target.__dict__, "requirements": required, "offered": extra}
         (staging / _MANIFEST).write_text(json.dumps({**record, "missing": missing}, indent=1))
         os.chmod(staging, 0o755)
@@ -241,6 +242,16 @@ def _pip_download(
         if on_line is not None:
             on_line(line)
     return done.returncode, lines[-30:]
+
+
+def _installable(requirement: str) -> str:
+    """A local wheel file becomes ``name==version``: found in the wheelhouse by name, in
+    the container or in a build, wherever the host path is not."""
+    path = Path(requirement)
+    if path.suffix == ".whl" and path.is_file():
+        name, version = path.name.split("-")[:2]
+        return f"{name}=={version}"
+    return requirement
 
 
 def _failure(requirements: tuple[str, ...], tail: list[str]) -> tuple[str, str]:
