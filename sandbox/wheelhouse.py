@@ -113,7 +113,8 @@ OnLine = Callable[[str], None] | None
 
 
 def read_requirements(path: Path) -> list[str]:
-    """The requirement lines of a requirements file (comments and blanks dropped).
+    """The requirement lines of a requirements file (comments and blanks dropped); a
+    wheel file named by a relative path is found relative to the requirements file.
 
     Raises:
         UsageError: the file cannot be read, or uses an option line (``-r``, ``-e``, ...).
@@ -127,7 +128,13 @@ def read_requirements(path: Path) -> list[str]:
     options = [line for line in kept if line.startswith("-")]
     if options:
         raise UsageError(f"requirements file {path}: option lines are not supported: {options[0]}")
-    return kept
+    return [_anchored(line, path.parent) for line in kept]
+
+
+def _anchored(requirement: str, folder: Path) -> str:
+    if requirement.endswith(".whl") and not Path(requirement).is_absolute():
+        return str((folder / requirement).resolve())
+    return requirement
 
 
 def ensure_wheelhouse(

@@ -113,3 +113,9 @@ def build_wheel(
 def tiny_wheel(tmp_path: Path) -> Path:
     """A local wheel of the package ``tiny-pkg`` (module ``tiny_pkg``)."""
     return build_wheel(tmp_path / "dist", "tiny-pkg")
+
+
+@pytest.fixture
+def wheel_factory() -> object:
+    """:func:`build_wheel`, for tests that need a wheel of their own."""
+    return build_wheel

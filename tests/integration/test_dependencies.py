@@ -163,3 +163,32 @@ def test_requirement_downloaded_by_the_host_pip_from_the_index(engine: Any, tmp_
 
     assert result.status is Status.PASS, result.stderr_tail
     assert list((tmp_path / "ws" / "wheelhouse").glob("*/tomli-2.0.1-py3-none-any.whl"))
+
+
+def test_source_dir_runs_from_the_code_folder_and_installs_its_requirements(
+    engine: Any, tmp_path: Path, wheel_factory: Any
+) -> None:
+    tree = tmp_path / "src"
+    wheel_factory(tree / "wheels", "tiny-pkg", value="from requirements.txt")
+    (tree / "requirements.txt").write_text("wheels/tiny_pkg-0.1-py3-none-any.whl\n")
+    (tree / "hyperparams").mkdir(parents=True)
+    (tree / "hyperparams" / "params.json").write_text('{"depth": 3}')
+    (tree / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    script = _script(
+        tree,
+        """
+        import helpers, tiny_pkg
+        with open("hyperparams/params.json") as params:
+            depth = json.load(params)["depth"]
+        report(cwd=os.getcwd(), depth=helpers.double(depth), value=tiny_pkg.VALUE)
+        """,
+    )
+
+    result = _run(engine, tmp_path, script, source_dir=tree)
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert _report(result) == {
+        "cwd": "/opt/ml/processing/input/code",
+        "depth": 6,
+        "value": "from requirements.txt",
+    }
