@@ -9,6 +9,7 @@ of the build context, because pip inside a build may not reach the package index
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import logging
 import os
@@ -65,6 +66,7 @@ PROFILE_LABEL = "sandbox.profile"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 _PROFILE_FILE = "profile.json"
+_SHIPPED_PROFILES = "_profiles"
 _WHEELS_DIR = "wheels"
 _TAIL_LINES = 30
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -147,7 +149,8 @@ class _ProfileSpec(BaseModel):
 
 
 def profiles_root() -> Path:
-    """``$SANDBOX_IMAGES_DIR``, else the repo's ``images/``; UsageError when it is missing."""
+    """``$SANDBOX_IMAGES_DIR``, else the clone's ``images/``, else the profiles shipped in
+    the package; UsageError when it is missing."""
     return _existing_dir(_default_root())
 
 
@@ -177,8 +180,15 @@ def _load_profile(folder: Path) -> ImageProfile:
 
 
 def _default_root() -> Path:
+    """``$SANDBOX_IMAGES_DIR``; else ``images/`` of the clone this package runs from (the
+    source of truth); else the copy shipped inside an installed wheel."""
     configured = os.environ.get(IMAGES_DIR_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parent.parent / "images"
+    if configured:
+        return Path(configured)
+    clone = Path(__file__).resolve().parent.parent / "images"
+    if clone.is_dir():
+        return clone
+    return Path(str(importlib.resources.files("sandbox") / _SHIPPED_PROFILES))
 
 
 def _existing_dir(root: Path) -> Path:
