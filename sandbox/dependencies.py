@@ -33,6 +33,7 @@ from sandbox.preflight import (
 from sandbox.wheelhouse import (
     PIP_CONF_PATH,
     REQUIREMENTS_FILE,
+    WHEELHOUSE_DIR,
     WHEELS_MOUNT,
     Wheelhouse,
     WheelTarget,
@@ -54,7 +55,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DERIVED_LABEL = "sandbox.derived-from"
-WHEELHOUSE_DIR = "wheelhouse"
 _PIP_CONF = "pip.conf"
 _DERIVED_DOCKERFILE = f"""\
 ARG BASE_IMAGE

@@ -28,6 +28,7 @@ from sandbox.errors import InfrastructureError, UsageError
 __all__ = [
     "PIP_CONF_PATH",
     "REQUIREMENTS_FILE",
+    "WHEELHOUSE_DIR",
     "WHEELS_MOUNT",
     "WheelTarget",
     "Wheelhouse",
@@ -40,6 +41,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+WHEELHOUSE_DIR = "wheelhouse"
+"""The wheelhouse cache's folder in a workspace."""
 WHEELS_MOUNT = "/opt/sandbox/wheels"
 PIP_CONF_PATH = "/etc/pip.conf"
 REQUIREMENTS_FILE = "requirements.txt"
