@@ -178,8 +178,11 @@ def _guarded(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
     ``if TYPE_CHECKING``."""
     child, parent = node, parents.get(node)
     while parent is not None:
-        in_try = isinstance(parent, ast.Try) and child in parent.body
-        if in_try and any(_catches_import_error(h) for h in parent.handlers):  # type: ignore[attr-defined]
+        if (
+            isinstance(parent, ast.Try)
+            and child in parent.body
+            and any(_catches_import_error(handler) for handler in parent.handlers)
+        ):
             return True
         if isinstance(parent, ast.If) and "TYPE_CHECKING" in ast.unparse(parent.test):
             return True
