@@ -242,6 +242,8 @@ def _pip_download(
     argv = [
         *(sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input"),
         *("--progress-bar", "off", "--only-binary=:all:", "--dest", str(dest)),
+        # A host without an index fails in seconds, not after pip's five retries.
+        *("--retries", "1", "--timeout", "15"),
         *("--python-version", target.python_version, *platforms),
         *requirements,
     ]
