@@ -129,6 +129,8 @@ def build_request(
             f"script {resolved.script_path.stem}: nothing to start (the image has no "
             "ENTRYPOINT and no ContainerArguments were given)"
         )
+    if layout.install_first is not None:
+        program = _installing_first(resolved.spec.command[0], layout.install_first, program)
     root_run = as_root or owner == (0, 0)
     entrypoint = [*_supervisor(owner, layout, as_root), "--", *program] if supervised else program
     environment = dict(layout.environment)
@@ -153,6 +155,13 @@ def build_request(
         tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
         working_dir=layout.working_dir,
     )
+
+
+def _installing_first(python: str, requirements: str, program: list[str]) -> list[str]:
+    """``pip install -r requirements`` before the program, as the SDK's ``runproc.sh``
+    does with a source tree's ``requirements.txt``; a failed install stops the job."""
+    script = f'{python} -m pip install --no-warn-script-location -r "$0" && exec "$@"'
+    return ["/bin/sh", "-c", script, requirements, *program]
 
 
 def heartbeat_file(run: RunFolder) -> Path:

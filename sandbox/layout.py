@@ -69,6 +69,8 @@ class JobLayout:
     script_target: str = ""
     """The script's container path, or ``module:pkg.script`` when it runs as a module."""
     working_dir: str | None = None
+    install_first: str | None = None
+    """A requirements file (container path) that pip installs before the entry point."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ def processing_layout(
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=config,
         script_target=start.script_target,
-        working_dir=CODE_PATH if run_as_module else None,
+        # The FrameworkProcessor's runproc.sh changes into the code folder first.
+        working_dir=CODE_PATH if run_as_module or source_dir is not None else None,
     )
 
 

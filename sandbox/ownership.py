@@ -21,6 +21,7 @@ from sandbox.engine import ContainerRequest, Engine, Mount
 from sandbox.errors import SandboxError
 from sandbox.execute import run_container
 from sandbox.s3source import S3_CACHE_DIR
+from sandbox.wheelhouse import WHEELHOUSE_DIR
 from sandbox.workspace import RunFolder, Workspace
 
 __all__ = ["chown_folders", "hand_over", "invoking_user"]
@@ -102,7 +103,8 @@ def _tree(root: Path) -> Iterator[Path]:
 
 def _workspace_paths(workspace: Workspace) -> Iterator[Path]:
     yield from (workspace.root, workspace.runs)
-    for cache in (workspace.data_cache, workspace.root / S3_CACHE_DIR):
+    caches = (workspace.data_cache, workspace.root / S3_CACHE_DIR, workspace.root / WHEELHOUSE_DIR)
+    for cache in caches:
         if cache.exists():
             yield from _tree(cache)
     yield from (path for path in workspace.root.iterdir() if path.is_file())

@@ -17,6 +17,12 @@ from typing import Any
 from sandbox import containerize
 from sandbox.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.datagen import DataSize
+from sandbox.dependencies import (
+    JobDependencies,
+    dependency_mounts,
+    explain_failure,
+    prepare_dependencies,
+)
 from sandbox.engine import Engine
 from sandbox.errors import (
     ExecutableNotFoundError,
@@ -91,6 +97,12 @@ class RunRequest:
     before_start: Callable[[], None] | None = None
     """Called right before the container starts (after the cancel check); it may raise
     :class:`~sandbox.errors.RunCancelled` to stop the run there."""
+    requirements_file: Path | None = None
+    """pip requirements installed before the script, from the local wheelhouse."""
+    bake_requirements: bool = False
+    """Bake the requirements into a derived image instead of installing them each run."""
+    strict: bool = False
+    """A module the script imports and the image lacks stops the run before it starts."""
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
@@ -144,6 +156,7 @@ class _Job:
     owner: tuple[int, int]
     labels: dict[str, str]
     masker: Masker
+    deps: JobDependencies
 
 
 def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _Job:
@@ -155,6 +168,8 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
+    deps = _dependencies(request, resolved, engine, image, workspace, notify)
+    image = deps.image
     run = workspace.new_run(script_path.stem)
     notify(f"inputs for {script_path.stem}")
     owner = request.run_as or invoking_user()
@@ -171,12 +186,45 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         image=image.reference,
     )
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
+    layout = dataclasses.replace(
+        layout,
+        mounts=[*layout.mounts, *dependency_mounts(deps, run.root, network=resolved.spec.network)],
+        install_first=deps.install_first,
+    )
     masker = Masker.for_spec(resolved.spec)
     _prepare_run_folder(run, resolved, layout, owner, masker)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
     return _Job(
-        resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker
+        resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker, deps
     )
+
+
+def _dependencies(
+    request: RunRequest,
+    resolved: ResolvedScript,
+    engine: Engine,
+    image: ResolvedImage,
+    workspace: Workspace,
+    notify: Callable[[str], None],
+) -> JobDependencies:
+    """Wheelhouse, pre-flight import check (its findings are logged before the run) and,
+    with ``bake``, the derived image."""
+    notify(f"dependencies of {resolved.script_path.stem}")
+    deps = prepare_dependencies(
+        engine,
+        image,
+        resolved.script_path,
+        spec_requirements=resolved.spec.requirements,
+        requirements_file=request.requirements_file,
+        source_dir=request.source_dir.resolve() if request.source_dir else None,
+        bake=resolved.spec.bake or request.bake_requirements,
+        strict=request.strict,
+        cache_root=workspace.root,
+        on_line=logger.debug,
+    )
+    for finding in deps.findings:
+        logger.warning("%s", finding)
+    return deps
 
 
 def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
@@ -258,11 +306,16 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     result = result.model_copy(
         update={
             "inputs": {b.channel: b.source for b in job.plan.bindings},
-            "findings": [*result.findings, *_run_findings(job), *packing],
+            "findings": [*result.findings, *job.deps.findings, *_run_findings(job), *packing],
             "artifacts": artifacts,
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
+    if not result.is_successful():
+        reason = explain_failure(
+            job.deps, result.stderr_tail, result.error_message, network=resolved.spec.network
+        )
+        result = result.model_copy(update={"error_message": reason})
     result = job.masker.result(result)
     write_json_atomic(job.run.result_file, result.to_json_dict())
     return result

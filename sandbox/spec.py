@@ -176,6 +176,16 @@ class ScriptSpec(_Frozen):
         description="Packages the script needs from its image, e.g. {torch: ==2.1.0} "
         "(from a contract's framework_requirements).",
     )
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="pip requirements installed before the script starts, from a local "
+        "wheelhouse the host's pip fills (the job needs no network); the script's own "
+        "`pip install` of them works too.",
+    )
+    bake: bool = Field(
+        default=False,
+        description="Bake `requirements` into an image derived from the profile, built once.",
+    )
 
     @field_validator("environment")
     @classmethod

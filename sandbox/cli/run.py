@@ -115,6 +115,23 @@ __all__ = ["test_script_command"]
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
 )
+@click.option(
+    "--requirements",
+    "requirements_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="pip requirements file: installed before the script from a local wheelhouse "
+    "(the host's pip downloads the wheels once; the job needs no network).",
+)
+@click.option(
+    "--bake-requirements",
+    is_flag=True,
+    help="Bake the requirements into an image derived from the profile, built once.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 before the run when the script imports a module the image lacks.",
+)
 @hyperparameters_option
 @click.option(
     "--kind",
@@ -209,6 +226,9 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         memory=options["memory"],
         cpus=options["cpus"],
         source_dir=options["source_dir"],
+        requirements_file=options["requirements_file"],
+        bake_requirements=options["bake_requirements"],
+        strict=options["strict"],
     )
 
 

@@ -46,6 +46,8 @@ class FakeEngine:
         self.pullable = set(pullable)
         self.pulls: list[str] = []
         self.builds: list[dict[str, Any]] = []
+        self.labelled: list[dict[str, Any]] = []
+        self.listed: list[str] = []
 
     def image(self, reference: str) -> ImageInfo | None:
         return self.present.get(reference)
@@ -59,9 +61,38 @@ class FakeEngine:
 
     def build(self, context_dir: Path, tag: str, **kwargs: Any) -> ImageInfo:
         files = sorted(p.relative_to(context_dir).as_posix() for p in context_dir.rglob("*"))
-        self.builds.append({"tag": tag, "files": files, **kwargs})
+        dockerfile = (context_dir / "Dockerfile").read_text()
+        if dockerfile.startswith("FROM sha256:"):  # the labelling step after a build
+            self.labelled.append({"tag": tag, "dockerfile": dockerfile, **kwargs})
+        else:
+            self.builds.append({"tag": tag, "files": files, **kwargs})
         self.present[tag] = _info(tag, kwargs["labels"])
         return self.present[tag]
+
+    def start(self, request: Any) -> FakeListing:
+        self.listed.append(request.image)
+        return FakeListing()
+
+
+class FakeListing:
+    """A finished container that printed what the image holds."""
+
+    OUTPUT = json.dumps(
+        {
+            "python": {"version": "3.11.2", "glibc": "2.36", "machine": "x86_64"},
+            "distributions": {"PyYAML": "6.0", "boto3": "1.26.27"},
+            "modules": ["boto3", "yaml"],
+        }
+    )
+
+    def wait(self, timeout_s: float | None) -> int:
+        return 0
+
+    def logs(self, *, stdout: bool, stderr: bool) -> str:
+        return self.OUTPUT if stdout else ""
+
+    def remove(self) -> None:
+        pass
 
 
 def _info(reference: str, labels: dict[str, str] | None = None) -> ImageInfo:
@@ -400,7 +431,8 @@ def test_unpullable_registry_base_names_it_and_the_offline_profile(tiny_root: Pa
 
 def test_real_py310_profile_points_at_sklearn_when_its_base_cannot_be_pulled() -> None:
     with pytest.raises(
-        BaseImageError, match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' profile builds offline"
+        BaseImageError,
+        match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' or 'xgboost-1\.7' profile builds offline",
     ):
         ensure_image(FakeEngine(), "py310", root=REPO_IMAGES)  # type: ignore[arg-type]
 
@@ -517,3 +549,22 @@ def test_missing_debootstrap_is_reported_against_the_profile(
 
     assert caught.value.profile == "offline"
     assert "needs root and debootstrap" in str(caught.value)
+
+
+def test_built_profile_records_its_distributions_in_labels(tiny_root: Path) -> None:
+    engine = FakeEngine(
+        present=(base_image_tag(DebootstrapBase(suite="bookworm", include=("python3",))),)
+    )
+
+    resolved = ensure_image(engine, "offline", root=tiny_root)  # type: ignore[arg-type]
+
+    assert len(engine.listed) == 1
+    assert engine.labelled[0]["tag"] == resolved.reference
+    labels = engine.present[resolved.reference].labels
+    assert json.loads(labels["sandbox.distributions"]) == {"PyYAML": "6.0", "boto3": "1.26.27"}
+    assert resolved.contents.version_of("pyyaml") == "6.0"
+    assert resolved.contents.python_version == "3.11.2"
+    assert "yaml" in resolved.contents.modules
+    listed = {status.profile: status for status in list_profiles(engine, tiny_root)}  # type: ignore[arg-type]
+    assert listed["offline"].distributions["boto3"] == "1.26.27"
+    assert listed["online"].distributions == {}

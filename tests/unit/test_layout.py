@@ -246,6 +246,8 @@ def test_source_dir_mounts_the_whole_tree_as_code(
     assert layout.entrypoint == ["python3", f"{CODE_PATH}/jobs/tabular.py"]
     app = _job_config(layout)["AppSpecification"]
     assert app["ContainerEntrypoint"] == ["python3", f"{CODE_PATH}/jobs/tabular.py"]
+    # runproc.sh changes into the code folder: files shipped beside it read relatively.
+    assert layout.working_dir == CODE_PATH
 
 
 def test_source_dir_with_relative_imports_runs_as_a_module(
