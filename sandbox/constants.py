@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 
 __all__ = [
+    "ARTIFACTS_DIR",
     "BASE_LABEL",
     "BATCH_LABEL",
     "CHECKPOINTS_DIR",
@@ -18,16 +19,21 @@ __all__ = [
     "CONFIG_DIR",
     "DEFAULT_IMAGE",
     "DEFAULT_INSTANCE_TYPE",
+    "DEFAULT_PIDS_LIMIT",
     "DEFAULT_SCRIPTS_DIR",
     "DEFAULT_WORKSPACE",
+    "DERIVED_LABEL",
+    "DISTRIBUTIONS_LABEL",
     "HYPERPARAMETERS_FILE",
     "INPUT_CONFIG_DIR",
     "ML_OUTPUT_DIR",
     "MODEL_DIR",
+    "MODULES_LABEL",
     "OPT_ML",
     "OUTPUT_DATA_DIR",
     "PIPELINE_RESULT_FILE",
     "PIPELINE_RUN_LABEL",
+    "PIP_CONF_PATH",
     "PROCESSING_INPUT_DIR",
     "PROCESSING_OUTPUT_DIR",
     "PROCESSING_PREFIX",
@@ -35,6 +41,7 @@ __all__ = [
     "PROFILE_HASH_LABEL",
     "PROFILE_LABEL",
     "PURPOSE_LABEL",
+    "PYTHON_LABEL",
     "RESULT_FILE",
     "RUN_ID_LABEL",
     "SCRIPT_LABEL",
@@ -44,6 +51,8 @@ __all__ = [
     "TRAINING_INPUT_DIR",
     "TRAINING_OUTPUT_PATHS",
     "VERSION_LABEL",
+    "WHEELHOUSE_DIR",
+    "WHEELS_MOUNT",
     "JobKind",
 ]
 
@@ -94,14 +103,33 @@ PIPELINE_RUN_LABEL = "sandbox.pipeline-run"
 PROFILE_LABEL = "sandbox.profile"
 PROFILE_HASH_LABEL = "sandbox.profile-hash"
 BASE_LABEL = "sandbox.base"
+DISTRIBUTIONS_LABEL = "sandbox.distributions"
+"""Compact JSON: ``{"name": "version", ...}`` of every distribution the image's python3 sees."""
+MODULES_LABEL = "sandbox.modules"
+"""Compact JSON: the sorted top-level module names importable outside the standard library
+folders too (everything ``pkgutil.iter_modules`` finds)."""
+PYTHON_LABEL = "sandbox.python"
+"""Compact JSON: ``{"version": "3.11.2", "glibc": "2.36", "machine": "x86_64"}``."""
+DERIVED_LABEL = "sandbox.derived-from"
+"""On an image with baked requirements: the image it was derived from."""
 
 # Defaults of the command line and the library.
 DEFAULT_IMAGE = "sklearn-1.2"
 DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 """Written to the job config when none is given (no limits apply then)."""
+DEFAULT_PIDS_LIMIT = 1024
+"""Processes (and threads) one container may hold at once: a fork bomb stops there."""
 DEFAULT_SCRIPTS_DIR = Path("scripts")
 DEFAULT_WORKSPACE = Path(".sandbox")
+
+# Pip inside a container: the mounted wheelhouse and the pip config pointing at it.
+WHEELS_MOUNT = "/opt/sandbox/wheels"
+PIP_CONF_PATH = "/etc/pip.conf"
 
 # Files of the workspace's run folders (written and read by sandbox.results.store).
 RESULT_FILE = "result.json"
 PIPELINE_RESULT_FILE = "pipeline_result.json"
+WHEELHOUSE_DIR = "wheelhouse"
+"""The wheelhouse cache's folder in a workspace."""
+ARTIFACTS_DIR = "artifacts"
+"""The cache of model artifacts trained in an image, in a workspace's data folder."""

@@ -21,11 +21,13 @@ __all__ = [
     "ImageBuildError",
     "ImageNotFoundError",
     "InfrastructureError",
+    "OptionError",
     "RunCancelled",
     "RunNotFoundError",
     "S3SourceError",
     "S3UnreachableError",
     "SandboxError",
+    "ScriptIsFolderError",
     "ScriptNotFoundError",
     "SpecError",
     "UsageError",
@@ -54,6 +56,16 @@ class UsageError(SandboxError):
     exit_code = 2
 
 
+class OptionError(UsageError):
+    """A command-line option's value cannot be used: ``--cpus nan: ...``."""
+
+    def __init__(self, option: str, value: str, problem: str) -> None:
+        self.option = option
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{option} {value!r}: {problem}")
+
+
 class SpecError(UsageError):
     """A spec file, or a spec built from options, is invalid."""
 
@@ -71,6 +83,15 @@ class ScriptNotFoundError(UsageError):
         self.searched = searched
         where = ", ".join(str(path) for path in searched) or "nowhere"
         super().__init__(f"script {name!r} not found (looked in {where})")
+
+
+class ScriptIsFolderError(UsageError):
+    """A script was named by the path of a folder."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+        super().__init__(f"script {name!r}: {path} is a folder, not a script file")
 
 
 class RunCancelled(SandboxError):

@@ -76,7 +76,8 @@ class SandboxRun:
             spec: a spec file.
             scripts_dir: overrides the fixture's folder (``<rootdir>/scripts``).
             **options: other :class:`~sandbox.contract.resolve.Overrides` fields (``call_style``,
-                ``instance_type``, ``max_runtime_s``, ``network``, ``hyperparameters``) or
+                ``instance_type``, ``max_runtime_s``, ``network``, ``hyperparameters``,
+                ``pids_limit``, ``secret_env``) or
                 :class:`~sandbox.runner.RunRequest` fields (``data_source``, ``inputs``,
                 ``memory``, ``cpus``, ``source_dir``, ``as_root``).
         """

@@ -10,6 +10,7 @@ controllers of many runs: every error is the run's result.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -26,11 +27,17 @@ from sandbox.constants import (
     JobKind,
 )
 from sandbox.container import containerize
+from sandbox.container.dependencies import (
+    JobDependencies,
+    dependency_mounts,
+    explain_failure,
+    prepare_dependencies,
+)
 from sandbox.container.engine import DockerEngine, Engine
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
 from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
-from sandbox.container.limits import applied_limits
+from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.container.ownership import chown_folders, hand_over, invoking_user
 from sandbox.container.training import pack_artifacts, training_layout
 from sandbox.contract.resolve import (
@@ -42,13 +49,28 @@ from sandbox.contract.resolve import (
 )
 from sandbox.contract.spec import CallStyle
 from sandbox.data.datagen import DataSize
-from sandbox.data.inputs import InputPlan, bind_inputs
+from sandbox.data.inputs import InputPlan, bind_inputs, check_inputs
+from sandbox.data.model_artifacts import image_trainer
 from sandbox.data.s3source import S3_CACHE_DIR, S3Cache
-from sandbox.errors import ExecutableNotFoundError, RunCancelled, SandboxError, UsageError
+from sandbox.errors import (
+    ExecutableNotFoundError,
+    OptionError,
+    RunCancelled,
+    SandboxError,
+    UsageError,
+)
 from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
+from sandbox.results.hollow import judge_hollow
+from sandbox.results.masking import Masker
 from sandbox.results.models import AppliedLimits, Status, TestResult
 from sandbox.results.store import save_result
-from sandbox.results.workspace import RunFolder, Workspace, write_json_atomic
+from sandbox.results.workspace import (
+    RunFolder,
+    Workspace,
+    make_private_folder,
+    new_run_id,
+    write_json_atomic,
+)
 
 __all__ = [
     "DEFAULT_IMAGE",
@@ -94,6 +116,12 @@ class RunRequest:
     before_start: Callable[[], None] | None = None
     """Called right before the container starts (after the cancel check); it may raise
     :class:`~sandbox.errors.RunCancelled` to stop the run there."""
+    requirements_file: Path | None = None
+    """pip requirements installed before the script, from the local wheelhouse."""
+    bake_requirements: bool = False
+    """Bake the requirements into a derived image instead of installing them each run."""
+    strict: bool = False
+    """A module the script imports and the image lacks stops the run before it starts."""
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
@@ -106,8 +134,17 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     """
     # Bad input is reported before the engine is asked for anything.
     containerize.heartbeat_timeout_s()
+    check_limit_options(request.memory, request.cpus)
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    check_inputs(
+        resolved.spec,
+        resolved.contract,
+        data_source=request.data_source,
+        explicit=request.inputs,
+        script_path=script_path,
+        workspace_dir=request.workspace,
+    )
     return _run_resolved(request, resolved, engine, DockerEngine.connect)
 
 
@@ -135,7 +172,8 @@ def run_to_result(
         logger.debug("run of %s stopped: %s", resolved.script_path.stem, exc)
         if exc.result is not None:
             return exc.result
-        return TestResult.not_run(resolved, Status.ERROR, str(exc), **fields)
+        result = TestResult.not_run(resolved, Status.ERROR, str(exc), **fields)
+        return Masker.for_spec(resolved.spec).result(result)
 
 
 def _run_resolved(
@@ -188,6 +226,8 @@ class _Job:
     layout: JobLayout
     owner: tuple[int, int]
     labels: dict[str, str]
+    masker: Masker
+    deps: JobDependencies
 
 
 def _prepare(
@@ -199,9 +239,17 @@ def _prepare(
     """
     notify = request.on_progress or (lambda _message: None)
     script_path = resolved.script_path
+    # Limits the engine cannot give are a usage error: before an image or a run folder.
+    limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
+    deps = _dependencies(request, resolved, engine, image, workspace, notify)
+    image = deps.image
+    owner = request.run_as or invoking_user()
+    # The run folder is made only once the inputs are bound; its id labels the helper
+    # container that may train a model for an input.
+    run_id = new_run_id(script_path.stem)
     notify(f"inputs for {script_path.stem}")
     plan = bind_inputs(
         resolved.spec,
@@ -211,14 +259,51 @@ def _prepare(
         cache_root=workspace.data_cache,
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
+        script_path=resolved.script_path,
+        trainer=image_trainer(engine, image.reference, user=owner, run_id=run_id),
+        image=image.reference,
     )
-    limits = applied_limits(engine, resolved.spec, memory=request.memory, cpus=request.cpus)
-    run = workspace.new_run(script_path.stem)
+    run = workspace.run(run_id).create()
     layout = _job_layout(resolved, source_dir, plan.bindings, run, image, limits, engine)
-    owner = request.run_as or invoking_user()
-    _prepare_run_folder(run, resolved, layout, owner)
+    layout = dataclasses.replace(
+        layout,
+        mounts=[*layout.mounts, *dependency_mounts(deps, run.root, network=resolved.spec.network)],
+        install_first=deps.install_first,
+    )
+    masker = Masker.for_spec(resolved.spec)
+    _prepare_run_folder(run, resolved, layout, owner, masker)
     labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
-    return _Job(resolved, engine, image, workspace, run, plan, limits, layout, owner, labels)
+    return _Job(
+        resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker, deps
+    )
+
+
+def _dependencies(
+    request: RunRequest,
+    resolved: ResolvedScript,
+    engine: Engine,
+    image: ResolvedImage,
+    workspace: Workspace,
+    notify: Callable[[str], None],
+) -> JobDependencies:
+    """Wheelhouse, pre-flight import check (its findings are logged before the run) and,
+    with ``bake``, the derived image."""
+    notify(f"dependencies of {resolved.script_path.stem}")
+    deps = prepare_dependencies(
+        engine,
+        image,
+        resolved.script_path,
+        spec_requirements=resolved.spec.requirements,
+        requirements_file=request.requirements_file,
+        source_dir=request.source_dir.resolve() if request.source_dir else None,
+        bake=resolved.spec.bake or request.bake_requirements,
+        strict=request.strict,
+        cache_root=workspace.root,
+        on_line=logger.debug,
+    )
+    for finding in deps.findings:
+        logger.warning("%s", finding)
+    return deps
 
 
 def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
@@ -233,6 +318,7 @@ def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
     try:
         return _run_container(job, request, supervised=True)
     except ExecutableNotFoundError as exc:
+        _blame_path_override(job, exc)
         if exc.executable != containerize.SUPERVISOR_PYTHON:
             raise
         if job.resolved.spec.call_style is CallStyle.MAIN:
@@ -242,6 +328,21 @@ def _execute(job: _Job, request: RunRequest) -> ContainerOutcome:
             ) from exc
         logger.info("no python3 in %s: running without the supervisor", job.image.reference)
         return _run_container(job, request, supervised=False)
+
+
+def _blame_path_override(job: _Job, exc: ExecutableNotFoundError) -> None:
+    """A PATH given in the environment replaces the image's: when the program is then
+    not found, that PATH is the reason, not the image."""
+    path = job.resolved.spec.environment.get("PATH")
+    if path is None:
+        return
+    raise OptionError(
+        "--env",
+        f"PATH={path}",
+        f"the container finds no {exc.executable!r} on this PATH, which replaces the "
+        f"image's; add the folder holding {exc.executable} (e.g. /usr/local/bin:/usr/bin) "
+        "or leave PATH out",
+    ) from exc
 
 
 def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> ContainerOutcome:
@@ -260,7 +361,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         job.engine,
         container,
         max_runtime_s=job.limits.max_runtime_s,
-        on_output=request.on_output,
+        on_output=job.masker.stream(request.on_output) if request.on_output else None,
         heartbeat=containerize.heartbeat_file(job.run) if supervised else None,
     )
 
@@ -268,9 +369,13 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
 def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestResult:
     """Judge, check outputs, pack artifacts, hand files back, and save the result."""
     resolved, layout = job.resolved, job.layout
+    # Logs and tails are stored without the secret values the script printed.
+    outcome = dataclasses.replace(
+        outcome, stdout=job.masker.text(outcome.stdout), stderr=job.masker.text(outcome.stderr)
+    )
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
-    result = apply_output_checks(result, resolved, layout, env)
+    result = judge_hollow(apply_output_checks(result, resolved, layout, env), resolved, layout)
     artifacts, packing = [], []
     if result.is_successful() and resolved.spec.kind is JobKind.TRAINING:
         try:
@@ -280,12 +385,17 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     result = result.model_copy(
         update={
             "inputs": {b.channel: b.source for b in job.plan.bindings},
-            "findings": [*result.findings, *_run_findings(job), *packing],
+            "findings": [*result.findings, *job.deps.findings, *_run_findings(job), *packing],
             "artifacts": artifacts,
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
-    return save_result(result)
+    if not result.is_successful():
+        reason = explain_failure(
+            job.deps, result.stderr_tail, result.error_message, network=resolved.spec.network
+        )
+        result = result.model_copy(update={"error_message": reason})
+    return save_result(job.masker.result(result))
 
 
 def _remove_run_containers(job: _Job) -> None:
@@ -306,6 +416,7 @@ def _save_error(job: _Job, reason: str) -> TestResult | None:
         image=job.image.reference,
         image_id=job.image.image_id,
         limits=job.limits,
+        spec=job.masker.spec(job.resolved.spec),
         run_dir=str(job.run.root),
     )
     try:
@@ -374,17 +485,24 @@ def _job_name(run: RunFolder) -> str:
 
 
 def _prepare_run_folder(
-    run: RunFolder, resolved: ResolvedScript, layout: JobLayout, owner: tuple[int, int]
+    run: RunFolder,
+    resolved: ResolvedScript,
+    layout: JobLayout,
+    owner: tuple[int, int],
+    masker: Masker,
 ) -> None:
-    for name, payload in layout.config_files.items():
-        write_json_atomic(run.config / name, payload)
+    config_files = [run.config / name for name in layout.config_files]
+    for path, payload in zip(config_files, layout.config_files.values(), strict=True):
+        write_json_atomic(path, payload)
     writable = [*layout.outputs.values(), *nested_mountpoints(layout.mounts)]
     for folder in writable:
-        folder.mkdir(parents=True, exist_ok=True)
-    # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs exactly this spec again.
-    write_json_atomic(run.root / "spec.json", resolved.spec.model_dump(mode="json"))
-    # The folders the container writes must belong to the user it runs as.
-    chown_folders([*writable, run.ml_output, run.supervisor], owner)
+        make_private_folder(folder)
+    # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs this spec again (secret
+    # values are masked: give them again, with --env or --secret-env).
+    write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
+    # What the container writes, or reads, must belong to the user it runs as: the run
+    # folder is private.
+    chown_folders([*writable, run.ml_output, run.supervisor, run.config, *config_files], owner)
 
 
 def _with_import_hint(

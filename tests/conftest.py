@@ -79,3 +79,48 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     return moto_endpoint
+
+
+def build_wheel(
+    folder: Path, name: str, version: str = "0.1", value: str = "from the wheel"
+) -> Path:
+    """A pure-Python wheel of a one-module package ``name`` whose ``VALUE`` is ``value``,
+    written by hand (a wheel is a zip with metadata), so no build backend or network is
+    needed."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = name.replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    files = {
+        f"{dist}.py": f"VALUE = {value!r}\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{info}/RECORD,,")
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{dist}-{version}-py3-none-any.whl"
+    # A fixed timestamp: the same wheel has the same bytes, so caches keyed by it hit.
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0)), text)
+    return wheel
+
+
+@pytest.fixture
+def tiny_wheel(tmp_path: Path) -> Path:
+    """A local wheel of the package ``tiny-pkg`` (module ``tiny_pkg``)."""
+    return build_wheel(tmp_path / "dist", "tiny-pkg")
+
+
+@pytest.fixture
+def wheel_factory() -> object:
+    """:func:`build_wheel`, for tests that need a wheel of their own."""
+    return build_wheel

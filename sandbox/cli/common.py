@@ -34,6 +34,7 @@ __all__ = [
     "data_size_option",
     "echo_json",
     "env_option",
+    "escape",
     "handles_errors",
     "hyperparameters_option",
     "output_format_option",
@@ -150,10 +151,10 @@ def spinner() -> Iterator[Callable[[str], None]]:
 
 
 def escape(text: str) -> str:
-    """``text`` as literal rich markup."""
-    from rich.markup import escape as rich_escape
+    """``text`` as literal rich markup, control characters shown as escapes."""
+    from sandbox.results.printable import printable_markup
 
-    return rich_escape(text)
+    return printable_markup(text)
 
 
 def handles_errors(command: F) -> F:

@@ -31,12 +31,50 @@ def images_list(output_format: str) -> None:
     if output_format == "json":
         echo_json([_status_dict(status) for status in statuses])
         return
-    table = Table("profile", "tag", "built", "offline", "description")
+    table = Table("profile", "tag", "built", "offline", "python", "packages", "description")
     for status in statuses:
         built = "[green]yes[/]" if status.built else "no"
         offline = "yes" if status.offline else "needs a registry"
-        table.add_row(status.profile, status.tag, built, offline, status.description)
+        packages = str(len(status.distributions)) if status.distributions else "-"
+        python = status.python_version or "-"
+        table.add_row(
+            status.profile, status.tag, built, offline, python, packages, status.description
+        )
     stdout_console().print(table)
+
+
+@images_group.command("show")
+@click.argument("profile")
+@click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
+@handles_errors
+def images_show(profile: str, output_format: str) -> None:
+    """Show PROFILE's tag and the distributions its built image records (name, version)."""
+    from rich.table import Table
+
+    from sandbox.container.engine import DockerEngine
+    from sandbox.container.images import list_profiles
+    from sandbox.errors import UsageError
+
+    with DockerEngine.connect() as engine:
+        statuses = {status.profile: status for status in list_profiles(engine)}
+    status = statuses.get(profile)
+    if status is None:
+        known = ", ".join(sorted(statuses))
+        raise UsageError(f"no image profile {profile!r} (known: {known})")
+    if output_format == "json":
+        echo_json(_status_dict(status))
+        return
+    console = stdout_console()
+    built = "built" if status.built else f"not built (sandbox images build {profile})"
+    console.print(f"{status.profile}  {status.tag}  {built}", markup=False, highlight=False)
+    console.print(status.description, markup=False, highlight=False)
+    if status.python_version:
+        console.print(f"python {status.python_version}", markup=False, highlight=False)
+    if status.distributions:
+        table = Table("distribution", "version")
+        for name, version in status.distributions.items():
+            table.add_row(name, version)
+        console.print(table)
 
 
 def _status_dict(status: Any) -> dict[str, Any]:

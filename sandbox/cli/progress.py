@@ -11,13 +11,13 @@ import threading
 from types import TracebackType
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from sandbox.pipeline.batch import BatchObserver
 from sandbox.report.text import render_verdict
 from sandbox.results.models import TestResult
+from sandbox.results.printable import printable, printable_markup
 
 __all__ = ["LineStreamer", "ProgressDisplay"]
 
@@ -54,7 +54,7 @@ class LineStreamer:
 
     def _print(self, raw: bytes) -> None:
         text = raw.decode("utf-8", errors="replace").rstrip("\r")
-        self._console.print(Text(self._prefix + text), highlight=False, soft_wrap=True)
+        self._console.print(Text(self._prefix + printable(text)), highlight=False, soft_wrap=True)
 
 
 class ProgressDisplay(BatchObserver):
@@ -94,22 +94,27 @@ class ProgressDisplay(BatchObserver):
         self._progress.stop()
 
     def image_started(self, image: str) -> None:
-        self._add(f"image:{image}", f"image {escape(image)}: checking")
+        self._add(f"image:{image}", f"image {printable_markup(image)}: checking")
 
     def image_line(self, image: str, line: str) -> None:
         shown = line.strip()[:_LINE_CHARS]
-        self._update(f"image:{image}", f"image {escape(image)}: {escape(shown)}")
+        self._update(
+            f"image:{image}", f"image {printable_markup(image)}: {printable_markup(shown)}"
+        )
 
     def image_ready(self, image: str, reference: str, built_now: bool) -> None:
         self._done(f"image:{image}")
         verb = "built" if built_now else "ready"
-        self._print(f"image {escape(image)}: {verb} ({escape(reference)})")
+        self._print(f"image {printable_markup(image)}: {verb} ({printable_markup(reference)})")
 
     def run_started(self, index: int, script: str) -> None:
-        self._add(f"run:{index}", f"{escape(script)}: starting")
+        self._add(f"run:{index}", f"{printable_markup(script)}: starting")
 
     def run_progress(self, index: int, message: str) -> None:
-        self._update(f"run:{index}", f"{escape(self._names.get(index, '?'))}: {escape(message)}")
+        self._update(
+            f"run:{index}",
+            f"{printable_markup(self._names.get(index, '?'))}: {printable_markup(message)}",
+        )
 
     def run_output(self, index: int, chunk: bytes) -> None:
         self._streamers[index](chunk)

@@ -86,6 +86,14 @@ __all__ = ["test_script_command"]
 @arg_option
 @env_option
 @click.option(
+    "--secret-env",
+    "secret_envs",
+    multiple=True,
+    metavar="NAME",
+    help="A variable whose value is a secret: masked wherever the tool writes; without "
+    "--env NAME=VALUE, your value of NAME is passed (repeatable).",
+)
+@click.option(
     "--network/--no-network",
     default=None,
     help="Allow network access (default: none, like EnableNetworkIsolation).",
@@ -98,11 +106,49 @@ __all__ = ["test_script_command"]
 @click.option("--cpus", type=float, help="CPU limit, e.g. 0.5 (overrides the instance type).")
 @click.option("--max-runtime", type=click.IntRange(1, 777600), help="MaxRuntimeInSeconds.")
 @click.option(
+    "--pids-limit",
+    type=click.IntRange(min=16),  # the spec's MIN_PIDS_LIMIT (sandbox.contract.spec loads lazily)
+    help="Most processes and threads at once (default 1024): a fork bomb stops there.",
+)
+@click.option(
     "--source-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="Mount this whole source tree as the code folder (as the platform's source_dir).",
 )
+@click.option(
+    "--requirements",
+    "requirements_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="pip requirements file: installed before the script from a local wheelhouse "
+    "(the host's pip downloads the wheels once; the job needs no network).",
+)
+@click.option(
+    "--bake-requirements",
+    is_flag=True,
+    help="Bake the requirements into an image derived from the profile, built once.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 2 before the run when the script imports a module the image lacks.",
+)
 @hyperparameters_option
+@click.option(
+    "--kind",
+    type=click.Choice(["processing", "training"]),
+    help="Run as this kind of job, whatever the script's paths suggest.",
+)
+@click.option(
+    "--allow-unknown-args",
+    is_flag=True,
+    help="Pass --arg names the script's argparse does not declare.",
+)
+@click.option(
+    "--contract",
+    "contract_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Run under a script contract (.py or step-interface YAML) instead of a spec.",
+)
 @handles_errors
 def test_script_command(**options: Any) -> None:
     """Run SCRIPTS in production-shaped containers: names in --scripts-dir, paths, or
@@ -140,6 +186,7 @@ def _test_one_script(options: dict[str, Any]) -> Any:
 
 
 def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
+    from sandbox.constants import JobKind
     from sandbox.contract.resolve import Overrides
     from sandbox.contract.spec import CallStyle
     from sandbox.data.datagen import DataSize
@@ -153,12 +200,18 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         network=options["network"],
         instance_type=options["instance_type"],
         max_runtime_s=options["max_runtime"],
+        pids_limit=options["pids_limit"],
+        secret_env=list(options["secret_envs"]),
         hyperparameters=parse_hyperparameters(options["hyperparameters"]),
+        kind=JobKind(options["kind"]) if options["kind"] else None,
+        allow_unknown_args=options["allow_unknown_args"],
     )
+    if options["contract_path"] is not None and options["spec_path"] is not None:
+        raise UsageError("--spec and --contract both describe the run: give one")
     return factory(
         script=options["script"],
         scripts_dir=options["scripts_dir"],
-        spec_path=options["spec_path"],
+        spec_path=options["contract_path"] or options["spec_path"],
         overrides=overrides,
         data_source=None
         if data_source == "synthetic"
@@ -173,6 +226,9 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         memory=options["memory"],
         cpus=options["cpus"],
         source_dir=options["source_dir"],
+        requirements_file=options["requirements_file"],
+        bake_requirements=options["bake_requirements"],
+        strict=options["strict"],
     )
 
 
@@ -213,6 +269,8 @@ def _run_test_scripts(
 
     if options["spec_path"] is not None:
         raise UsageError("--spec names one script: give one script with --spec")
+    if options["contract_path"] is not None:
+        raise UsageError("--contract names one script: give one script with --contract")
     requests = [make_request(name) for name in names]
     stems = [Path(name).stem for name in names]
     console = stderr_console()

@@ -13,7 +13,14 @@ import os
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.constants import ML_OUTPUT_DIR, RUN_ID_LABEL, SCRIPT_LABEL, TOOL_LABEL, VERSION_LABEL
+from sandbox.constants import (
+    DEFAULT_PIDS_LIMIT,
+    ML_OUTPUT_DIR,
+    RUN_ID_LABEL,
+    SCRIPT_LABEL,
+    TOOL_LABEL,
+    VERSION_LABEL,
+)
 from sandbox.container.engine import ContainerRequest, Mount
 from sandbox.container.execute import HEARTBEAT_INTERVAL_S
 from sandbox.container.hyperparameters import stringify_hyperparameters
@@ -23,6 +30,7 @@ from sandbox.contract.job_args import typed_job_args
 from sandbox.contract.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.contract.spec import CallStyle
 from sandbox.errors import UsageError
+from sandbox.results.masking import Masker
 from sandbox.results.models import AppliedLimits
 from sandbox.results.workspace import RunFolder, write_json_atomic
 
@@ -36,6 +44,7 @@ __all__ = [
     "heartbeat_file",
     "heartbeat_timeout_s",
     "main_exit_code",
+    "removed_special_files",
     "report_file",
     "run_labels",
 ]
@@ -93,6 +102,17 @@ def main_exit_code(run: RunFolder) -> int | None:
     return int(code) if code is not None else None
 
 
+def removed_special_files(run: RunFolder) -> list[str]:
+    """Device nodes, FIFOs and sockets the supervisor removed from a root job's outputs,
+    as ``path (kind)``."""
+    try:
+        report = json.loads(report_file(run).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    removed = report.get("removed_special_files") if isinstance(report, dict) else None
+    return [str(item) for item in removed] if isinstance(removed, list) else []
+
+
 def build_request(
     resolved: ResolvedScript,
     layout: JobLayout,
@@ -111,12 +131,14 @@ def build_request(
     of root-owned outputs); without it, for images that have no ``python3``.
     """
     spec = resolved.spec
-    program = _program(resolved, layout, run)
+    program = _program(resolved, layout, run, owner)
     if not program:
         raise UsageError(
             f"script {resolved.script_path.stem}: nothing to start (the image has no "
             "ENTRYPOINT and no ContainerArguments were given)"
         )
+    if layout.install_first is not None:
+        program = _installing_first(resolved.spec.command[0], layout.install_first, program)
     root_run = as_root or owner == (0, 0)
     entrypoint = [*_supervisor(owner, layout, as_root), "--", *program] if supervised else program
     environment = dict(layout.environment)
@@ -137,9 +159,17 @@ def build_request(
         network_enabled=spec.network,
         mem_limit_bytes=int(limits.memory_mb * 1024 * 1024) if limits.memory_mb else None,
         nano_cpus=int(limits.cpus * 1e9) if limits.cpus else None,
+        pids_limit=limits.pids_limit or DEFAULT_PIDS_LIMIT,
         tmpfs={} if root_run else {HOME_DIR: "rw,exec,mode=1777"},
         working_dir=layout.working_dir,
     )
+
+
+def _installing_first(python: str, requirements: str, program: list[str]) -> list[str]:
+    """``pip install -r requirements`` before the program, as the SDK's ``runproc.sh``
+    does with a source tree's ``requirements.txt``; a failed install stops the job."""
+    script = f'{python} -m pip install --no-warn-script-location -r "$0" && exec "$@"'
+    return ["/bin/sh", "-c", script, requirements, *program]
 
 
 def heartbeat_file(run: RunFolder) -> Path:
@@ -173,27 +203,35 @@ def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> lis
     command += ["--report", f"{OUT_DIR}/{_REPORT}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
-    if as_root and owner != (0, 0):
+    if as_root:
+        # Also for a root owner: outputs are made safe to keep (see supervisor.hand_back).
         command += _hand_back(owner, layout)
     return command
 
 
-def _program(resolved: ResolvedScript, layout: JobLayout, run: RunFolder) -> list[str]:
+def _program(
+    resolved: ResolvedScript, layout: JobLayout, run: RunFolder, owner: tuple[int, int]
+) -> list[str]:
     if resolved.spec.call_style is CallStyle.ENTRYPOINT:
         return [*layout.entrypoint, *layout.arguments]
+    masker = Masker.for_spec(resolved.spec)
     call = {
         "script": layout.script_target,
         "code_dir": layout.code_dir,
         "input_paths": layout.input_paths,
         "output_paths": layout.output_paths,
-        "environ_vars": {
-            **script_environment(resolved.spec, resolved.contract),
-            **layout.environment,
-        },
+        # Secret values stay out of this file: the main runner reads them from its
+        # environment, which holds the real ones.
+        "environ_vars": masker.environment(
+            {**script_environment(resolved.spec, resolved.contract), **layout.environment}
+        ),
+        "secret_env": sorted(masker.names),
         "job_args": _job_args(resolved),
         "report": f"{OUT_DIR}/{_MAIN_REPORT}",
     }
     write_json_atomic(run.supervisor / _CALL, call)
+    if os.getuid() == 0:  # a private file the container's user must read
+        os.chown(run.supervisor / _CALL, *owner)
     python = resolved.spec.command[0]
     return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
 

@@ -24,7 +24,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from sandbox.constants import TOOL_LABEL
+from sandbox.constants import DEFAULT_PIDS_LIMIT, TOOL_LABEL
 from sandbox.container.seam import ContainerHandle, Engine
 from sandbox.errors import (
     EngineUnavailableError,
@@ -35,6 +35,7 @@ from sandbox.errors import (
 )
 
 __all__ = [
+    "DEFAULT_PIDS_LIMIT",
     "TOOL_LABEL",
     "ContainerHandle",
     "ContainerRequest",
@@ -79,6 +80,7 @@ class ContainerRequest:
     working_dir: str | None = None
     tmpfs: dict[str, str] = field(default_factory=dict)
     name: str | None = None
+    pids_limit: int = DEFAULT_PIDS_LIMIT
 
 
 @dataclass(frozen=True)
@@ -404,6 +406,11 @@ def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:
         "tmpfs": request.tmpfs or None,
         "name": request.name,
         "detach": True,
+        "pids_limit": request.pids_limit,
+        # No device nodes (a root script could mknod the host's disk), and no privilege
+        # gained through setuid binaries.
+        "cap_drop": ["MKNOD"],
+        "security_opt": ["no-new-privileges"],
     }
     if not request.network_enabled:
         kwargs["network_mode"] = "none"

@@ -62,7 +62,7 @@ def run_container(
     """
     started_at = datetime.now(timezone.utc)
     if heartbeat is not None:
-        heartbeat.touch()  # fresh before the supervisor first looks
+        heartbeat.touch(mode=0o600)  # fresh before the supervisor first looks
     handle = engine.start(request)
     beating = _Heartbeat(heartbeat) if heartbeat is not None else None
     started = time.monotonic()

@@ -9,6 +9,7 @@ of the build context, because pip inside a build may not reach the package index
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from sandbox.constants import BASE_LABEL, PROFILE_HASH_LABEL, PROFILE_LABEL, TOOL_LABEL
+from sandbox.container.distributions import ImageContents, contents_of, record_contents
 from sandbox.container.engine import Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
@@ -64,6 +66,7 @@ IMAGES_DIR_ENV = "SANDBOX_IMAGES_DIR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 _PROFILE_FILE = "profile.json"
+_SHIPPED_PROFILES = "_profiles"
 _WHEELS_DIR = "wheels"
 _TAIL_LINES = 30
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
@@ -112,6 +115,9 @@ class ProfileStatus:
     image_id: str | None
     description: str
     offline: bool
+    python_version: str | None = None
+    distributions: dict[str, str] = field(default_factory=dict, hash=False)
+    """Name -> version, as recorded in the built image's labels (empty when not built)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class ResolvedImage:
     built_now: bool
     entrypoint: list[str] | None = None
     """The image's own ENTRYPOINT (runs when a spec gives only ContainerArguments)."""
+    contents: ImageContents = field(default_factory=ImageContents, hash=False)
+    """Its Python and distributions, where its labels record them."""
 
 
 class _BaseSpec(BaseModel):
@@ -141,7 +149,8 @@ class _ProfileSpec(BaseModel):
 
 
 def profiles_root() -> Path:
-    """``$SANDBOX_IMAGES_DIR``, else the repo's ``images/``; UsageError when it is missing."""
+    """``$SANDBOX_IMAGES_DIR``, else the clone's ``images/``, else the profiles shipped in
+    the package; UsageError when it is missing."""
     return _existing_dir(_default_root())
 
 
@@ -171,8 +180,15 @@ def _load_profile(folder: Path) -> ImageProfile:
 
 
 def _default_root() -> Path:
+    """``$SANDBOX_IMAGES_DIR``; else ``images/`` of the clone this package runs from (the
+    source of truth); else the copy shipped inside an installed wheel."""
     configured = os.environ.get(IMAGES_DIR_ENV)
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "images"
+    if configured:
+        return Path(configured)
+    clone = Path(__file__).resolve().parents[2] / "images"
+    if clone.is_dir():
+        return clone
+    return Path(str(importlib.resources.files("sandbox") / _SHIPPED_PROFILES))
 
 
 def _existing_dir(root: Path) -> Path:
@@ -279,8 +295,16 @@ def list_profiles(engine: Engine, root: Path | None = None) -> list[ProfileStatu
     for profile in discover_profiles(root).values():
         info = engine.image(tag := profile_tag(profile))
         image_id, offline = (info.id if info else None), is_offline(profile)
+        contents = contents_of(info)
         status = ProfileStatus(
-            profile.name, tag, bool(info), image_id, profile.description, offline
+            profile.name,
+            tag,
+            bool(info),
+            image_id,
+            profile.description,
+            offline,
+            contents.python_version,
+            contents.distributions,
         )
         statuses.append(status)
     return statuses
@@ -320,11 +344,13 @@ def ensure_image(
     tag = profile_tag(profile)
     existing = None if rebuild else engine.image(tag)
     if existing is not None:
-        return ResolvedImage(tag, existing.id, profile.name, False, existing.entrypoint)
+        return ResolvedImage(
+            tag, existing.id, profile.name, False, existing.entrypoint, contents_of(existing)
+        )
     offline = [name for name, other in profiles.items() if is_offline(other)]
     _get_bases(engine, profile, offline, on_line)
     info = _build_profile(engine, profile, tag, on_line)
-    return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint)
+    return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint, contents_of(info))
 
 
 def ensure_base_image(engine: Engine, base: DebootstrapBase, on_line: OnLine = None) -> str:
@@ -369,7 +395,7 @@ def _ensure_reference(
             )
         _emit(on_line, f"==> pulling {reference}")
         info = engine.pull(reference)
-    return ResolvedImage(reference, info.id, None, False, info.entrypoint)
+    return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents_of(info))
 
 
 def _get_bases(engine: Engine, profile: ImageProfile, offline: list[str], on_line: OnLine) -> None:
@@ -403,9 +429,11 @@ def _build_profile(engine: Engine, profile: ImageProfile, tag: str, on_line: OnL
         shutil.rmtree(context / _WHEELS_DIR, ignore_errors=True)  # as the tag ignores it
         _download_wheels(profile, context / _WHEELS_DIR, on_line)
         buildargs = _buildargs(profile)
-        return engine.build(
+        built = engine.build(
             context, tag, profile=profile.name, buildargs=buildargs, labels=labels, on_line=on_line
         )
+    _emit(on_line, f"==> recording the distributions installed in {tag}")
+    return record_contents(engine, built, tag, profile=profile.name, labels=labels)
 
 
 def _download_wheels(profile: ImageProfile, dest: Path, on_line: OnLine) -> None:

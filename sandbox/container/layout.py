@@ -15,6 +15,8 @@ from sandbox.constants import CODE_PATH, CONFIG_DIR, DEFAULT_INSTANCE_TYPE, ML_O
 from sandbox.container.engine import Mount
 from sandbox.contract.spec import ScriptSpec
 from sandbox.data.s3source import S3Source
+from sandbox.errors import SpecError
+from sandbox.results.masking import Masker
 from sandbox.results.workspace import RunFolder
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "code_mount",
     "code_target",
     "entry_point",
+    "input_mounts",
     "module_call",
     "nested_mountpoints",
     "processing_layout",
@@ -63,6 +66,8 @@ class JobLayout:
     script_target: str = ""
     """The script's container path, or ``module:pkg.script`` when it runs as a module."""
     working_dir: str | None = None
+    install_first: str | None = None
+    """A requirements file (container path) that pip installs before the entry point."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def processing_layout(
     outputs = {name: run.outputs / name for name in spec.outputs}
     mounts = [
         code_mount(CODE_PATH, script_path, source_dir),
-        *(Mount(b.host_path, b.container_path, read_only=True) for b in inputs),
+        *(mount for b in inputs for mount in input_mounts(b, inputs)),
         *(Mount(outputs[name], ch.path, read_only=False) for name, ch in spec.outputs.items()),
         Mount(run.config, CONFIG_DIR, read_only=True),
         Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
@@ -174,8 +179,42 @@ def processing_layout(
         input_paths={b.channel: b.container_path for b in inputs},
         config_files=config,
         script_target=start.script_target,
-        working_dir=CODE_PATH if run_as_module else None,
+        # The FrameworkProcessor's runproc.sh changes into the code folder first.
+        working_dir=CODE_PATH if run_as_module or source_dir is not None else None,
     )
+
+
+def input_mounts(binding: InputBinding, inputs: list[InputBinding]) -> list[Mount]:
+    """The read-only mounts of an input channel.
+
+    A channel that holds the code folder or another input channel (the input root
+    ``/opt/ml/processing/input`` read as one channel) cannot be one read-only mount: the
+    engine could not make the nested mountpoints inside it. Its entries are mounted one
+    by one instead, so the folders nested in it stay free, and its host folder is never
+    written to.
+
+    Raises:
+        SpecError: An entry of the channel's folder has the name of a folder nested in it.
+    """
+    root = PurePosixPath(binding.container_path)
+    nested = [
+        PurePosixPath(path)
+        for path in (CODE_PATH, *(b.container_path for b in inputs if b is not binding))
+        if root in PurePosixPath(path).parents
+    ]
+    if not nested:
+        return [Mount(binding.host_path, binding.container_path, read_only=True)]
+    taken = {path.relative_to(root).parts[0]: str(path) for path in nested}
+    mounts: list[Mount] = []
+    for entry in sorted(binding.host_path.iterdir()):
+        if entry.name in taken:
+            raise SpecError(
+                str(binding.host_path),
+                f"input channel {binding.channel!r}: its entry {entry.name!r} would hide "
+                f"{taken[entry.name]}; rename it or give the channel a folder of its own",
+            )
+        mounts.append(Mount(entry, f"{root}/{entry.name}", read_only=True))
+    return mounts
 
 
 def nested_mountpoints(mounts: list[Mount]) -> list[Path]:
@@ -240,7 +279,8 @@ def _processing_job_config(
         "ProcessingJobArn": f"arn:aws:sagemaker:{_REGION}:{_ACCOUNT}:processing-job/{job_name}",
         "ProcessingJobName": job_name,
         "AppSpecification": app,
-        "Environment": dict(spec.environment),
+        # The real values reach the container's environment only: this file stays on disk.
+        "Environment": Masker.for_spec(spec).environment(spec.environment),
         "ProcessingInputs": [_processing_input(n, p, s3) for n, p, s3 in channels],
         "ProcessingOutputConfig": {
             "Outputs": [

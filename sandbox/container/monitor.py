@@ -134,6 +134,8 @@ def usage_from_report(report_file: Path, monitor: StatsMonitor | None) -> Resour
         wall_time_s=_round(wall_s),
         max_cpu_percent=_round(max([*cpus, average_cpu or 0.0]) if (cpus or average_cpu) else None),
         oom_kill_count=report.get("oom_kill_count"),
+        pids_limit_hits=report.get("pids_limit_hits"),
+        peak_pids=report.get("peak_pids"),
         abandoned_after_s=report.get("abandoned_after_s"),
         timeline=timeline,
     )

@@ -3,13 +3,16 @@
 The container runs as the invoking user, so its outputs are the user's. Two cases need
 more: ``--as-root`` (production runs as root; the supervisor hands outputs back, but
 not when it is killed) and a controller running as root for someone else (``sudo``,
-where the folders the tool makes would be root's).
+where the folders the tool makes would be root's). What is handed back is made safe to
+own: device nodes, FIFOs and sockets are removed, setuid, setgid and world-writable bits
+cleared.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from sandbox.constants import PURPOSE_LABEL
 from sandbox.container.containerize import run_labels
 from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
+from sandbox.container.wheelhouse import WHEELHOUSE_DIR
 from sandbox.data.s3source import S3_CACHE_DIR
 from sandbox.errors import SandboxError
 from sandbox.results.workspace import RunFolder, Workspace
@@ -26,6 +30,15 @@ __all__ = ["chown_folders", "hand_over", "invoking_user"]
 logger = logging.getLogger(__name__)
 
 _CHOWN_TIMEOUT_S = 120.0
+_SPECIAL_FILE_KINDS = (stat.S_ISBLK, stat.S_ISCHR, stat.S_ISFIFO, stat.S_ISSOCK)
+_UNSAFE_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH
+# What the supervisor's hand-back does, for a run folder it did not hand back: special
+# files root left are removed, unsafe bits cleared, then everything is the owner's.
+_HAND_BACK_SHELL = (
+    'find "$1" ! -user "$2" \\( -type b -o -type c -o -type p -o -type s \\) -delete; '
+    'find "$1" ! -user "$2" ! -type l -perm /6002 -exec chmod u-s,g-s,o-w {} +; '
+    'chown -R -h "$2:$3" "$1"'
+)
 
 
 def invoking_user() -> tuple[int, int]:
@@ -57,13 +70,29 @@ def hand_over(
     """
     try:
         if os.getuid() == 0:
-            for path in [*_tree(run.root), *_workspace_paths(workspace)]:
+            for path in _tree(run.root):
+                if _uid_of(path) != owner[0]:
+                    _hand_back_path(path, owner)
+            for path in _workspace_paths(workspace):
                 if _uid_of(path) != owner[0]:
                     os.lchown(path, *owner)
         elif any(_uid_of(path) != owner[0] for path in _tree(run.root)):
             _chown_in_container(engine, run.root, owner, image, run.run_id)
     except (OSError, SandboxError) as exc:
         logger.warning("could not hand %s back to %s:%s: %s", run.root, *owner, str(exc))
+
+
+def _hand_back_path(path: Path, owner: tuple[int, int]) -> None:
+    """Give one path to ``owner``, made safe to own: a device node, FIFO or socket is
+    removed, setuid, setgid and world-writable bits are cleared."""
+    mode = path.lstat().st_mode
+    if any(is_kind(mode) for is_kind in _SPECIAL_FILE_KINDS):
+        logger.warning("removed %s: device nodes, FIFOs and sockets are never handed back", path)
+        path.unlink()
+        return
+    os.lchown(path, *owner)
+    if not stat.S_ISLNK(mode) and mode & _UNSAFE_BITS:
+        os.chmod(path, stat.S_IMODE(mode) & ~_UNSAFE_BITS)
 
 
 def _tree(root: Path) -> Iterator[Path]:
@@ -75,7 +104,8 @@ def _tree(root: Path) -> Iterator[Path]:
 
 def _workspace_paths(workspace: Workspace) -> Iterator[Path]:
     yield from (workspace.root, workspace.runs)
-    for cache in (workspace.data_cache, workspace.root / S3_CACHE_DIR):
+    caches = (workspace.data_cache, workspace.root / S3_CACHE_DIR, workspace.root / WHEELHOUSE_DIR)
+    for cache in caches:
         if cache.exists():
             yield from _tree(cache)
     yield from (path for path in workspace.root.iterdir() if path.is_file())
@@ -94,7 +124,7 @@ def _chown_in_container(
     logger.info("handing root-owned files in %s back to %s:%s", root, *owner)
     request = ContainerRequest(
         image=image,
-        entrypoint=["chown", "-R", f"{owner[0]}:{owner[1]}", "/run-folder"],
+        entrypoint=["sh", "-c", _HAND_BACK_SHELL, "sh", "/run-folder", *map(str, owner)],
         command=None,
         environment={},
         mounts=[Mount(root, "/run-folder", read_only=False)],

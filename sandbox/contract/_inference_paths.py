@@ -33,6 +33,7 @@ from sandbox.constants import (
 
 __all__ = [
     "DICT_KEY",
+    "EITHER",
     "FOLDER_NAME",
     "GET_KEY",
     "HYPERPARAMETERS_FILE",
@@ -63,6 +64,11 @@ _CHANNEL_ROOTS = (
     (MODEL_DIR, "output", "model"),
     (OUTPUT_DATA_DIR, "output", "output_data"),
     (CHECKPOINTS_DIR, "output", "checkpoints"),
+)
+EITHER = "either"
+"""Direction of a channel right under ``/opt/ml/processing``, before its uses settle it."""
+_OUTPUT_FOLDER_NAMES = frozenset(
+    {"train", "test", "validation", "val", "evaluation", "metrics", "report", "reports", "output"}
 )
 TRAINING_ROOTS = (TRAINING_INPUT_DIR, MODEL_DIR, OUTPUT_DATA_DIR, CHECKPOINTS_DIR)
 _FILE_NAME = re.compile(
@@ -135,6 +141,15 @@ class Resolver:
                 and self.canonical(node.value) == "os.environ"
             ):
                 self.imports[target] = "os.environ"
+        self._argument_defaults: dict[str, str] = {}
+        self._dicts: dict[str, dict[str, str]] = {}
+        self._dict_nodes = _dict_nodes(tree)
+        self._collect_strings(tree)
+        # Second pass: names bound to `PATHS["key"]` or `os.path.join(args.dir, args.file)`
+        # fold once the dicts of paths and the argparse defaults are known.
+        self._dicts = _string_dicts(self._dict_nodes, self)
+        self._argument_defaults = _argument_defaults(tree, self)
+        self._strings = {}
         self._collect_strings(tree)
         self._literals = _literal_constants(tree)
 
@@ -190,6 +205,14 @@ class Resolver:
             )
         if self.is_path_builder(node) and isinstance(node, ast.Call):
             return self._concat(node.args, "/") if node.args and not node.keywords else None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            key = self.string(node.slice)
+            value = self._dicts.get(node.value.id, {}).get(key) if key else None
+            return None if value is None else (value, True)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            known = node.value.id not in self.imports
+            value = self._argument_defaults.get(node.attr) if known else None
+            return None if value is None else (value, True)
         getter = self.env_getter(node) if isinstance(node, ast.Call) else None
         return self.fold(getter[1]) if getter and getter[1] else None
 
@@ -223,6 +246,18 @@ class Resolver:
         text = self.string(node)
         return _whole_components(text) if text and cut and isinstance(node, ast.Constant) else text
 
+    def dict_literal(self, node: ast.expr) -> dict[str, str | None] | None:
+        """A dict literal (or a name bound once to one): key -> ``str()`` of its value."""
+        if isinstance(node, ast.Name):
+            node = self._dict_nodes.get(node.id, node)
+        if not isinstance(node, ast.Dict):
+            return None
+        return {
+            key.value: self.literal_text(value)
+            for key, value in zip(node.keys, node.values, strict=True)
+            if isinstance(key, ast.Constant) and isinstance(key.value, str)
+        }
+
     def string(self, node: ast.expr | None) -> str | None:
         folded = self.fold(node) if node is not None else None
         return folded[0] if folded and folded[1] else None
@@ -249,6 +284,57 @@ class Resolver:
             return argparse.SUPPRESS
         text = self.string(node) if value is NOT_LITERAL else None
         return value if text is None else text
+
+
+def _dict_nodes(tree: ast.Module) -> dict[str, ast.Dict]:
+    """Names bound exactly once, to a dict literal."""
+    bound: dict[str, list[ast.expr | None]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and _single_target(node):
+            bound.setdefault(_single_target(node) or "", []).append(node.value)
+    return {
+        name: values[0]
+        for name, values in bound.items()
+        if len(values) == 1 and isinstance(values[0], ast.Dict)
+    }
+
+
+def _string_dicts(dicts: dict[str, ast.Dict], resolver: Resolver) -> dict[str, dict[str, str]]:
+    """Of each dict literal bound to a name, the string keys whose values fold
+    (``PATHS = {"MODEL_DIR": "/opt/ml/processing/input/model"}``)."""
+    return {
+        name: {
+            key.value: folded
+            for key, value in zip(node.keys, node.values, strict=True)
+            if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            for folded in [resolver.string(value)]
+            if folded is not None
+        }
+        for name, node in dicts.items()
+    }
+
+
+def _argument_defaults(tree: ast.Module, resolver: Resolver) -> dict[str, str]:
+    """Destination -> string default of each ``add_argument`` (``args.filepath``)."""
+    defaults: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+        ):
+            continue
+        flags = [flag for flag in (resolver.string(arg) for arg in node.args) if flag]
+        keywords = {keyword.arg: keyword.value for keyword in node.keywords if keyword.arg}
+        default = resolver.string(keywords.get("default"))
+        if not flags or default is None:
+            continue
+        dest = resolver.string(keywords.get("dest"))
+        if dest is None:
+            long_option = next((f for f in flags if f.startswith("--")), flags[0])
+            dest = long_option.lstrip("-").replace("-", "_")
+        defaults[dest] = default
+    return defaults
 
 
 def _literal_value(node: ast.expr) -> object:
@@ -316,42 +402,92 @@ class Channel:
 
 
 def channel_for(path: str) -> Channel | None:
-    """The channel a path lies in; a file right in the output root belongs to the root."""
+    """The channel a path lies in.
+
+    A file right in the input or output root belongs to the root (the root is the
+    channel); a folder right under ``/opt/ml/processing`` other than ``input`` and
+    ``output`` is a channel whose direction (:data:`EITHER`) is settled by how the
+    script uses it; a file name is never a channel of its own.
+    """
     for root, direction, name in _CHANNEL_ROOTS:
         parts = _components(path, root)
         if parts is None:
             continue
-        if name or (root == _PROCESSING_OUTPUT and len(parts) <= 1 and _FILE_NAME.search(path)):
-            return Channel(direction, root, name or "output")
+        if name:
+            return Channel(direction, root, name)
+        in_root = root in (_PROCESSING_INPUT, _PROCESSING_OUTPUT)
+        if in_root and len(parts) == 1 and _FILE_NAME.search(path):
+            return Channel(direction, root, posixpath.basename(root))
         if root == _PROCESSING_OUTPUT and not parts:
             return Channel(direction, root, "output")
         channel = f"{root}/{parts[0]}" if parts else _SANDBOX_CODE
         return None if channel == _SANDBOX_CODE else Channel(direction, channel, parts[0])
-    return None
+    parts = _components(path, PROCESSING_ROOT)
+    if not parts or _FILE_NAME.search(parts[0]):
+        return None
+    return Channel(EITHER, f"{PROCESSING_ROOT}/{parts[0]}", parts[0])
 
 
 @dataclass(frozen=True)
 class PathUse:
-    """One ``/opt/ml`` path a script uses, where, and the name it is given (if any)."""
+    """One ``/opt/ml`` path a script uses, where, and the name it is given (if any).
+
+    ``mode`` is ``"read"`` or ``"write"`` when the use shows it (``pd.read_csv(path)``,
+    ``open(path, "w")``, a variable called ``output_dir``), else None.
+    """
 
     path: str
     position: tuple[int, int]
     name: str | None = None
     priority: int = FOLDER_NAME
+    mode: str | None = None
 
 
 def group_channels(uses: list[PathUse]) -> tuple[dict[str, str], dict[str, str]]:
     """Group path uses into channels and name each (best-priority name wins)."""
     best: dict[Channel, tuple[int, str]] = {}
+    modes: dict[Channel, list[str]] = {}
+    in_output_root = False
     for use in sorted(uses, key=lambda use: use.position):
-        channel = channel_for(use.path)
+        channel = _named_root(use) or channel_for(use.path)
         if channel is None:
             continue
+        in_output_root = in_output_root or (
+            channel.path == _PROCESSING_OUTPUT and use.path != _PROCESSING_OUTPUT
+        )
+        if use.mode:
+            modes.setdefault(channel, []).append(use.mode)
         named = use.name is not None and use.path == channel.path
         rank, name = (use.priority, use.name) if named and use.name else (FOLDER_NAME, None)
         if channel not in best or rank < best[channel][0]:
             best[channel] = (rank, name or channel.folder_name)
-    return _named(best, "input"), _named(best, "output")
+    settled = {_settled(channel, modes.get(channel, [])): named for channel, named in best.items()}
+    root = Channel("output", _PROCESSING_OUTPUT, "output")
+    below = any(under(c.path, _PROCESSING_OUTPUT) and c != root for c in settled)
+    if root in settled and below and not in_output_root and settled[root][0] > GET_KEY:
+        del settled[root]  # a bare base path for the output channels beneath it
+    return _named(settled, "input"), _named(settled, "output")
+
+
+def _named_root(use: PathUse) -> Channel | None:
+    """The input root itself, when ``__main__`` or ``paths.get`` names it as a channel."""
+    if use.path == _PROCESSING_INPUT and use.name and use.priority <= GET_KEY:
+        return Channel("input", _PROCESSING_INPUT, "input")
+    return None
+
+
+def _settled(channel: Channel, modes: list[str]) -> Channel:
+    """A folder right under ``/opt/ml/processing`` is an output when the script writes
+    there more than it reads, an input when it reads more; with no sign either way its
+    name decides (``train``, ``test``, ``evaluation`` are outputs in the SDK examples)."""
+    if channel.direction != EITHER:
+        return channel
+    writes, reads = modes.count("write"), modes.count("read")
+    if writes != reads:
+        direction = "output" if writes > reads else "input"
+    else:
+        direction = "output" if channel.folder_name in _OUTPUT_FOLDER_NAMES else "input"
+    return Channel(direction, channel.path, channel.folder_name)
 
 
 def _named(best: dict[Channel, tuple[int, str]], direction: str) -> dict[str, str]:

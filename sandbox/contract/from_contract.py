@@ -51,6 +51,7 @@ __all__ = [
     "LoadedContract",
     "ScriptContract",
     "build_spec",
+    "is_contract_file",
     "load_contract",
     "render_spec_yaml",
     "spec_from_contract",
@@ -76,6 +77,8 @@ class ScriptContract(BaseModel):
     expected_arguments: dict[str, str | None] = Field(default_factory=dict)
     description: str | None = None
     framework_requirements: dict[str, Any] = Field(default_factory=dict)
+    optional_inputs: list[str] = Field(default_factory=list)
+    """Input names the contract marks ``required: false``."""
 
     @field_validator("optional_env_vars", "expected_arguments", mode="before")
     @classmethod
@@ -139,7 +142,7 @@ def spec_from_contract(
         warnings.extend(contract_drift(loaded.contract, inferred))
     text = render_spec_yaml(spec, loaded.source)
     if output is not None:
-        write_text_atomic(output, text)
+        write_text_atomic(output, text, mode=0o644)  # a spec to share, e.g. in the repository
     return ContractSpec(spec, text, loaded.source, script_path, (*notes, *warnings))
 
 
@@ -167,6 +170,18 @@ def load_contract(target: str, *, name: str | None = None) -> LoadedContract:
     return LoadedContract(_validated(_contract_fields(value), source), source, folder)
 
 
+def is_contract_file(path: Path) -> bool:
+    """Whether a file holds a script contract rather than a spec: a ``.py`` module, or
+    YAML whose top level has a ``contract:`` section."""
+    if path.suffix == ".py":
+        return True
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the spec loader reports it
+    return isinstance(raw, dict) and isinstance(raw.get("contract"), dict)
+
+
 def _from_yaml(path: Path) -> LoadedContract:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -177,7 +192,63 @@ def _from_yaml(path: Path) -> LoadedContract:
     section = raw.get("contract") if isinstance(raw, dict) else None
     if not isinstance(section, dict):
         raise SpecError(str(path), "expected a mapping with a 'contract:' section")
+    if _is_step_interface(section):
+        section = _from_step_interface(section, f"{path} (contract)")
     return LoadedContract(_validated(section, f"{path} (contract)"), str(path), path.parent)
+
+
+_STEP_INTERFACE_KEYS = frozenset({"inputs", "outputs", "job_arguments", "env_vars"})
+
+
+def _is_step_interface(section: Mapping[str, Any]) -> bool:
+    """A step-interface contract (``inputs:``/``outputs:`` of ``{path, required}``,
+    ``job_arguments``, ``env_vars: {required, optional}``) rather than the flat form."""
+    return bool(_STEP_INTERFACE_KEYS & set(section)) and "expected_input_paths" not in section
+
+
+def _from_step_interface(section: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The flat contract fields of a step-interface ``contract:`` section."""
+    inputs = _channel_paths(section.get("inputs"), "inputs", source)
+    outputs = _channel_paths(section.get("outputs"), "outputs", source)
+    env = section.get("env_vars") or {}
+    if not isinstance(env, Mapping):
+        raise SpecError(source, "env_vars: expected a mapping with required and optional")
+    arguments: dict[str, Any] = {}
+    for item in section.get("job_arguments") or []:
+        flag = item.get("flag") if isinstance(item, Mapping) else None
+        if not isinstance(flag, str) or not flag.strip("-"):
+            raise SpecError(source, f"job_arguments: expected {{flag, source}}, got {item!r}")
+        arguments[flag.lstrip("-")] = item.get("value")
+    flat: dict[str, Any] = {
+        "entry_point": section.get("entry_point"),
+        "expected_input_paths": {name: path for name, (path, _) in inputs.items()},
+        "expected_output_paths": {name: path for name, (path, _) in outputs.items()},
+        "required_env_vars": list(env.get("required") or []),
+        "optional_env_vars": dict(env.get("optional") or {}),
+        "expected_arguments": arguments,
+        "framework_requirements": dict(section.get("framework_requirements") or {}),
+        "optional_inputs": [name for name, (_, required) in inputs.items() if not required],
+    }
+    if section.get("description") is not None:
+        flat["description"] = str(section["description"]).strip()
+    return flat  # other keys (source_dir, skip_inputs, ...) describe the pipeline
+
+
+def _channel_paths(channels: Any, field_name: str, source: str) -> dict[str, tuple[str, bool]]:
+    """``{name: {path, required}}`` (or ``{name: path}``) -> name -> (path, required)."""
+    if channels is None:
+        return {}
+    if not isinstance(channels, Mapping):
+        raise SpecError(source, f"{field_name}: expected a mapping of channel name to path")
+    found: dict[str, tuple[str, bool]] = {}
+    for name, value in channels.items():
+        if isinstance(value, str):
+            found[name] = (value, True)
+        elif isinstance(value, Mapping) and isinstance(value.get("path"), str):
+            found[name] = (value["path"], bool(value.get("required", True)))
+        else:
+            raise SpecError(source, f"{field_name}.{name}: expected a path or {{path, required}}")
+    return found
 
 
 def _validated(data: Mapping[str, Any], source: str) -> ScriptContract:
@@ -346,6 +417,7 @@ def build_spec(
         SpecError: The result is not a valid spec (e.g. an invalid channel name).
     """
     notes: list[str] = []
+    optional = set(contract.optional_inputs)
     kind = _kind(contract, inferred)
     inputs = _channels(contract.expected_input_paths, "input", kind, inferred, notes)
     outputs = _channels(contract.expected_output_paths, "output", kind, inferred, notes)
@@ -361,8 +433,14 @@ def build_spec(
         # Step builders set every optional variable to its default when config is silent.
         "environment": {k: v for k, v in contract.optional_env_vars.items() if v is not None},
         "required_env": list(contract.required_env_vars),
-        "inputs": {name: {"path": path} for name, path in inputs.items()},
+        "inputs": {
+            name: {"path": path, **({"required": False} if name in optional else {})}
+            for name, path in inputs.items()
+        },
         "outputs": {name: {"path": path} for name, path in outputs.items()},
+        "framework_requirements": {
+            str(k): str(v) for k, v in contract.framework_requirements.items()
+        },
     }
     return _parse_spec(raw, source=source), notes
 

@@ -15,7 +15,7 @@ import ast
 import importlib.util
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sandbox.constants import (
@@ -61,7 +61,34 @@ _SM_TRAINING_VARIABLE = re.compile(
     r"^SM_(MODEL_DIR|OUTPUT_DATA_DIR|CHANNELS|CHANNEL_\w+|HPS|HP_\w+)$"
 )
 _COLUMN_VARIABLE = re.compile(r"^(LABEL_FIELD|\w+_(FIELDS?|COLS?|COLUMNS?))$")
-_PATH_NODES = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Call)
+_PATH_NODES = (
+    ast.Constant,
+    ast.JoinedStr,
+    ast.BinOp,
+    ast.Call,
+    ast.Name,
+    ast.Subscript,
+    ast.Attribute,
+)
+# How a call uses a path given to it: method or function name -> "read" / "write".
+_WRITERS = frozenset(
+    {
+        "to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_feather", "savefig",
+        "save", "save_model", "savetxt", "makedirs", "mkdir", "write_text", "write_bytes",
+        "touch", "extractall", "dump", "copytree",
+    }
+)  # fmt: skip
+_READERS = frozenset(
+    {
+        "read_csv", "read_parquet", "read_json", "read_pickle", "read_table", "read_excel",
+        "read_feather", "load", "load_model", "loadtxt", "listdir", "scandir", "walk", "glob",
+        "iglob", "rglob", "iterdir", "exists", "isfile", "isdir", "getsize", "read_text",
+        "read_bytes", "is_file", "is_dir", "Booster",
+    }
+)  # fmt: skip
+_OPENERS = frozenset({"open", "tarfile.open", "gzip.open", "bz2.open", "zipfile.ZipFile"})
+_COPIERS = frozenset({"copy", "copy2", "copyfile", "move", "copytree"})
+_EXITS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
 _ARGPARSE_NARGS = {
     "argparse.OPTIONAL": "?",
     "argparse.ZERO_OR_MORE": "*",
@@ -133,6 +160,11 @@ class InferredContract:
         relative_imports: Modules imported relatively, e.g. ``"..hyperparams"``.
         column_env_vars: Variables read that name a column (``LABEL_FIELD``, ``*_FIELD``...).
         training_hyperparameters_file: Whether it reads the training hyperparameters file.
+        env_reads: How the script reads each required variable, as its source says it
+            (``os.environ['X']``, ``os.environ.get('X'), then raises when it is empty``).
+        parses_known_args: Whether it calls ``parse_known_args`` (unknown options pass).
+        other_inputs: Input channels of the other kind of job, for a ``--kind`` override.
+        other_outputs: Output channels of the other kind of job.
     """
 
     kind: JobKind
@@ -147,6 +179,23 @@ class InferredContract:
     relative_imports: tuple[str, ...]
     column_env_vars: tuple[str, ...]
     training_hyperparameters_file: bool
+    env_reads: dict[str, str] = field(default_factory=dict)
+    parses_known_args: bool = False
+    other_inputs: dict[str, str] = field(default_factory=dict)
+    other_outputs: dict[str, str] = field(default_factory=dict)
+
+    def for_kind(self, kind: JobKind) -> InferredContract:
+        """This contract as a job of ``kind`` would run it: that kind's channels."""
+        if kind is self.kind:
+            return self
+        return replace(
+            self,
+            kind=kind,
+            inputs=self.other_inputs,
+            outputs=self.other_outputs,
+            other_inputs=self.inputs,
+            other_outputs=self.outputs,
+        )
 
 
 def infer_contract(source: str, filename: str = "<script>") -> InferredContract:
@@ -165,7 +214,7 @@ def infer_contract(source: str, filename: str = "<script>") -> InferredContract:
     tree = _parse(source, filename)
     try:
         resolver = Resolver(tree)
-        scanner = _Scanner(resolver, _main_guards(tree))
+        scanner = _Scanner(resolver, _main_guards(tree), tree)
         scanner.visit(tree)
     except RecursionError as exc:
         raise SpecError(filename, "cannot analyse: expressions are nested too deeply") from exc
@@ -203,17 +252,26 @@ class _EnvReads:
     defaults: dict[str, str | None] = field(default_factory=dict)
     guarded: set[str] = field(default_factory=set)
     order: list[str] = field(default_factory=list)
+    how: dict[str, str] = field(default_factory=dict)
 
-    def read(self, name: str, *, required: bool, default: str | None = None) -> None:
+    def read(self, name: str, *, required: bool, default: str | None = None, how: str = "") -> None:
         if name not in self.order:
             self.order.append(name)
         if required and name not in self.required:
             self.required.append(name)
+            self.how.setdefault(name, how or f"os.environ[{name!r}]")
         if not required and self.defaults.get(name) is None:
             self.defaults[name] = default
 
     def required_names(self) -> tuple[str, ...]:
-        return tuple(n for n in self.required if n not in self.guarded and not _is_sm(n))
+        return tuple(
+            n
+            for n in self.required
+            if (n not in self.guarded or n in self.checked) and not _is_sm(n)
+        )
+
+    checked: set[str] = field(default_factory=set)
+    """Read with a fallback, then refused when empty: required all the same."""
 
     def optional_defaults(self) -> dict[str, str | None]:
         required = set(self.required_names())
@@ -231,13 +289,23 @@ def _is_sm(name: str) -> bool:
 class _Scanner(ast.NodeVisitor):
     """One pass over the tree collecting paths, env reads, arguments and imports."""
 
-    def __init__(self, resolver: Resolver, main_guards: set[int]) -> None:
+    def __init__(self, resolver: Resolver, main_guards: set[int], tree: ast.Module) -> None:
         self.resolver = resolver
+        self.parses_known_args = False
+        self._parents = {
+            id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
+        }
+        self._env_names = _env_bindings(tree, resolver)
+        self._env_keys = _env_keys(tree, resolver)
+        self._env_helpers = _env_helpers(tree, resolver)
         self.uses: list[PathUse] = []
         self.env = _EnvReads()
         self.arguments: dict[str, InferredArgument] = {}
         self.relative_imports: list[str] = []
         self.training_evidence: list[tuple[tuple[int, int], str]] = []
+        self.strong_training: set[str] = set()
+        """Training evidence that is no mere mention: ``os.environ["SM_MODEL_DIR"]``,
+        a training path used for itself rather than as a fallback."""
         self.uses_processing = False
         self.reads_hyperparameters = False
         self._main_guards = main_guards
@@ -245,9 +313,16 @@ class _Scanner(ast.NodeVisitor):
         self._folded: set[int] = set()
 
     def visit(self, node: ast.AST) -> None:
-        if isinstance(node, _PATH_NODES) and id(node) not in self._folded:
+        loaded = not isinstance(getattr(node, "ctx", ast.Load()), (ast.Store, ast.Del))
+        if isinstance(node, _PATH_NODES) and loaded and id(node) not in self._folded:
             self._record_expression(node)
         super().visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        """``for name, default in DEFAULTS.items(): os.environ.get(name, default)``."""
+        for name, default in _iterated_env_defaults(node, self.resolver):
+            self.env.read(name, required=False, default=default)
+        self.generic_visit(node)
 
     def visit_Expr(self, node: ast.Expr) -> None:
         if not (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
@@ -255,8 +330,53 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         in_main, self._in_main = self._in_main, self._in_main or id(node) in self._main_guards
+        self._record_refusal(node)
         self.generic_visit(node)
         self._in_main = in_main
+
+    def _record_refusal(self, node: ast.If) -> None:
+        """``if not x: raise ...`` (or ``sys.exit``) where ``x`` holds a variable read
+        with ``.get``: the script refuses to run without it, so it is required."""
+        stop = _stops(node.body, self.resolver)
+        if stop is None:
+            return
+        for expr in _emptiness_tested(node.test):
+            read = self._env_read_of(expr)
+            if read is None:
+                continue
+            name, how, direct = read
+            if direct:
+                said = f"{how}, then {stop} when it is empty"
+            elif name in self._env_keys and _names_in_messages(node.body, [name]):
+                said = f"{self._env_keys[name]}, passed on; {how} {stop} when it is empty"
+            else:
+                continue
+            self.env.checked.add(name)
+            self.env.read(name, required=True, how=said)
+            if direct:  # the script's own read of the environment says it best
+                self.env.how[name] = said
+
+    def _env_read_of(self, expr: ast.expr) -> tuple[str, str, bool] | None:
+        """(variable, how it is read, whether straight from ``os.environ``) of what an
+        ``if`` tests; a ``.get`` on another mapping (``environ_vars``) counts only when
+        the message it raises names the variable."""
+        if isinstance(expr, ast.Name):
+            expr = self._env_names.get(expr.id, expr)
+        if not isinstance(expr, ast.Call):
+            return None
+        getter = self.resolver.env_getter(expr)
+        if getter:
+            name = self.resolver.string(getter[0])
+            default = self.resolver.literal_text(getter[1])
+            if default:  # a real fallback: unset is not empty
+                return None
+            return (name, ast.unparse(expr), True) if name else None
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr == "get" and expr.args:
+            name = self.resolver.string(expr.args[0])
+            fallback = self.resolver.literal_text(expr.args[1]) if len(expr.args) > 1 else None
+            return (name, ast.unparse(expr), False) if name and not fallback else None
+        return None
 
     def visit_Dict(self, node: ast.Dict) -> None:
         priority = MAIN_KEY if self._in_main else DICT_KEY
@@ -267,6 +387,9 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         self._record_env_getter(node)
+        self._record_env_helper(node)
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "parse_known_args":
+            self.parses_known_args = True
         self._record_get_default(node)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
             argument = _argument(node, self.resolver)
@@ -297,6 +420,11 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and _SM_TRAINING_VARIABLE.match(node.value):
             self._record_sm_variable(node.value, (node.lineno, node.col_offset))
+            parent = self._parents.get(id(node))
+            if isinstance(parent, ast.Subscript) and (
+                self.resolver.canonical(parent.value) == "os.environ"
+            ):
+                self.strong_training.add(node.value)
 
     def _record_sm_variable(self, name: str, position: tuple[int, int]) -> None:
         self.training_evidence.append((position, f"uses {name}"))
@@ -312,6 +440,22 @@ class _Scanner(ast.NodeVisitor):
         if getter and name:
             self.env.read(name, required=False, default=self.resolver.literal_text(getter[1]))
 
+    def _record_env_helper(self, node: ast.Call) -> None:
+        """``_float_env("TRAIN_RATIO", 0.7)``: a function that reads its argument."""
+        func = node.func
+        helper = self._env_helpers.get(func.id) if isinstance(func, ast.Name) else None
+        if helper is None:
+            return
+        key_index, default_index = helper
+        if len(node.args) <= key_index:
+            return
+        name = self.resolver.string(node.args[key_index])
+        default = None
+        if default_index is not None and len(node.args) > default_index:
+            default = self.resolver.literal_text(node.args[default_index])
+        if name:
+            self.env.read(name, required=False, default=default)
+
     def _record_get_default(self, node: ast.Call) -> None:
         """``input_paths.get("data_input", "/opt/ml/...")``: the key names the path."""
         func = node.func
@@ -324,7 +468,7 @@ class _Scanner(ast.NodeVisitor):
     def _record_named(self, value: ast.expr, name: str, priority: int) -> None:
         folded = self.resolver.fold(value)
         if folded and folded[1]:
-            self._add_use(folded[0], value, name, priority)
+            self._add_use(folded[0], value, name, priority, mode=_mode_of_name(name))
 
     def _record_expression(self, node: ast.expr) -> None:
         if isinstance(node, ast.Call) and not self.resolver.is_path_builder(node):
@@ -335,10 +479,39 @@ class _Scanner(ast.NodeVisitor):
         self._folded.update(id(child) for child in ast.walk(node))
         first = self.resolver.first_piece(node)
         use_first = first is not None and channel_for(first) is not None
-        self._add_use(first if use_first and first else folded[0], node)
+        self._add_use(first if use_first and first else folded[0], node, mode=self._mode(node))
+
+    def _mode(self, node: ast.expr) -> str | None:
+        """Whether the code around a path expression reads or writes it."""
+        child: ast.AST = node
+        parent = self._parents.get(id(node))
+        while parent is not None:
+            if isinstance(parent, ast.Call) and child is not parent.func:
+                if self.resolver.is_path_builder(parent):  # part of a longer path
+                    child, parent = parent, self._parents.get(id(parent))
+                    continue
+                return _call_mode(parent, child, self.resolver)
+            if isinstance(parent, ast.Attribute):  # Path(x).mkdir()
+                call = self._parents.get(id(parent))
+                if isinstance(call, ast.Call) and call.func is parent:
+                    return _method_mode(parent.attr)
+                return None
+            if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+                target = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
+                return _mode_of_name(target.id) if isinstance(target, ast.Name) else None
+            if not isinstance(parent, (ast.keyword, ast.BinOp, ast.JoinedStr, ast.FormattedValue)):
+                return None
+            child, parent = parent, self._parents.get(id(parent))
+        return None
 
     def _add_use(
-        self, text: str, node: ast.expr, name: str | None = None, priority: int = FOLDER_NAME
+        self,
+        text: str,
+        node: ast.expr,
+        name: str | None = None,
+        priority: int = FOLDER_NAME,
+        *,
+        mode: str | None = None,
     ) -> None:
         path = normalize(text)
         if path is None:
@@ -348,7 +521,189 @@ class _Scanner(ast.NodeVisitor):
         self.reads_hyperparameters = self.reads_hyperparameters or path == HYPERPARAMETERS_FILE
         if any(under(path, root) for root in TRAINING_ROOTS):
             self.training_evidence.append((position, f"uses {path}"))
-        self.uses.append(PathUse(path, position, name, priority))
+            parent = self._parents.get(id(node))
+            fallback = isinstance(parent, ast.Call) and self.resolver.env_getter(parent)
+            if not fallback:
+                self.strong_training.add(path)
+        self.uses.append(PathUse(path, position, name, priority, mode))
+
+
+def _call_mode(call: ast.Call, child: ast.AST, resolver: Resolver) -> str | None:
+    """How ``call`` uses its argument ``child``: ``"read"``, ``"write"`` or None."""
+    name = resolver.canonical(call.func) or ""
+    short = name.rpartition(".")[2]
+    if name in _OPENERS or short == "open":
+        mode = call.args[1] if len(call.args) > 1 else None
+        mode = mode or next((k.value for k in call.keywords if k.arg == "mode"), None)
+        text = resolver.string(mode) if mode is not None else None
+        return "write" if text and any(c in text for c in "wax") else "read"
+    if short in _COPIERS:
+        return "write" if len(call.args) > 1 and child is call.args[1] else "read"
+    if short == "dump":  # joblib.dump(model, path): the path is the second argument
+        return "write" if len(call.args) > 1 and child is call.args[1] else None
+    return _method_mode(short)
+
+
+def _method_mode(name: str) -> str | None:
+    if name in _WRITERS:
+        return "write"
+    return "read" if name in _READERS else None
+
+
+def _mode_of_name(name: str) -> str | None:
+    """``output_dir``, ``data_output``: written; ``input_path``, ``model_input``: read."""
+    lowered = name.lower()
+    if "output" in lowered or lowered.startswith("out_") or lowered.endswith("_out"):
+        return "write"
+    return "read" if "input" in lowered else None
+
+
+def _env_bindings(tree: ast.Module, resolver: Resolver) -> dict[str, ast.Call]:
+    """Variables bound to one ``.get("X")`` call (``os.environ.get``, ``environ_vars.get``)."""
+    bindings: dict[str, ast.Call] = {}
+    ambiguous: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            continue
+        value, variable = node.value, targets[0].id
+        is_get = (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "get"
+        ) or (isinstance(value, ast.Call) and resolver.env_getter(value) is not None)
+        if not is_get or variable in bindings:
+            ambiguous.add(variable)
+            continue
+        assert isinstance(value, ast.Call)
+        bindings[variable] = value
+    return {k: v for k, v in bindings.items() if k not in ambiguous}
+
+
+def _env_keys(tree: ast.Module, resolver: Resolver) -> dict[str, str]:
+    """Every variable read from ``os.environ``, and its first read as written."""
+    keys: dict[str, str] = {}
+    nodes = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Subscript))),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    for node in nodes:
+        name = None
+        if isinstance(node, ast.Call) and (getter := resolver.env_getter(node)):
+            name = resolver.string(getter[0])
+        elif isinstance(node, ast.Subscript) and resolver.canonical(node.value) == "os.environ":
+            name = resolver.string(node.slice)
+        if name:
+            keys.setdefault(name, ast.unparse(node))
+    return keys
+
+
+def _env_helpers(tree: ast.Module, resolver: Resolver) -> dict[str, tuple[int, int | None]]:
+    """Functions that read the variable named by a parameter: name -> (that parameter's
+    index, the index of the parameter passed on as the default, if any)."""
+    helpers: dict[str, tuple[int, int | None]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        params = [arg.arg for arg in node.args.args]
+        for call in ast.walk(node):
+            getter = resolver.env_getter(call) if isinstance(call, ast.Call) else None
+            if not getter or not isinstance(getter[0], ast.Name) or getter[0].id not in params:
+                continue
+            default = getter[1]
+            default_index = (
+                params.index(default.id)
+                if isinstance(default, ast.Name) and default.id in params
+                else params.index("default")
+                if "default" in params
+                else None
+            )
+            helpers[node.name] = (params.index(getter[0].id), default_index)
+            break
+    return helpers
+
+
+def _iterated_env_defaults(node: ast.For, resolver: Resolver) -> list[tuple[str, str | None]]:
+    """The variables a loop reads: ``for k, v in {...}.items(): os.environ.get(k, v)``."""
+    target, source = node.target, node.iter
+    key = target.elts[0] if isinstance(target, ast.Tuple) and target.elts else target
+    if not isinstance(key, ast.Name):
+        return []
+    reads = [
+        call
+        for call in ast.walk(node)
+        if isinstance(call, ast.Call)
+        and (getter := resolver.env_getter(call))
+        and isinstance(getter[0], ast.Name)
+        and getter[0].id == key.id
+    ]
+    if not reads:
+        return []
+    items = _iterated_items(source, resolver)
+    return [(name, default) for name, default in items if name]
+
+
+def _iterated_items(source: ast.expr, resolver: Resolver) -> list[tuple[str, str | None]]:
+    if (
+        isinstance(source, ast.Call)
+        and isinstance(source.func, ast.Attribute)
+        and source.func.attr == "items"
+    ):
+        mapping = resolver.dict_literal(source.func.value)
+        return [] if mapping is None else list(mapping.items())
+    if isinstance(source, (ast.List, ast.Tuple, ast.Set)):
+        return [(name, None) for name in map(resolver.string, source.elts) if name]
+    mapping = resolver.dict_literal(source)
+    return [] if mapping is None else [(name, None) for name in mapping]
+
+
+def _stops(body: list[ast.stmt], resolver: Resolver) -> str | None:
+    """``"raises"`` or ``"exits"`` when a block stops the script, else None."""
+    for statement in body:
+        if isinstance(statement, ast.Raise):
+            return "raises"
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            call = statement.value
+            name = resolver.canonical(call.func) or ""
+            if name in _EXITS or name.endswith(".error"):  # parser.error(...)
+                return "exits"
+    return None
+
+
+def _emptiness_tested(test: ast.expr) -> list[ast.expr]:
+    """The expressions an ``if`` checks for being empty: ``not x``, ``x is None``,
+    ``x == ""``, ``not x.strip()``, joined by ``or``/``and``."""
+    if isinstance(test, ast.BoolOp):
+        return [expr for value in test.values for expr in _emptiness_tested(value)]
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        operand = test.operand
+        if (
+            isinstance(operand, ast.Call)
+            and isinstance(operand.func, ast.Attribute)
+            and operand.func.attr == "strip"
+        ):
+            operand = operand.func.value
+        return [operand]
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        right = test.comparators[0]
+        empty = isinstance(right, ast.Constant) and right.value in (None, "")
+        if empty and isinstance(test.ops[0], (ast.Is, ast.Eq)):
+            return [test.left]
+    return []
+
+
+def _names_in_messages(body: list[ast.stmt], known: list[str]) -> list[str]:
+    """Variables named in the message of a ``raise`` right in ``body``."""
+    texts = [
+        node.value
+        for statement in body
+        if isinstance(statement, ast.Raise)
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    return [name for name in known if any(re.search(rf"\b{name}\b", t) for t in texts)]
 
 
 def _argument(call: ast.Call, resolver: Resolver) -> InferredArgument | None:
@@ -446,27 +801,40 @@ def _main_parameters(tree: ast.Module) -> tuple[str, ...] | None:
 
 
 def _kind(
-    evidence: list[tuple[tuple[int, int], str]], uses_processing: bool
+    evidence: list[tuple[tuple[int, int], str]], strong: int, processing: list[str]
 ) -> tuple[JobKind, str]:
-    if evidence:
+    """Processing paths the script reads or writes win over a mention of a training
+    variable (a debug print, a fallback); training wins only when the script reads more
+    training variables and paths for themselves than it uses processing channels."""
+    if evidence and strong > len(processing):
         reason = min(evidence)[1]
-        if uses_processing:
+        if processing:
             reason += " (also uses /opt/ml/processing/ paths)"
         return JobKind.TRAINING, reason
-    if uses_processing:
-        return JobKind.PROCESSING, "uses /opt/ml/processing/ paths"
+    if processing:
+        reason = "uses /opt/ml/processing/ paths"
+        if evidence:
+            reason += f"; its {min(evidence)[1].removeprefix('uses ')} does not make it training"
+        return JobKind.PROCESSING, reason
+    if evidence:
+        return JobKind.TRAINING, min(evidence)[1]
     return JobKind.PROCESSING, "no /opt/ml/ training paths or SM_ training variables found"
 
 
 def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
-    inputs, outputs = group_channels(scanner.uses)
-    kind, reason = _kind(scanner.training_evidence, scanner.uses_processing)
+    # Each kind's channels are named on their own: a job mounts only one kind.
+    inputs, outputs = group_channels([u for u in scanner.uses if under(u.path, PROCESSING_ROOT)])
+    training_inputs, training_outputs = group_channels(
+        [u for u in scanner.uses if not under(u.path, PROCESSING_ROOT)]
+    )
+    processing = [*inputs.values(), *outputs.values()]
+    kind, reason = _kind(scanner.training_evidence, len(scanner.strong_training), processing)
     main_params = _main_parameters(tree)
     return InferredContract(
         kind=kind,
         kind_reason=reason,
-        inputs=inputs,
-        outputs=outputs,
+        inputs=inputs if kind is JobKind.PROCESSING else training_inputs,
+        outputs=outputs if kind is JobKind.PROCESSING else training_outputs,
         required_env=scanner.env.required_names(),
         optional_env=scanner.env.optional_defaults(),
         arguments=dict(scanner.arguments),
@@ -475,4 +843,12 @@ def _assemble(tree: ast.Module, scanner: _Scanner) -> InferredContract:
         relative_imports=tuple(scanner.relative_imports),
         column_env_vars=scanner.env.column_names(),
         training_hyperparameters_file=scanner.reads_hyperparameters,
+        env_reads={
+            name: how
+            for name, how in scanner.env.how.items()
+            if name in scanner.env.required_names()
+        },
+        parses_known_args=scanner.parses_known_args,
+        other_inputs=training_inputs if kind is JobKind.PROCESSING else inputs,
+        other_outputs=training_outputs if kind is JobKind.PROCESSING else outputs,
     )

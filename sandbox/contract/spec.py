@@ -9,7 +9,6 @@ same model from what :mod:`sandbox.contract.inference` reads in its source.
 from __future__ import annotations
 
 import json
-import re
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,14 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sandbox.constants import PROCESSING_PREFIX, TRAINING_OUTPUT_PATHS, JobKind
+from sandbox.contract.validation import (
+    check_argument_name,
+    check_channel_name,
+    check_env_name,
+    check_env_value,
+    check_image_reference,
+    check_text_value,
+)
 from sandbox.data.datagen import DatasetSpec
 from sandbox.data.s3source import S3DataDistributionType, S3DataType, split_s3_uri
 from sandbox.errors import SpecError
@@ -35,10 +42,10 @@ __all__ = [
 ]
 
 SPEC_SCHEMA_VERSION = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_ENV_ENTRIES = 100
 _MAX_RUNTIME_S = 777_600
+MIN_PIDS_LIMIT = 16
+"""Fewer processes than this leave no room for the supervisor and an interpreter."""
 
 
 class CallStyle(str, Enum):
@@ -128,6 +135,11 @@ class ScriptSpec(_Frozen):
         default_factory=dict, description="Job arguments: passed as --NAME VALUE, job_args.NAME."
     )
     environment: dict[str, str] = Field(default_factory=dict)
+    secret_env: list[str] = Field(
+        default_factory=list,
+        description="Variables whose values are secrets: passed to the container, masked "
+        "wherever the tool writes; one not in `environment` takes the caller's value.",
+    )
     required_env: list[str] = Field(default_factory=list)
     inputs: dict[str, ChannelSpec] = Field(default_factory=dict)
     outputs: dict[str, ChannelSpec] = Field(default_factory=dict)
@@ -142,9 +154,29 @@ class ScriptSpec(_Frozen):
         validation_alias=AliasChoices("max_runtime_s", "MaxRuntimeInSeconds"),
     )
     call_style: CallStyle = CallStyle.ENTRYPOINT
+    pids_limit: int | None = Field(
+        default=None,
+        ge=MIN_PIDS_LIMIT,
+        description="Most processes and threads at once (default 1024): stops a fork bomb.",
+    )
     network: bool = Field(
         default=False,
         description="False isolates the network, as production's EnableNetworkIsolation.",
+    )
+    framework_requirements: dict[str, str] = Field(
+        default_factory=dict,
+        description="Packages the script needs from its image, e.g. {torch: ==2.1.0} "
+        "(from a contract's framework_requirements).",
+    )
+    requirements: list[str] = Field(
+        default_factory=list,
+        description="pip requirements installed before the script starts, from a local "
+        "wheelhouse the host's pip fills (the job needs no network); the script's own "
+        "`pip install` of them works too.",
+    )
+    bake: bool = Field(
+        default=False,
+        description="Bake `requirements` into an image derived from the profile, built once.",
     )
 
     @field_validator("environment")
@@ -152,17 +184,36 @@ class ScriptSpec(_Frozen):
     def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > _MAX_ENV_ENTRIES:
             raise ValueError(f"at most {_MAX_ENV_ENTRIES} entries, got {len(value)}")
-        bad = [name for name in value if not _ENV_NAME.match(name)]
-        if bad:
-            raise ValueError(f"invalid variable name {bad[0]!r}")
+        for name, text in value.items():
+            check_env_name(name)
+            check_env_value(name, text)
         return value
+
+    @field_validator("arguments")
+    @classmethod
+    def _valid_arguments(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            check_argument_name(name)
+            check_text_value(text)
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _valid_image(cls, value: str | None) -> str | None:
+        return value if value is None else check_image_reference(value)
+
+    @field_validator("secret_env")
+    @classmethod
+    def _valid_secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_env_name(name)
+        return list(dict.fromkeys(value))
 
     @field_validator("inputs", "outputs")
     @classmethod
     def _valid_channel_names(cls, value: dict[str, ChannelSpec]) -> dict[str, ChannelSpec]:
-        bad = [name for name in value if not _NAME.match(name)]
-        if bad:
-            raise ValueError(f"invalid channel name {bad[0]!r}")
+        for name in value:
+            check_channel_name(name)
         return value
 
     @field_validator("command", "container_entrypoint", "container_arguments")

@@ -20,18 +20,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.constants import DEFAULT_SCRIPTS_DIR
+from sandbox.contract.channel_content import ScriptContent
 from sandbox.contract.resolve import Overrides, ResolvedScript, find_script, resolve_script
 from sandbox.contract.spec import ScriptSpec
-from sandbox.data.datagen import DataSize, generate
-from sandbox.data.inputs import dataset_for_channel, source_folder_keys
-from sandbox.errors import UsageError
+from sandbox.data.datagen import DatasetSpec, DataSize, effective_columns, generate
+from sandbox.data.datagen.generate import DEFAULT_JSON_FILE
+from sandbox.data.datagen.layout import plan_files
+from sandbox.data.from_run import run_output
+from sandbox.data.inputs import (
+    channel_required,
+    model_plan,
+    script_content,
+    shaped_dataset_for_channel,
+    source_folder_keys,
+)
+from sandbox.data.model_artifacts import ArtifactPlan, write_artifacts
+from sandbox.errors import RunNotFoundError, UsageError
 
 __all__ = [
     "GenDataReport",
     "GenDataRequest",
     "GeneratedChannel",
     "channel_folders",
+    "explain_data",
     "gen_data",
+    "plan_channel_data",
     "write_channel_data",
 ]
 
@@ -52,6 +65,10 @@ class GenDataRequest:
     overrides: Overrides = field(default_factory=Overrides)
     data_size: DataSize = DataSize.SMALL
     progress: Progress | None = None
+    from_run: str | None = None
+    """A previous run whose outputs feed the channels named like its output channels."""
+    workspace_dir: Path = Path(".sandbox")
+    """Where ``from_run`` (and a spec's ``data.from_run``) is looked up."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,10 @@ class GeneratedChannel:
     files: tuple[str, ...]
     rows: int | None
     size_bytes: int
+    columns: tuple[tuple[str, str], ...] = ()
+    """(name, type) of each generated column."""
+    reasons: tuple[str, ...] = ()
+    """Why the data looks as it does: the lines of the script that asked for it."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,8 @@ class GenDataReport:
                     "files": list(ch.files),
                     "rows": ch.rows,
                     "size_bytes": ch.size_bytes,
+                    "columns": [{"name": name, "type": kind} for name, kind in ch.columns],
+                    "reasons": list(ch.reasons),
                 }
                 for ch in self.channels
             ],
@@ -102,8 +125,87 @@ def gen_data(request: GenDataRequest) -> GenDataReport:
     """
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    reuse = _Reuse(request.workspace_dir, request.from_run)
     return write_channel_data(
-        resolved, request.out_dir, size=request.data_size, progress=request.progress
+        resolved, request.out_dir, size=request.data_size, progress=request.progress, reuse=reuse
+    )
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    workspace_dir: Path = Path(".sandbox")
+    from_run: str | None = None
+
+
+def explain_data(request: GenDataRequest) -> GenDataReport:
+    """What :func:`gen_data` would write, and why, writing nothing.
+
+    Per channel: the files it would hold, the columns and their types, and the lines
+    of the script that decided them; an optional channel is listed as left out.
+
+    Raises:
+        UsageError: Unknown script, invalid spec, missing variable or argument.
+    """
+    script_path = find_script(request.script, request.scripts_dir)
+    resolved = resolve_script(script_path, request.spec_path, request.overrides)
+    return plan_channel_data(resolved, size=request.data_size)
+
+
+def plan_channel_data(resolved: ResolvedScript, *, size: DataSize) -> GenDataReport:
+    """Every input channel's planned files, columns and reasons (see :func:`explain_data`)."""
+    spec = resolved.spec
+    content = script_content(resolved.script_path, resolved.contract)
+    channels = []
+    for name, folder in channel_folders(spec).items():
+        if not channel_required(name, spec.inputs[name], content):
+            channels.append(_left_out(name, folder, content))
+            continue
+        data = spec.inputs[name].data
+        if data is not None and data.from_run is not None:
+            reused = f"the outputs of run {data.from_run}: nothing generated"
+            channels.append(GeneratedChannel(name, folder, (), None, 0, reasons=(reused,)))
+            continue
+        plan = model_plan(name, spec.inputs[name], spec, resolved.contract, content)
+        if plan is not None:
+            channels.append(_planned_artifacts(name, folder, plan))
+            continue
+        shaped = shaped_dataset_for_channel(
+            name, spec.inputs[name], spec, resolved.contract, content
+        )
+        channels.append(_planned(name, folder, shaped.dataset, shaped.reasons, size))
+    return GenDataReport(resolved.script_path.stem, Path(), size, tuple(channels))
+
+
+def _left_out(name: str, folder: str, content: ScriptContent | None) -> GeneratedChannel:
+    found = content.channels.get(name) if content is not None else None
+    if found is not None and found.optional_line is not None:
+        why = f"optional: line {found.optional_line} checks that it exists; left out"
+    else:
+        why = "optional (required: false); left out"
+    return GeneratedChannel(name, folder, (), None, 0, reasons=(why,))
+
+
+def _planned_artifacts(name: str, folder: str, plan: ArtifactPlan) -> GeneratedChannel:
+    if plan.archive is not None:
+        files: tuple[str, ...] = (plan.archive,)
+    else:
+        files = tuple(sorted([*plan.models, *plan.pickles, *plan.texts]))
+    return GeneratedChannel(name, folder, files, None, 0, reasons=_artifact_reasons(plan))
+
+
+def _planned(
+    name: str, folder: str, dataset: DatasetSpec, reasons: tuple[str, ...], size: DataSize
+) -> GeneratedChannel:
+    files: list[str] = list(dataset.files)
+    rows = None
+    if dataset.recipe.is_table:
+        rows = dataset.rows if dataset.rows is not None else size.rows
+        files += [plan.relative.as_posix() for plan in plan_files(dataset, rows)]
+    elif dataset.content is not None:
+        files.append(dataset.file_name or DEFAULT_JSON_FILE)
+    columns = tuple((column.name, column.type.value) for column in effective_columns(dataset))
+    return GeneratedChannel(
+        name, folder, tuple(sorted(files)), rows, 0, columns=columns, reasons=reasons
     )
 
 
@@ -113,8 +215,11 @@ def write_channel_data(
     *,
     size: DataSize = DataSize.SMALL,
     progress: Progress | None = None,
+    reuse: _Reuse = _Reuse(),
 ) -> GenDataReport:
-    """Write every input channel's generated data into ``out_dir/<folder>/``.
+    """Write every input channel's generated data into ``out_dir/<folder>/``; a channel
+    that ``reuse.from_run``'s outputs (or its spec's ``data.from_run``) feed gets a copy
+    of them instead.
 
     The folders appear all at once: they are written in a staging folder beside
     ``out_dir``, then renamed into place.
@@ -125,16 +230,24 @@ def write_channel_data(
     out_dir = out_dir.absolute()
     _check_out_dir(out_dir)
     spec = resolved.spec
-    folders = channel_folders(spec)
+    content = script_content(resolved.script_path, resolved.contract)
+    folders = {
+        name: folder
+        for name, folder in channel_folders(spec).items()
+        if channel_required(name, spec.inputs[name], content)
+    }
     if not folders:
-        raise UsageError(f"script {resolved.script_path.stem} reads no input channel")
+        raise UsageError(f"script {resolved.script_path.stem} reads no required input channel")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.gen-data-", dir=out_dir.parent))
     try:
         channels = tuple(
-            _write_channel(resolved, name, folder, staging, size, progress)
+            _copy_run_output(resolved, name, folder, staging, reuse)
+            or _write_channel(resolved, name, folder, staging, size, progress, content)
             for name, folder in folders.items()
         )
+        if reuse.from_run is not None:
+            _check_reused(reuse.from_run, channels)
         _publish(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -182,11 +295,16 @@ def _write_channel(
     staging: Path,
     size: DataSize,
     progress: Progress | None,
+    content: ScriptContent | None,
 ) -> GeneratedChannel:
     spec, contract = resolved.spec, resolved.contract
-    dataset = dataset_for_channel(name, spec.inputs[name], spec, contract)
-    report = (lambda done, total: progress(name, done, total)) if progress else None
     target = staging / folder
+    plan = model_plan(name, spec.inputs[name], spec, contract, content)
+    if plan is not None:
+        return _write_artifacts(name, folder, plan, target, staging)
+    shaped = shaped_dataset_for_channel(name, spec.inputs[name], spec, contract, content)
+    dataset = shaped.dataset
+    report = (lambda done, total: progress(name, done, total)) if progress else None
     files = generate(dataset, target, size=size, progress=report)
     rows = None
     if dataset.recipe.is_table:
@@ -198,7 +316,82 @@ def _write_channel(
         files=tuple(path.relative_to(target).as_posix() for path in files),
         rows=rows,
         size_bytes=sum(path.stat().st_size for path in files),
+        columns=tuple((column.name, column.type.value) for column in effective_columns(dataset)),
+        reasons=shaped.reasons,
     )
+
+
+def _copy_run_output(
+    resolved: ResolvedScript, name: str, folder: str, staging: Path, reuse: _Reuse
+) -> GeneratedChannel | None:
+    channel = resolved.spec.inputs[name]
+    own = channel.data.from_run if channel.data is not None else None
+    reference = own or reuse.from_run
+    if reference is None:
+        return None
+    try:
+        found = run_output(
+            reuse.workspace_dir,
+            reference,
+            names=source_folder_keys(name, channel),
+            only_output=own is not None,
+        )
+    except RunNotFoundError:
+        raise
+    except UsageError:
+        if own is not None:
+            raise
+        return None  # --from-run feeds the channels it has outputs for; others are generated
+    target = staging / folder
+    shutil.copytree(found.folder, target)
+    files = sorted(path for path in target.rglob("*") if path.is_file())
+    return GeneratedChannel(
+        channel=name,
+        folder=folder,
+        files=tuple(path.relative_to(target).as_posix() for path in files),
+        rows=None,
+        size_bytes=sum(path.stat().st_size for path in files),
+        reasons=(found.describe(),),
+    )
+
+
+def _check_reused(from_run: str, channels: tuple[GeneratedChannel, ...]) -> None:
+    if not any(reason.startswith("from run ") for ch in channels for reason in ch.reasons):
+        raise UsageError(
+            f"--from-run {from_run}: no output channel of that run is named like an input "
+            f"channel ({', '.join(ch.channel for ch in channels)}); give a spec with "
+            "data: {from_run: RUN_ID/CHANNEL} for the channel it should feed"
+        )
+
+
+def _write_artifacts(
+    name: str, folder: str, plan: ArtifactPlan, target: Path, staging: Path
+) -> GeneratedChannel:
+    work_dir = Path(tempfile.mkdtemp(prefix=f".{folder}-artifacts-", dir=staging))
+    try:
+        files = write_artifacts(plan, target, None, work_dir=work_dir)
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    return GeneratedChannel(
+        channel=name,
+        folder=folder,
+        files=tuple(path.name for path in files),
+        rows=None,
+        size_bytes=sum(path.stat().st_size for path in files),
+        reasons=_artifact_reasons(plan),
+    )
+
+
+def _artifact_reasons(plan: ArtifactPlan) -> tuple[str, ...]:
+    reasons = list(plan.reasons)
+    if plan.models:
+        reasons.append(
+            f"{', '.join(plan.models)}: trained by test-script in the job's image, "
+            "not written here (gen-data runs no container)"
+        )
+    if plan.archive is not None:
+        reasons.append(f"packed into {plan.archive}, which the script opens")
+    return tuple(reasons)
 
 
 def _publish(staging: Path, out_dir: Path) -> None:

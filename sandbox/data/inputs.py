@@ -14,15 +14,26 @@ from pathlib import Path
 
 from sandbox.constants import JobKind
 from sandbox.container.layout import InputBinding
+from sandbox.contract.channel_content import ScriptContent, infer_channel_content
 from sandbox.contract.inference import InferredContract
 from sandbox.contract.resolve import script_environment
 from sandbox.contract.spec import ChannelSpec, ScriptSpec
+from sandbox.data.channel_data import ShapedDataset, shape_dataset
 from sandbox.data.datagen import (
     DatasetSpec,
     DataSize,
     default_dataset,
     materialize,
     resolve_placeholders,
+)
+from sandbox.data.datagen.recipes import DEFAULT_HYPERPARAMETERS, DEFAULT_LABEL
+from sandbox.data.from_run import RunOutput, run_output
+from sandbox.data.input_checks import check_source_feeds, describe_generated
+from sandbox.data.model_artifacts import (
+    ArtifactPlan,
+    Trainer,
+    artifact_plan,
+    materialize_artifacts,
 )
 from sandbox.data.s3source import (
     S3_CACHE_DIR,
@@ -34,7 +45,17 @@ from sandbox.data.s3source import (
 )
 from sandbox.errors import UsageError
 
-__all__ = ["InputPlan", "bind_inputs", "dataset_for_channel", "source_folder_keys"]
+__all__ = [
+    "InputPlan",
+    "bind_inputs",
+    "channel_required",
+    "check_inputs",
+    "dataset_for_channel",
+    "model_plan",
+    "script_content",
+    "shaped_dataset_for_channel",
+    "source_folder_keys",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,25 +78,60 @@ def bind_inputs(
     size: DataSize,
     progress: Callable[[str, int, int], None] | None = None,
     s3: S3Cache | None = None,
+    script_path: Path | None = None,
+    trainer: Trainer | None = None,
+    image: str = "",
 ) -> InputPlan:
     """Bind every input channel of ``spec`` to a host folder.
 
     A channel's data comes from, first to last: ``explicit`` (``--input``, a folder or an
     ``s3://`` URI), the ``data_source`` folder or S3 sub-prefix named as
-    :func:`source_folder_keys` says, the channel's ``s3_uri``, else generated data. S3
-    data is downloaded into ``s3`` (default: an ``s3`` folder beside ``cache_root``).
+    :func:`source_folder_keys` says, a previous run's outputs (the channel's
+    ``data.from_run``; runs are looked up in the workspace holding ``cache_root``), the
+    channel's ``s3_uri``, else generated data shaped
+    after what the script at ``script_path`` reads there. An optional channel (spec
+    ``required: false``, or one the script checks for before reading) given no data is
+    left out, as production leaves it. S3 data is downloaded into ``s3`` (default: an
+    ``s3`` folder beside ``cache_root``). A channel the script loads a model from gets
+    model artifacts, trained by ``trainer`` in ``image``.
+
+    Raises:
+        UsageError: An ``--input`` names no channel or no folder, or the data source
+            leaves a required channel without data (never replaced by generated data).
     """
     s3 = s3 or S3Cache(cache_root.parent / S3_CACHE_DIR)
+    explicit = _by_logical_name(spec, explicit)
+    workspace_dir = cache_root.parent
     _check_explicit(spec, explicit)
     folders = _source_folders(data_source, s3)
-    bindings: list[InputBinding] = []
     used: set[str] = set()
+    locations = {
+        name: _location(name, channel, explicit, folders, used, workspace_dir)
+        for name, channel in spec.inputs.items()
+    }
+    content = script_content(script_path, contract)
+    optional = frozenset(
+        name
+        for name, channel in spec.inputs.items()
+        if not channel_required(name, channel, content)
+    )
+    if data_source is not None:
+        check_source_feeds(spec, locations, data_source, folders, optional=optional)
+    bindings: list[InputBinding] = []
     for name, channel in spec.inputs.items():
-        location = _location(name, channel, explicit, folders, used)
+        location = locations[name]
+        if location is None and name in optional:
+            logger.info("input channel %s: optional and given no data, left out", name)
+            continue
         host, source = _real_folder(location, s3)
-        if host is None:
-            host = _generate(name, channel, spec, contract, cache_root, size, progress)
-            source = f"generated ({size.value})"
+        plan = model_plan(name, channel, spec, contract, content) if host is None else None
+        if plan is not None:
+            host = materialize_artifacts(plan, cache_root, image=image, trainer=trainer)
+            files = ", ".join(sorted(path.name for path in host.iterdir()))
+            source = f"generated model artifacts ({files})"
+        elif host is None:
+            dataset = dataset_for_channel(name, channel, spec, contract, content)
+            host, source = _generate(name, dataset, cache_root, size, progress)
         s3_source = location if isinstance(location, S3Source) else None
         bindings.append(InputBinding(name, channel.path, host, source, s3_source))
     ignored = sorted(set(folders) - used)
@@ -84,10 +140,56 @@ def bind_inputs(
     return InputPlan(bindings=bindings, ignored_folders=ignored)
 
 
+def check_inputs(
+    spec: ScriptSpec,
+    contract: InferredContract,
+    *,
+    data_source: Path | str | None,
+    explicit: Mapping[str, Path | str],
+    script_path: Path | None = None,
+    workspace_dir: Path = Path(".sandbox"),
+) -> None:
+    """The checks of :func:`bind_inputs` that need no download: run them before a run
+    folder exists, so that a refused data source leaves nothing behind.
+
+    Raises:
+        UsageError: As :func:`bind_inputs`, for ``--input`` and a local data source.
+    """
+    _check_explicit(spec, explicit)
+    for name, channel in spec.inputs.items():
+        if channel.data is not None and channel.data.from_run is not None and name not in explicit:
+            run_output(workspace_dir, channel.data.from_run, names=(name, channel.folder_name))
+    if data_source is None or is_s3_uri(data_source):
+        return
+    folders: dict[str, Path | str] = dict(_local_folders(Path(data_source)))
+    used: set[str] = set()
+    locations = {
+        name: _location(name, channel, explicit, folders, used, workspace_dir)
+        for name, channel in spec.inputs.items()
+    }
+    content = script_content(script_path, contract)
+    optional = frozenset(
+        name
+        for name, channel in spec.inputs.items()
+        if not channel_required(name, channel, content)
+    )
+    check_source_feeds(spec, locations, data_source, folders, optional=optional)
+
+
 def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
     """The data-source folder names that feed a channel, first match wins: its logical
     name, then its container path's last component."""
     return name, channel.folder_name
+
+
+def _by_logical_name(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> dict[str, Path | str]:
+    """``--input`` may name a channel by its production name (its folder's name) as
+    well as by the logical name the script's ``__main__`` gives it."""
+    folders = {channel.folder_name: name for name, channel in spec.inputs.items()}
+    return {
+        name if name in spec.inputs else folders.get(name, name): path
+        for name, path in explicit.items()
+    }
 
 
 def _check_explicit(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> None:
@@ -109,7 +211,10 @@ def _source_folders(data_source: Path | str | None, s3: S3Cache) -> dict[str, Pa
         return {}
     if is_s3_uri(data_source):
         return dict(s3.channel_prefixes(str(data_source)))
-    data_source = Path(data_source)
+    return dict(_local_folders(Path(data_source)))
+
+
+def _local_folders(data_source: Path) -> dict[str, Path]:
     if not data_source.is_dir():
         raise UsageError(f"--data-source {data_source}: not a folder")
     return {
@@ -123,9 +228,12 @@ def _location(
     explicit: Mapping[str, Path | str],
     folders: Mapping[str, Path | str],
     used: set[str],
-) -> Path | S3Source | None:
+    workspace_dir: Path,
+) -> Path | S3Source | RunOutput | None:
     if name in explicit:
         return _as_location(explicit[name], channel, channel.s3_data_type)
+    if channel.data is not None and channel.data.from_run is not None:
+        return run_output(workspace_dir, channel.data.from_run, names=(name, channel.folder_name))
     for key in source_folder_keys(name, channel):
         if key in folders:
             used.add(key)
@@ -144,13 +252,17 @@ def _as_location(
     return S3Source(str(location), data_type, channel.s3_data_distribution_type)
 
 
-def _real_folder(location: Path | S3Source | None, s3: S3Cache) -> tuple[Path | None, str]:
+def _real_folder(
+    location: Path | S3Source | RunOutput | None, s3: S3Cache
+) -> tuple[Path | None, str]:
     if location is None:
         return None, ""
+    if isinstance(location, RunOutput):
+        return location.folder, location.describe()
     if isinstance(location, S3Source):
         fetched = s3.fetch(location)
         return fetched.folder, fetched.describe()
-    return location.resolve(), f"folder {location}"
+    return location.resolve(), f"from {location}"
 
 
 _LABEL_HYPERPARAMETERS = ("label_name", "label_field", "label_column", "label")
@@ -168,28 +280,96 @@ def _data_environment(spec: ScriptSpec, contract: InferredContract) -> dict[str,
 
 def _generate(
     name: str,
-    channel: ChannelSpec,
-    spec: ScriptSpec,
-    contract: InferredContract,
+    dataset: DatasetSpec,
     cache_root: Path,
     size: DataSize,
     progress: Callable[[str, int, int], None] | None,
-) -> Path:
-    dataset = dataset_for_channel(name, channel, spec, contract)
+) -> tuple[Path, str]:
     report = (lambda done, total: progress(name, done, total)) if progress else None
-    return materialize(dataset, cache_root, size=size, progress=report)
+    host = materialize(dataset, cache_root, size=size, progress=report)
+    return host, describe_generated(dataset, size)
+
+
+def script_content(script_path: Path | None, contract: InferredContract) -> ScriptContent | None:
+    """What the script's source reads in each input channel; None without a source."""
+    if script_path is None:
+        return None
+    try:
+        source = script_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return infer_channel_content(source, contract.inputs)
+
+
+def channel_required(name: str, channel: ChannelSpec, content: ScriptContent | None) -> bool:
+    """False for ``required: false``, and for a channel the script checks for before it
+    reads it (unless the spec says how to generate its data)."""
+    if not channel.required:
+        return False
+    found = content.channels.get(name) if content is not None else None
+    return channel.data is not None or found is None or not found.optional
+
+
+def model_plan(
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None,
+) -> ArtifactPlan | None:
+    """The model artifacts a channel gets, when the script loads a model from it and the
+    spec says nothing of its data."""
+    found = content.channels.get(name) if content is not None else None
+    if found is None or content is None or channel.data is not None:
+        return None
+    env = _data_environment(spec, contract)
+    hyperparameters = {"label_name": env.get("LABEL_FIELD") or DEFAULT_LABEL}
+    return artifact_plan(found, content, {**hyperparameters, **DEFAULT_HYPERPARAMETERS})
+
+
+def _model_features(content: ScriptContent | None) -> tuple[str, ...]:
+    """Feature columns of the models any channel gets: the tables must hold them too."""
+    if content is None:
+        return ()
+    for found in content.channels.values():
+        plan = artifact_plan(found, content, {})
+        if plan is not None and plan.models:
+            return plan.features
+    return ()
 
 
 def dataset_for_channel(
-    name: str, channel: ChannelSpec, spec: ScriptSpec, contract: InferredContract
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None = None,
 ) -> DatasetSpec:
     """The data set generated for an input channel, placeholders resolved: what
     ``test-script`` mounts and ``gen-data`` writes."""
+    return shaped_dataset_for_channel(name, channel, spec, contract, content).dataset
+
+
+def shaped_dataset_for_channel(
+    name: str,
+    channel: ChannelSpec,
+    spec: ScriptSpec,
+    contract: InferredContract,
+    content: ScriptContent | None = None,
+) -> ShapedDataset:
+    """:func:`dataset_for_channel`, with the reasons the script's source gave for it."""
     env = _data_environment(spec, contract)
-    dataset = channel.data or default_dataset(
+    if channel.data is not None:
+        return ShapedDataset(resolve_placeholders(channel.data, env), ("the spec's data",))
+    base = default_dataset(
         name,
         env=env,
         column_env_vars=contract.column_env_vars,
         training=spec.kind is JobKind.TRAINING,
     )
-    return resolve_placeholders(dataset, env)
+    if content is None:
+        return ShapedDataset(resolve_placeholders(base, env))
+    shaped = shape_dataset(
+        name, base, content, arguments=spec.arguments, features=_model_features(content)
+    )
+    return ShapedDataset(resolve_placeholders(shaped.dataset, env), shaped.reasons)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -90,17 +91,25 @@ def is_s3_uri(value: object) -> bool:
     return isinstance(value, str) and value.startswith("s3://")
 
 
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9._-]{1,255}")
+"""What S3's API takes as a bucket name (old buckets may hold capitals and '_')."""
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``.
 
     Raises:
-        ValueError: Not an ``s3://`` URI, or no bucket.
+        ValueError: Not an ``s3://`` URI, no bucket, or an invalid bucket name.
     """
     if not is_s3_uri(uri):
         raise ValueError(f"{uri!r} is not an s3:// URI")
     bucket, _, key = uri[len("s3://") :].partition("/")
     if not bucket:
         raise ValueError(f"{uri!r} names no bucket")
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise ValueError(
+            f"invalid S3 bucket name {bucket!r}: letters, digits, '.', '-' and '_' only"
+        )
     return bucket, key
 
 

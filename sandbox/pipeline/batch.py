@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
 from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.errors import UsageError
 from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup
@@ -157,7 +158,8 @@ def run_batch(
     """Run every request, up to ``jobs`` at once; results come back in request order.
 
     Raises:
-        UsageError: ``jobs`` < 1, or any script cannot be found or resolved (all named).
+        UsageError: ``jobs`` < 1, any script cannot be found or resolved (all named), or
+            ``--memory``/``--cpus`` cannot be had on this engine.
         InfrastructureError: no engine, or an image cannot be built or pulled.
         KeyboardInterrupt: after the containers of this batch's runs were removed (a run
             still preparing its inputs starts none).
@@ -166,8 +168,14 @@ def run_batch(
         raise UsageError(f"--jobs {jobs}: must be 1 or more")
     observer = observer or BatchObserver()
     connect = connect or DockerEngine.connect
+    for request in requests:
+        check_limit_options(request.memory, request.cpus)
     planned = plan_runs(requests)
     with connect() as engine:
+        for run in planned:  # limits beyond the engine's: a usage error before any run
+            applied_limits(
+                engine, run.resolved.spec, memory=run.request.memory, cpus=run.request.cpus
+            )
         for workspace in {request.workspace for request in requests}:
             Workspace(workspace).ensure()
         prepare_images(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -45,10 +46,11 @@ from sandbox.pipeline.plan import (
     plan_pipeline,
 )
 from sandbox.pipeline.scheduler import prepare_images, run_graph
+from sandbox.results.masking import Masker
 from sandbox.results.models import Status, TestResult
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
 from sandbox.results.store import read_pipeline_result, save_pipeline_result
-from sandbox.results.workspace import Workspace, new_run_id
+from sandbox.results.workspace import PRIVATE_FOLDER_MODE, Workspace, new_run_id
 from sandbox.runner import RunRequest, run_to_result
 
 __all__ = [
@@ -111,7 +113,8 @@ def _run_plan(
     images = {plan.steps[name].resolved.spec.image or DEFAULT_IMAGE for name in selected}
     prepare_images(engine, sorted(images), on_start=lambda image: notify(f"image {image}"))
     folder = pipeline_runs_root(workspace) / new_run_id(plan.name)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=PRIVATE_FOLDER_MODE)  # private, as each step's run folder
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
     started_at, started = datetime.now(timezone.utc), time.monotonic()
     steps, edges = _Scheduler(plan, request, engine, selected, previous, notify).run()
     result = _pipeline_result(plan, request, folder, steps, edges).model_copy(
@@ -235,6 +238,12 @@ def _overall(steps: list[StepResult], edges: list[EdgeCheck]) -> Status:
     return Status.PASS if ran_ok and edges_ok else Status.FAIL
 
 
+def _unrun(step: PlannedStep, reason: str) -> TestResult:
+    """The SKIPPED result of a step that did not run; secret values masked, as in any result."""
+    result = TestResult.not_run(step.resolved, Status.SKIPPED, reason)
+    return Masker.for_spec(step.resolved.spec).result(result)
+
+
 def _step_result(name: str, result: TestResult, **extra: object) -> StepResult:
     """Wrap a run's result with the figures a pipeline report shows."""
     return StepResult.model_validate(
@@ -339,9 +348,7 @@ class _Scheduler:
         return inputs, problems
 
     def _skip(self, step: PlannedStep, reason: str, edge_message: str | None = None) -> None:
-        self.steps[step.name] = _step_result(
-            step.name, TestResult.not_run(step.resolved, Status.SKIPPED, reason)
-        )
+        self.steps[step.name] = _step_result(step.name, _unrun(step, reason))
         for edge in self.plan.inbound(step.name):
             if edge.label not in self.edges:
                 self._record_edge(edge, Status.SKIPPED, edge_message or "not checked")
@@ -350,7 +357,7 @@ class _Scheduler:
         earlier = self._previous_step(step.name)
         if earlier is None:
             option = "--from" if self.request.from_step else "--only"
-            result = TestResult.not_run(step.resolved, Status.SKIPPED, f"not selected by {option}")
+            result = _unrun(step, f"not selected by {option}")
             self.steps[step.name] = _step_result(step.name, result, selected=False)
             self._skip_edges(step, "not checked: step not selected")
             return

@@ -18,6 +18,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sandbox.contract.spec import CallStyle, describe_validation_error
+from sandbox.contract.validation import (
+    check_argument_name,
+    check_env_name,
+    check_env_value,
+    check_image_reference,
+    check_text_value,
+)
 from sandbox.errors import SpecError
 
 __all__ = [
@@ -68,6 +75,27 @@ class StepSpec(_Frozen):
     def _valid_name(cls, value: str) -> str:
         if not _STEP_NAME.match(value):
             raise ValueError(f"invalid step name {value!r} (letters, digits, '_', '-')")
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _valid_image(cls, value: str | None) -> str | None:
+        return value if value is None else check_image_reference(value)
+
+    @field_validator("environment")
+    @classmethod
+    def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            check_env_name(name)
+            check_env_value(name, text)
+        return value
+
+    @field_validator("arguments")
+    @classmethod
+    def _valid_arguments(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            check_argument_name(name)
+            check_text_value(text)
         return value
 
 

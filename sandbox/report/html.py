@@ -3,7 +3,8 @@
 One file with inline CSS and an inline SVG plot drawn here from ``result.timeline``
 (memory in MiB and CPU percent over seconds): it fetches nothing, so it opens the same
 from a CI artifact, a mail attachment or a laptop without network. Every value that
-comes from a run (names, paths, stderr, spec) is escaped.
+comes from a run (names, paths, stderr, spec) is escaped, control characters and bytes
+that were not UTF-8 shown as visible escapes.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 
 from sandbox import __version__
 from sandbox.results.models import Status, TestResult, TimelineSample
+from sandbox.results.printable import printable
 
 __all__ = ["SHORT_RUN_NOTE", "render_html", "timeline_svg"]
 
@@ -77,8 +79,8 @@ def render_html(result: TestResult) -> str:
     )
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+def _e(value: object, *, multiline: bool = False) -> str:
+    return html.escape(printable(str(value), multiline=multiline), quote=True)
 
 
 def _verdict(result: TestResult) -> str:
@@ -166,7 +168,9 @@ def _stderr(result: TestResult) -> str:
         return '<section id="stderr"><h2>stderr</h2><p class="note">empty</p></section>'
     text = "\n".join(result.stderr_tail)
     title = f"stderr (last {len(result.stderr_tail)} lines)"
-    return f'<section id="stderr"><h2>{_e(title)}</h2><pre>{_e(text)}</pre></section>'
+    return (
+        f'<section id="stderr"><h2>{_e(title)}</h2><pre>{_e(text, multiline=True)}</pre></section>'
+    )
 
 
 def _spec(result: TestResult) -> str:
@@ -176,7 +180,7 @@ def _spec(result: TestResult) -> str:
         text = yaml.safe_dump(result.spec, sort_keys=False)
     except yaml.YAMLError:
         text = json.dumps(result.spec, indent=2, default=str)
-    return f'<section id="spec"><h2>Spec used</h2><pre>{_e(text)}</pre></section>'
+    return f'<section id="spec"><h2>Spec used</h2><pre>{_e(text, multiline=True)}</pre></section>'
 
 
 def _size(size_bytes: int) -> str:

@@ -2,8 +2,8 @@
 
 The layout is the one CI parsers agree on (Jenkins, GitLab, GitHub test reporters):
 ``<testsuites><testsuite><testcase>`` with ``failure`` or ``skipped``, then
-``system-out`` and ``system-err``, time in seconds. Characters that XML 1.0 cannot
-hold (terminal colour codes in a script's stderr, say) are replaced, so the file
+``system-out`` and ``system-err``, time in seconds. Control characters (terminal
+colour codes in a script's stderr, say) are shown as visible escapes, so the file
 always parses.
 """
 
@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from sandbox.results.models import Status, TestResult
+from sandbox.results.printable import printable
 
 __all__ = ["failure_message", "junit_xml"]
 
@@ -82,12 +83,14 @@ def _testcase(result: TestResult) -> ET.Element:
             "failure",
             {"message": _clean(_shortened(failure_message(result))), "type": result.status.value},
         )
-        failure.text = _clean(_failure_details(result))
+        failure.text = _clean(_failure_details(result), multiline=True)
     elif result.status is Status.SKIPPED:
         ET.SubElement(case, "skipped", {"message": _clean(result.error_message or "skipped")})
-    ET.SubElement(case, "system-out").text = _clean(_summary(result))
+    ET.SubElement(case, "system-out").text = _clean(_summary(result), multiline=True)
     if result.stderr_tail:
-        ET.SubElement(case, "system-err").text = _clean("\n".join(result.stderr_tail))
+        ET.SubElement(case, "system-err").text = _clean(
+            "\n".join(result.stderr_tail), multiline=True
+        )
     return case
 
 
@@ -120,6 +123,6 @@ def _shortened(text: str) -> str:
     return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
 
 
-def _clean(text: str) -> str:
-    """Replace what XML 1.0 cannot carry (control characters) with U+FFFD."""
-    return _NOT_XML_RE.sub("\ufffd", text)
+def _clean(text: str, *, multiline: bool = False) -> str:
+    """Control characters as visible escapes; what XML 1.0 cannot carry still, U+FFFD."""
+    return _NOT_XML_RE.sub("\ufffd", printable(text, multiline=multiline))

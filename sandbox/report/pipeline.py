@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from sandbox.report.text import STATUS_STYLE
 from sandbox.results.models import Status
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
+from sandbox.results.printable import printable, printable_markup
 
 __all__ = ["render_html", "render_json", "render_junit", "render_text"]
 
@@ -46,15 +46,17 @@ def render_text(result: PipelineResult, console: Console) -> None:
     """A verdict line, a table of steps, a table of edges, the timings."""
     style = STATUS_STYLE[result.status]
     console.print(
-        f"[{style}]{result.status.value}[/] pipeline {escape(result.pipeline_name)}: "
+        f"[{style}]{result.status.value}[/] pipeline {printable_markup(result.pipeline_name)}: "
         f"{len(result.steps)} step(s), {len(result.edges)} edge(s) in {result.wall_time_s:.2f} s"
     )
     console.print(_steps_table(result.steps))
     if result.edges:
         console.print(_edges_table(result.edges))
     path = " -> ".join(result.critical_path) or "none"
-    console.print(f"  critical path: {result.critical_path_s:.2f} s ({escape(path)})")
-    console.print(f"  jobs: {result.jobs}; pipeline folder: {escape(result.run_dir)}", style="dim")
+    console.print(f"  critical path: {result.critical_path_s:.2f} s ({printable_markup(path)})")
+    console.print(
+        f"  jobs: {result.jobs}; pipeline folder: {printable_markup(result.run_dir)}", style="dim"
+    )
 
 
 def _steps_table(steps: list[StepResult]) -> Table:
@@ -65,12 +67,12 @@ def _steps_table(steps: list[StepResult]) -> Table:
         if step.reused_from:
             note = f"reused from {step.reused_from}: {note or ''}"
         table.add_row(
-            escape(step.name),
+            printable_markup(step.name),
             f"[{STATUS_STYLE[step.status]}]{step.status.value}[/]",
-            escape(step.result.script_name),
+            printable_markup(step.result.script_name),
             f"{step.wall_time_s:.2f} s",
             memory,
-            escape(note or ""),
+            printable_markup(note or ""),
         )
     return table
 
@@ -79,7 +81,7 @@ def _edges_table(edges: list[EdgeCheck]) -> Table:
     table = Table("edge", "check", "message")
     for edge in edges:
         status = f"[{STATUS_STYLE[edge.status]}]{edge.status.value}[/]"
-        table.add_row(escape(edge.label), status, escape(edge.message))
+        table.add_row(printable_markup(edge.label), status, printable_markup(edge.message))
     return table
 
 
@@ -154,11 +156,11 @@ def _outcome(case: ET.Element, status: Status, message: str, detail: list[str]) 
 
 def render_html(result: PipelineResult) -> str:
     """One self-contained HTML page: the DAG as inline SVG, then per-step figures."""
-    title = html.escape(f"{result.status.value} pipeline {result.pipeline_name}")
+    title = _e(f"{result.status.value} pipeline {result.pipeline_name}")
     body = "\n".join(
         [
             f"<h1><span class='badge' style='background:{_COLOUR[result.status]}'>"
-            f"{result.status.value}</span> pipeline {html.escape(result.pipeline_name)}</h1>",
+            f"{result.status.value}</span> pipeline {_e(result.pipeline_name)}</h1>",
             _summary_html(result),
             _dag_svg(result),
             "<h2>Steps</h2>",
@@ -183,6 +185,10 @@ _CSS = (
 )
 
 
+def _e(text: str, *, multiline: bool = False) -> str:
+    return html.escape(printable(text, multiline=multiline))
+
+
 def _summary_html(result: PipelineResult) -> str:
     rows = [
         ("pipeline file", result.pipeline_file),
@@ -192,7 +198,7 @@ def _summary_html(result: PipelineResult) -> str:
         ("critical path", f"{result.critical_path_s:.2f} s: {' -> '.join(result.critical_path)}"),
         ("folder", result.run_dir),
     ]
-    return _table(["", ""], [[html.escape(k), html.escape(v)] for k, v in rows], header_row=False)
+    return _table(["", ""], [[_e(k), _e(v)] for k, v in rows], header_row=False)
 
 
 def _steps_html(steps: list[StepResult]) -> str:
@@ -209,31 +215,28 @@ def _step_row(step: StepResult) -> list[str]:
         reason = f"reused from {step.reused_from}. {reason}"
     tail = "\n".join(r.stderr_tail[-20:]) if step.status is not Status.PASS else ""
     return [
-        html.escape(step.name),
+        _e(step.name),
         _badge(step.status),
-        html.escape(r.script_name),
+        _e(r.script_name),
         f"{step.wall_time_s:.2f} s",
         _mib(step.peak_memory_mb),
         _mib(r.peak_rss_mb),
         cpu,
         f"{r.max_cpu_percent:.0f}%" if r.max_cpu_percent is not None else "-",
-        html.escape(str(r.exit_code)) if r.exit_code is not None else "-",
+        _e(str(r.exit_code)) if r.exit_code is not None else "-",
         _sparkline([(s.t_s, s.memory_mb) for s in r.timeline]),
-        html.escape(reason) + (f"<pre>{html.escape(tail)}</pre>" if tail else ""),
-        f"<span class='dim'>{html.escape(step.run_dir)}</span>",
+        _e(reason) + (f"<pre>{_e(tail, multiline=True)}</pre>" if tail else ""),
+        f"<span class='dim'>{_e(step.run_dir)}</span>",
     ]
 
 
 def _edges_html(edges: list[EdgeCheck]) -> str:
-    rows = [
-        [html.escape(e.from_), html.escape(e.to), _badge(e.status), html.escape(e.message)]
-        for e in edges
-    ]
+    rows = [[_e(e.from_), _e(e.to), _badge(e.status), _e(e.message)] for e in edges]
     return _table(["from", "to", "check", "message"], rows)
 
 
 def _table(header: list[str], rows: Iterable[list[str]], *, header_row: bool = True) -> str:
-    head = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+    head = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     return f"<table>{head if header_row else ''}{body}</table>"
 
@@ -317,7 +320,7 @@ def _edge_svg(edge: EdgeCheck, positions: dict[str, tuple[int, int]]) -> str:
     x1, y1, x2, y2 = sx + _NODE_W, sy + _NODE_H // 2, tx, ty + _NODE_H // 2
     colour = "#616161" if edge.status is Status.PASS else _COLOUR[edge.status]
     dash = " stroke-dasharray='5,4'" if edge.status is Status.SKIPPED else ""
-    tip = html.escape(f"{edge.label}: {edge.status.value} {edge.message}")
+    tip = _e(f"{edge.label}: {edge.status.value} {edge.message}")
     return (
         f"<g class='edge'><title>{tip}</title><path d='M{x1},{y1} C{x1 + 40},{y1} {x2 - 40},{y2} "
         f"{x2},{y2}' fill='none' stroke='{colour}' stroke-width='2'{dash} "
@@ -327,7 +330,7 @@ def _edge_svg(edge: EdgeCheck, positions: dict[str, tuple[int, int]]) -> str:
 
 def _node_svg(step: StepResult, x: int, y: int) -> str:
     colour = _COLOUR[step.status]
-    tip = html.escape(f"{step.name}: {step.status.value} {step.reason or ''}".strip())
+    tip = _e(f"{step.name}: {step.status.value} {step.reason or ''}".strip())
     figures = f"{step.status.value} {step.wall_time_s:.1f} s"
     if step.peak_memory_mb is not None:
         figures += f", {step.peak_memory_mb:.0f} MiB"
@@ -335,6 +338,6 @@ def _node_svg(step: StepResult, x: int, y: int) -> str:
         f"<g class='step' data-status='{step.status.value}'><title>{tip}</title>"
         f"<rect x='{x}' y='{y}' width='{_NODE_W}' height='{_NODE_H}' rx='8' fill='{colour}'/>"
         f"<text x='{x + 10}' y='{y + 22}' fill='#fff' font-weight='bold'>"
-        f"{html.escape(step.name)}</text>"
-        f"<text x='{x + 10}' y='{y + 40}' fill='#fff'>{html.escape(figures)}</text></g>"
+        f"{_e(step.name)}</text>"
+        f"<text x='{x + 10}' y='{y + 40}' fill='#fff'>{_e(figures)}</text></g>"
     )

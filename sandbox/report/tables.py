@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import yaml
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from sandbox.report.text import STATUS_STYLE, render_text
 from sandbox.results.models import Status, TestResult
+from sandbox.results.printable import printable, printable_markup
 from sandbox.results.store import CleanReport, SkippedRun
 
 __all__ = [
@@ -44,13 +44,13 @@ def render_results_table(results: Sequence[TestResult], console: Console) -> Non
     table.add_column("image", overflow="fold")
     for result in results:
         table.add_row(
-            Text(result.run_id),
+            Text(printable(result.run_id)),
             result.timestamp.astimezone().strftime("%m-%d %H:%M"),
-            Text(result.script_name),
+            Text(printable(result.script_name)),
             _status(result.status),
             f"{result.execution_time:.2f} s",
             _mib(result.peak_memory_mb),
-            Text(result.image.removeprefix("sandbox/")),
+            Text(printable(result.image.removeprefix("sandbox/"))),
         )
     console.print(table)
 
@@ -61,8 +61,9 @@ def render_skipped(skipped: Sequence[SkippedRun], console: Console) -> None:
         return
     shown = ", ".join(f"{s.run_id} ({s.reason})" for s in skipped[:3])
     more = f", and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    shown = printable_markup(shown)
     console.print(
-        f"note: {len(skipped)} run folder(s) skipped, no readable result: {escape(shown)}{more}",
+        f"note: {len(skipped)} run folder(s) skipped, no readable result: {shown}{more}",
         highlight=False,
     )
 
@@ -70,25 +71,32 @@ def render_skipped(skipped: Sequence[SkippedRun], console: Console) -> None:
 def render_result_detail(result: TestResult, console: Console) -> None:
     """Everything about one run: the verdict and figures, the stderr tail, the spec."""
     when = result.timestamp.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-    console.print(f"run {escape(result.run_id)} at {when}", style="bold", highlight=False)
+    console.print(f"run {printable_markup(result.run_id)} at {when}", style="bold", highlight=False)
     render_text(result, console)
     if result.kind_reason:
-        console.print(f"  kind: {escape(result.kind)} ({escape(result.kind_reason)})")
+        console.print(
+            f"  kind: {printable_markup(result.kind)} ({printable_markup(result.kind_reason)})"
+        )
     for artifact in result.artifacts:
-        console.print(f"  artifact {escape(artifact.name)}: {artifact.size_bytes} bytes")
+        console.print(f"  artifact {printable_markup(artifact.name)}: {artifact.size_bytes} bytes")
     if result.timeline:
         console.print(f"  timeline: {len(result.timeline)} samples")
     if result.is_successful() and result.stderr_tail:
         _print_lines("stderr (last lines)", result.stderr_tail, console)
     elif len(result.stderr_tail) > _STDERR_LINES_SHOWN:
         hidden = len(result.stderr_tail) - _STDERR_LINES_SHOWN
-        console.print(f"  ({hidden} earlier stderr lines in {escape(result.run_dir)}/stderr.log)")
+        console.print(
+            f"  ({hidden} earlier stderr lines in {printable_markup(result.run_dir)}/stderr.log)"
+        )
     if result.execution and result.execution.stdout_tail:
         _print_lines("stdout (last lines)", result.execution.stdout_tail, console)
     if result.spec:
         console.print("  spec used:")
         spec_yaml = yaml.safe_dump(result.spec, sort_keys=False).rstrip()
-        console.print(Text("    " + spec_yaml.replace("\n", "\n    ")), highlight=False)
+        console.print(
+            Text(printable("    " + spec_yaml.replace("\n", "\n    "), multiline=True)),
+            highlight=False,
+        )
 
 
 def render_batch_summary(results: Sequence[TestResult], console: Console) -> None:
@@ -96,11 +104,11 @@ def render_batch_summary(results: Sequence[TestResult], console: Console) -> Non
     table = Table("script", "status", "wall time", "peak memory", "reason")
     for result in results:
         table.add_row(
-            Text(result.script_name),
+            Text(printable(result.script_name)),
             _status(result.status),
             f"{result.execution_time:.2f} s",
             _mib(result.peak_memory_mb),
-            Text(_first_line(result.error_message), no_wrap=True, overflow="ellipsis"),
+            Text(printable(_first_line(result.error_message)), no_wrap=True, overflow="ellipsis"),
         )
     console.print(table)
     failed = [r for r in results if not r.is_successful()]
@@ -111,24 +119,29 @@ def render_batch_summary(results: Sequence[TestResult], console: Console) -> Non
     )
     for result in failed:
         where = f"sandbox show-result {result.run_id}" if result.run_id else "no run folder"
-        console.print(f"  {escape(result.script_name)}: {escape(where)}", highlight=False)
+        console.print(
+            f"  {printable_markup(result.script_name)}: {printable_markup(where)}", highlight=False
+        )
 
 
 def render_clean_report(report: CleanReport, console: Console) -> None:
     """What was (or, in a dry run, would be) removed, one line per run folder."""
     verb = "would remove" if report.dry_run else "removed"
     for run_id in report.removed_runs:
-        console.print(f"{verb} run {escape(run_id)}", highlight=False)
+        console.print(f"{verb} run {printable_markup(run_id)}", highlight=False)
     for run_id, problem in report.failures.items():
-        console.print(f"[red]could not remove run {escape(run_id)}:[/] {escape(problem)}")
+        console.print(
+            f"[red]could not remove run {printable_markup(run_id)}:[/] {printable_markup(problem)}"
+        )
     for skipped in report.skipped_runs:
         console.print(
-            f"skipped run {escape(skipped.run_id)}: {escape(skipped.reason)}", highlight=False
+            f"skipped run {printable_markup(skipped.run_id)}: {printable_markup(skipped.reason)}",
+            highlight=False,
         )
     mib = report.freed_bytes / (1024 * 1024)
     console.print(
         f"{verb} {len(report.removed_runs)} run folder(s) ({mib:.1f} MiB), "
-        f"kept {report.kept_runs}{_skipped_count(report)}, in {escape(report.workspace)}",
+        f"kept {report.kept_runs}{_skipped_count(report)}, in {printable_markup(report.workspace)}",
         highlight=False,
     )
     if report.containers_removed is None:
@@ -148,7 +161,7 @@ def _skipped_count(report: CleanReport) -> str:
 def _print_lines(title: str, lines: Sequence[str], console: Console) -> None:
     console.print(f"  {title}:")
     for line in lines:
-        console.print(Text(f"    {line}"), highlight=False)
+        console.print(Text(f"    {printable(line)}"), highlight=False)
 
 
 def _status(status: Status) -> Text:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from sandbox.results.models import Status, TestResult
+from sandbox.results.printable import printable_markup
 
 __all__ = ["STATUS_STYLE", "render_json", "render_text", "render_verdict"]
 
@@ -32,7 +32,7 @@ def render_verdict(result: TestResult, console: Console) -> None:
     """The verdict line alone: ``PASS name (processing, entrypoint) in 1.23 s``."""
     style = STATUS_STYLE[result.status]
     console.print(
-        f"[{style}]{result.status.value}[/] {escape(result.script_name)} "
+        f"[{style}]{result.status.value}[/] {printable_markup(result.script_name)} "
         f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s",
         highlight=False,
     )
@@ -42,35 +42,45 @@ def render_text(result: TestResult, console: Console) -> None:
     """A verdict line, the figures, outputs, findings and, on failure, the stderr tail."""
     render_verdict(result, console)
     if result.error_message:
-        console.print(f"  reason: {escape(result.error_message)}")
+        console.print(f"  reason: {printable_markup(result.error_message)}")
     console.print(_figures(result))
     for channel, files in result.outputs.items():
         total = sum(f.size_bytes for f in files)
-        console.print(f"  output {escape(channel)}: {len(files)} file(s), {_size(total)}")
+        console.print(f"  output {printable_markup(channel)}: {len(files)} file(s), {_size(total)}")
         for item in files[:10]:
-            console.print(f"    {escape(item.path)} ({_size(item.size_bytes)})")
+            console.print(f"    {printable_markup(item.path)} ({_size(item.size_bytes)})")
         if len(files) > 10:
             console.print(f"    ... {len(files) - 10} more")
     for channel, source in result.inputs.items():
-        console.print(f"  input {escape(channel)}: {escape(source)}")
+        named = _with_production_name(result, channel)
+        console.print(f"  input {printable_markup(named)}: {printable_markup(source)}")
     for finding in result.findings:
-        console.print(f"  [yellow]finding:[/] {escape(finding)}")
+        console.print(f"  [yellow]finding:[/] {printable_markup(finding)}")
     for advice in result.recommendations:
-        console.print(f"  [cyan]recommendation:[/] {escape(advice)}")
+        console.print(f"  [cyan]recommendation:[/] {printable_markup(advice)}")
     if result.exit_message:
-        console.print(f"  exit message: {escape(result.exit_message)}")
+        console.print(f"  exit message: {printable_markup(result.exit_message)}")
     if not result.is_successful() and result.stderr_tail:
         console.print("  stderr (last lines):")
         for line in result.stderr_tail[-_STDERR_LINES_SHOWN:]:
-            console.print(f"    {escape(line)}", highlight=False)
-    console.print(f"  run folder: {escape(result.run_dir)}", style="dim")
+            console.print(f"    {printable_markup(line)}", highlight=False)
+    console.print(f"  run folder: {printable_markup(result.run_dir)}", style="dim")
+
+
+def _with_production_name(result: TestResult, channel: str) -> str:
+    """``model_input (production name model)`` when the script's name for a channel is
+    not its folder's name, which ``--input`` and ``--data-source`` also accept."""
+    inputs = result.spec.get("inputs") if isinstance(result.spec, dict) else None
+    path = (inputs or {}).get(channel, {}).get("path", "")
+    folder = str(path).rstrip("/").rsplit("/", 1)[-1]
+    return f"{channel} (production name {folder})" if folder and folder != channel else channel
 
 
 def _figures(result: TestResult) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_row("  exit code", str(result.exit_code))
-    table.add_row("  image", escape(result.image))
-    table.add_row("  limits", escape(result.limits.describe()))
+    table.add_row("  image", printable_markup(result.image))
+    table.add_row("  limits", printable_markup(result.limits.describe()))
     if result.peak_memory_mb is not None:
         table.add_row("  peak memory", f"{result.peak_memory_mb:.1f} MiB (cgroup, with page cache)")
     if result.peak_rss_mb is not None:
@@ -82,7 +92,7 @@ def _figures(result: TestResult) -> Table:
     if result.max_cpu_percent is not None:
         table.add_row("  max CPU", f"{result.max_cpu_percent:.0f}% of one core")
     for note in result.limits.notes:
-        table.add_row("  note", escape(note))
+        table.add_row("  note", printable_markup(note))
     return table
 
 

@@ -68,7 +68,11 @@ def build_result(
         image_id=image.image_id,
         outputs=outputs,
         limits=limits,
-        findings=[*resolved.findings, *_symlink_findings(layout.outputs)],
+        findings=[
+            *resolved.findings,
+            *_symlink_findings(layout.outputs),
+            *_special_file_findings(run),
+        ],
         spec=resolved.spec.model_dump(mode="json"),
         run_dir=str(run.root),
         execution=execution,
@@ -153,6 +157,16 @@ def _symlink_findings(outputs: Mapping[str, Path]) -> list[str]:
     if not links:
         return []
     return [f"symlinks in outputs are not uploaded in production: {', '.join(links)}"]
+
+
+def _special_file_findings(run: RunFolder) -> list[str]:
+    removed = containerize.removed_special_files(run)
+    if not removed:
+        return []
+    return [
+        "device nodes, FIFOs and sockets are never handed back; removed from the outputs: "
+        + ", ".join(removed)
+    ]
 
 
 def apply_output_checks(

@@ -13,6 +13,8 @@ from sandbox.results.legacy import FlatFigures, nest_flat_figures
 if TYPE_CHECKING:
     from sandbox.contract.resolve import ResolvedScript
 
+from sandbox.results.printable import json_safe
+
 __all__ = [
     "RESULT_SCHEMA_VERSION",
     "AppliedLimits",
@@ -83,6 +85,10 @@ class ResourceUsage(_Result):
     wall_time_s: float | None = None
     max_cpu_percent: float | None = None
     oom_kill_count: int | None = None
+    pids_limit_hits: int | None = Field(
+        default=None, description="Forks refused because the pids limit was reached."
+    )
+    peak_pids: int | None = None
     abandoned_after_s: float | None = Field(
         default=None, description="The supervisor stopped the job: no heartbeat for so long."
     )
@@ -97,6 +103,9 @@ class AppliedLimits(_Result):
     memory_mb: float | None = None
     max_runtime_s: int | None = None
     network: bool = False
+    pids_limit: int | None = Field(
+        default=None, description="Most processes and threads the container may hold."
+    )
     notes: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
@@ -107,6 +116,8 @@ class AppliedLimits(_Result):
         ]
         if self.max_runtime_s:
             parts.append(f"max runtime {self.max_runtime_s} s")
+        if self.pids_limit:
+            parts.append(f"{self.pids_limit} pids")
         prefix = f"{self.instance_type}: " if self.instance_type else ""
         return prefix + ", ".join(parts)
 
@@ -203,5 +214,6 @@ class TestResult(_Result, FlatFigures):
         return self.is_successful()
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The JSON-ready form that is saved and printed."""
-        return self.model_dump(mode="json")
+        """The JSON-ready form that is saved and printed: valid UTF-8, bytes of a file name
+        that were not UTF-8 written as ``\\xNN``."""
+        return json_safe(self.model_dump(mode="json"))

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.results.models import Status, TestResult
+from sandbox.results.printable import json_safe
 
 __all__ = [
     "PIPELINE_RESULT_SCHEMA_VERSION",
@@ -88,4 +89,4 @@ class PipelineResult(_Result):
 
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON-ready form that is saved and printed (edges keyed ``from``/``to``)."""
-        return self.model_dump(mode="json", by_alias=True)
+        return json_safe(self.model_dump(mode="json", by_alias=True))

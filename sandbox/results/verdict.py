@@ -13,6 +13,16 @@ _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Inte
 _MAX_SIGNAL = 64
 _MEMORY_NEAR_LIMIT = 0.8
 _SIGKILL_EXIT = 137
+_TOO_FEW_ROWS = re.compile(
+    r"\b(too (few|small)|not enough|insufficient|fewer than|less than|at least|minimum|"
+    r"only \d+)\b[^\n]{0,40}?\b(rows?|samples?|records?|observations|data points?|examples?)\b"
+    r"|\bn_samples=\d+",
+    re.IGNORECASE,
+)
+MORE_ROWS_ADVICE = (
+    "the script wanted more rows than the generated data holds: run with --data-size medium "
+    "(100k rows) or large (1M)"
+)
 
 
 @dataclass(frozen=True)
@@ -53,10 +63,22 @@ def _status(
     if _is_oom(execution):
         return Status.OOM, _oom_message(execution, limits)
     if execution.exit_code != 0:
+        pids_limit = _pids_limit_hit(execution, limits)
+        if pids_limit is not None:
+            return Status.FAIL, (
+                f"the script hit the process limit ({pids_limit} pids): "
+                f"{_failure_message(execution)}"
+            )
         return Status.FAIL, _failure_message(execution)
     if not execution.exit_message_valid:
         return Status.FAIL, "/opt/ml/output/message is not valid UTF-8 (production fails the job)"
     return Status.PASS, None
+
+
+def _pids_limit_hit(execution: ExecutionResult, limits: AppliedLimits) -> int | None:
+    """The pids limit when it refused a fork during the run, else ``None``."""
+    hits = execution.resources.pids_limit_hits if execution.resources else None
+    return limits.pids_limit if hits and limits.pids_limit else None
 
 
 def _is_oom(execution: ExecutionResult) -> bool:
@@ -122,6 +144,14 @@ def _recommendations(
         advice.append("the script wrote no output files: production would upload nothing")
     if status is Status.TIMEOUT:
         advice.append("raise MaxRuntimeInSeconds or make the script faster")
+    pids_limit = _pids_limit_hit(execution, limits)
+    if pids_limit is not None and status is not Status.PASS:
+        advice.append(
+            f"the script tried to run more than {pids_limit} processes and threads at once: "
+            "bound its workers (n_jobs, Pool(processes=...)), or raise --pids-limit"
+        )
+    if status is Status.FAIL and any(_TOO_FEW_ROWS.search(line) for line in execution.stderr_tail):
+        advice.append(MORE_ROWS_ADVICE)
     return advice
 
 

@@ -16,8 +16,11 @@ from sandbox.errors import WorkspaceError
 
 __all__ = [
     "MARKER_FILE",
+    "PRIVATE_FILE_MODE",
+    "PRIVATE_FOLDER_MODE",
     "RunFolder",
     "Workspace",
+    "make_private_folder",
     "new_run_id",
     "write_json_atomic",
     "write_text_atomic",
@@ -34,8 +37,22 @@ def new_run_id(script_name: str) -> str:
     return f"{stamp}-{safe_name}-{secrets.token_hex(2)}"
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_FOLDER_MODE = 0o700
+"""Run folders are the user's alone: they hold the script's logs and outputs."""
+
+
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` (and missing parents) readable by its owner alone."""
+    folder.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    os.chmod(folder, PRIVATE_FOLDER_MODE)
+
+
+def write_text_atomic(path: Path, text: str, *, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
+
+    The file is private to its owner unless ``mode`` says otherwise.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -43,16 +60,16 @@ def write_text_atomic(path: Path, text: str) -> None:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
+def write_json_atomic(path: Path, payload: Any, *, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Write ``payload`` as indented JSON, atomically (private unless ``mode`` says)."""
+    write_text_atomic(path, json.dumps(payload, indent=2, sort_keys=False) + "\n", mode=mode)
 
 
 @dataclass(frozen=True)
@@ -90,8 +107,9 @@ class RunFolder:
         return self.root / RESULT_FILE
 
     def create(self) -> RunFolder:
-        for folder in (self.outputs, self.config, self.ml_output, self.supervisor):
-            folder.mkdir(parents=True, exist_ok=True)
+        """Make the run's folders, private to the user."""
+        for folder in (self.root, self.outputs, self.config, self.ml_output, self.supervisor):
+            make_private_folder(folder)
         return self
 
 

@@ -66,7 +66,7 @@ def test_gen_data_folders_fed_back_with_data_source_pass_and_stay_untouched(
     assert ran.exit_code == 0, ran.output
     result = json.loads(ran.stdout)
     assert result["status"] == "PASS", result["execution"]["stderr_tail"]
-    assert result["inputs"] == {"data_input": f"folder {(data / 'data').resolve()}"}
+    assert result["inputs"] == {"data_input": f"from {(data / 'data').resolve()}"}
     assert hashes(data) == before
     assert not any((tmp_path / "ws" / "data").iterdir()), "nothing was generated"
 
@@ -147,3 +147,86 @@ def test_an_s3_input_is_mounted_read_only(engine: Any, bucket: str, tmp_path: Pa
     assert data_input["S3Uri"] == f"s3://{bucket}/probe"
     body = boto3.client("s3").get_object(Bucket=bucket, Key="probe/rows.csv")["Body"].read()
     assert body == b"a,label\n1,0\n"
+
+
+# What each channel holds ------------------------------------------------------------
+
+SPLIT_READER = Path(__file__).parent / "scripts" / "split_reader.py"
+
+
+def test_a_script_reading_split_files_json_and_named_columns_passes_on_generated_data(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(
+        RunRequest(
+            script=str(SPLIT_READER),
+            overrides=Overrides(arguments={"job_type": "training"}),
+            workspace=tmp_path / "ws",
+        ),
+        engine,
+    )
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.inputs["data"].startswith("generated (small; columns: ")
+    assert "customer_id" in result.inputs["data"]
+    assert set(result.inputs) == {"data", "settings"}, "the optional channel stays out"
+    assert "output/train/train_keys.csv" in outputs_of(result)
+
+
+def test_real_data_matching_no_channel_is_exit_2_never_a_pass_on_generated_data(
+    engine: Any, tmp_path: Path
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "part-0.csv").write_text("customer_id,purchase_amount\nc1,3.5\n")
+    workspace = tmp_path / "ws"
+
+    ran = CliRunner().invoke(
+        cli,
+        [
+            "test-script",
+            str(SPLIT_READER),
+            "--data-source",
+            str(real),
+            "--arg",
+            "job_type=training",
+            "--workspace-dir",
+            str(workspace),
+            "--output-format",
+            "json",
+        ],
+    )
+
+    assert ran.exit_code == 2, ran.output
+    assert "holds 1 CSV file(s) at its top" in ran.output
+    assert "'data' (folder data/)" in ran.output
+    assert "PASS" not in ran.output
+    runs = workspace / "runs"
+    assert not runs.exists() or not any(runs.iterdir()), "no run folder was started"
+
+
+MODEL_SCORER = Path(__file__).parent / "scripts" / "model_scorer.py"
+
+
+def test_a_model_channel_gets_a_model_trained_in_the_image_cached_for_the_next_run(
+    engine: Any, tmp_path: Path
+) -> None:
+    request = RunRequest(script=str(MODEL_SCORER), workspace=tmp_path / "ws")
+
+    first = run_script(request, engine)
+
+    assert first.status is Status.PASS, first.stderr_tail
+    assert first.inputs["model"] == (
+        "generated model artifacts (encoders.pkl, feature_columns.txt, xgb_model.bst)"
+    )
+    assert "scores/scores.csv" in outputs_of(first)
+    (entry,) = (tmp_path / "ws" / "data" / "artifacts").iterdir()
+    marker = (entry / "done").stat().st_mtime_ns
+
+    second = run_script(request, engine)
+
+    assert second.status is Status.PASS, second.stderr_tail
+    assert [path.name for path in (tmp_path / "ws" / "data" / "artifacts").iterdir()] == [
+        entry.name
+    ]
+    assert (entry / "done").stat().st_mtime_ns == marker, "the second run trained nothing"

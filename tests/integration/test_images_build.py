@@ -141,5 +141,25 @@ def test_registry_profile_says_its_base_cannot_be_pulled(engine: Engine) -> None
     message = str(caught.value)
     assert "\n" not in message
     assert "base image 'python:3.10-slim' cannot be pulled here" in message
-    assert "the 'sklearn-1.2' profile builds offline" in message
+    assert "the 'sklearn-1.2' or 'xgboost-1.7' profile builds offline" in message
     assert engine.image(profile_tag(discover_profiles()["py310"])) is None
+
+
+@pytest.mark.parametrize("profile", ["sklearn-1.2", "xgboost-1.7"])
+def test_offline_profiles_record_their_distributions_and_let_pip_install(
+    profile: str, engine: Engine, client: docker.DockerClient
+) -> None:
+    resolved = ensure_image(engine, profile)
+    recorded = json.loads(engine.image(resolved.reference).labels["sandbox.distributions"])  # type: ignore[union-attr]
+
+    assert recorded["boto3"].startswith("1.") and recorded["botocore"].startswith("1.")
+    assert recorded["scikit-learn"].startswith("1.2.") and recorded["xgboost"].startswith("1.7.")
+    assert resolved.contents.python_version is not None
+    assert {"boto3", "sklearn", "xgboost", "pandas"} <= resolved.contents.modules
+    # PEP 668 no longer refuses: pip gets as far as looking for the package.
+    probe = (
+        "import subprocess, sys; done = subprocess.run([sys.executable, '-m', 'pip', 'install',"
+        " '--no-index', 'no-such-sandbox-pkg'], capture_output=True, text=True);"
+        " print('externally-managed' in done.stderr, 'No matching distribution' in done.stderr)"
+    )
+    assert _run_python(client, resolved.reference, probe).split() == ["False", "True"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     assert all(edge.status is Status.PASS for edge in result.edges)
     preprocess, training, calibration = result.steps
     fed = Path(preprocess.run_dir) / "outputs" / "data_output" / "train"
-    assert training.result.inputs["train"] == f"folder {fed}"
+    assert training.result.inputs["train"] == f"from {fed}"
     metrics = Path(calibration.run_dir) / "outputs" / "metrics_output"
     assert json.loads((metrics / "calibration_metrics.json").read_text())["num_samples"] > 0
     assert result.critical_path == ["preprocess", "training", "calibration"]
@@ -51,6 +52,9 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     assert all(step.peak_memory_mb for step in result.steps)
     saved = json.loads((Path(result.run_dir) / "pipeline_result.json").read_text())
     assert saved["status"] == "PASS" and saved["edges"][0]["from"] == "preprocess.data_output/train"
+    saved_file = Path(result.run_dir) / "pipeline_result.json"
+    assert stat.S_IMODE(saved_file.stat().st_mode) == 0o600  # private, as run folders
+    assert stat.S_IMODE(Path(result.run_dir).stat().st_mode) == 0o700
 
     # --only reruns one step on the outputs of the latest run, and says so.
     again = run(engine, tmp_path, EXAMPLE, only_step="calibration")
@@ -60,7 +64,7 @@ def test_example_pipeline_passes_with_each_output_feeding_the_next_step(
     rerun = again.step("calibration")
     assert rerun.selected and rerun.run_dir != calibration.run_dir
     fed_model = Path(training.run_dir) / "outputs" / "output_data"
-    assert rerun.result.inputs["eval_data"] == f"folder {fed_model}"
+    assert rerun.result.inputs["eval_data"] == f"from {fed_model}"
 
 
 def test_broken_edge_is_caught_before_the_downstream_step_runs(engine: Any, tmp_path: Path) -> None:

@@ -11,13 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import fakes
 import pytest
 from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 from results_factory import make_result
 from rich.console import Console
 
 from sandbox.cli.progress import LineStreamer, ProgressDisplay
-from sandbox.errors import UsageError
+from sandbox.errors import OptionError, UsageError
 from sandbox.pipeline import scheduler
 from sandbox.pipeline.batch import (
     INTERRUPTED_REASON,
@@ -88,6 +89,27 @@ def test_plan_names_every_script_that_cannot_run(scripts: Path) -> None:
         plan_runs(requests)
     assert "2 script(s) cannot run" in str(error.value)
     assert "'ghost'" in str(error.value) and "LABEL_FIELD" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"cpus": float("nan")}, "--cpus 'nan': give a number of CPUs"),
+        ({"memory": "4"}, "--memory '4': below Docker's minimum of 6 MiB"),
+        ({"cpus": 3.0}, "--cpus '3': the engine has 2 CPUs"),
+        ({"memory": "2g"}, "--memory '2g': more than the engine's 1024 MiB"),
+    ],
+)
+def test_limits_that_cannot_be_had_stop_the_batch_before_any_run(
+    scripts: Path, tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    requests = [
+        RunRequest(script=name, scripts_dir=scripts, workspace=tmp_path / "ws", **options)  # type: ignore[arg-type]
+        for name in ("a_train", "b_prep")
+    ]
+    with pytest.raises(OptionError, match=re.escape(message)):
+        run_batch(requests, connect=lambda: fakes.FakeEngine(memory_bytes=1024**3))
+    assert not (tmp_path / "ws").exists()
 
 
 def test_jobs_below_one_is_a_usage_error() -> None:
@@ -179,3 +201,22 @@ def test_ctrl_c_stops_only_this_batch_and_does_not_wait_for_runs_preparing_data(
 class _Image:
     reference: str = "sandbox/sklearn-1.2:fake"
     built_now: bool = False
+
+
+def test_a_run_the_infrastructure_stopped_shows_no_secret_value(tmp_path: Path) -> None:
+    from sandbox.contract.resolve import Overrides, resolve_script
+    from sandbox.errors import InfrastructureError
+    from sandbox.runner import RunRequest, run_to_result
+
+    script = tmp_path / "prep.py"
+    script.write_text("print('hello')\n")
+    environment = {"DB_PASSWORD": "hunter22", "MODE": "x"}
+    resolved = resolve_script(script, None, Overrides(environment=environment))
+
+    def engine_gone() -> fakes.FakeEngine:
+        raise InfrastructureError("engine gone while hunter22 was set")
+
+    result = run_to_result(RunRequest(script=str(script)), resolved, connect=engine_gone)
+    assert result.status is Status.ERROR
+    assert result.spec["environment"] == {"DB_PASSWORD": "***", "MODE": "x"}
+    assert "hunter22" not in str(result.to_json_dict())

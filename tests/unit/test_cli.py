@@ -133,3 +133,22 @@ def test_error_text_is_printed_literally_not_as_markup(value: str) -> None:
     result = _invoke("test-script", "anything", "--arg", value)
     assert result.exit_code == 2, repr(result.exception)
     assert repr(value) in result.stderr
+
+
+def test_pids_limit_too_small_is_rejected_by_click() -> None:
+    result = _invoke("test-script", "anything", "--pids-limit", "8")
+    assert result.exit_code == 2
+    assert "--pids-limit" in result.stderr
+
+
+def test_secret_env_set_nowhere_is_a_one_line_error_before_any_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DB_URL", raising=False)
+    script = tmp_path / "prep.py"
+    script.write_text("print('hello')\n")
+    result = _invoke("test-script", str(script), "--secret-env", "DB_URL")
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "secret variable DB_URL: not set" in lines[0]

@@ -7,7 +7,9 @@ exactly as the container's ``python3`` would, minus the cgroup figures.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -367,3 +369,36 @@ def test_supervisor_leaves_a_job_alone_while_the_heartbeat_is_fresh(tmp_path: Pa
     )
     assert completed.returncode == 0
     assert json.loads(report.read_text())["abandoned_after_s"] is None
+
+
+def test_supervisor_hands_back_outputs_safe_to_keep(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    code = textwrap.dedent(
+        f"""
+        import os, socket
+        os.mkfifo({str(outputs / "pipe")!r})
+        socket.socket(socket.AF_UNIX).bind({str(outputs / "sock")!r})
+        with open({str(outputs / "tool")!r}, "w") as handle:
+            handle.write("x")
+        os.chmod({str(outputs / "tool")!r}, 0o6777)
+        os.symlink("tool", {str(outputs / "link")!r})
+        """
+    )
+    report = tmp_path / "report.json"
+    owner = f"{os.getuid()}:{os.getgid()}"
+    options = ["--report", str(report), "--chown", owner, "--chown-path", str(outputs)]
+    completed = subprocess.run(
+        [sys.executable, str(SUPERVISOR), *options, "--", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(p.name for p in outputs.iterdir()) == ["link", "tool"]
+    assert stat.S_IMODE((outputs / "tool").lstat().st_mode) == 0o775
+    assert sorted(json.loads(report.read_text())["removed_special_files"]) == [
+        f"{outputs / 'pipe'} (FIFO)",
+        f"{outputs / 'sock'} (socket)",
+    ]

@@ -259,3 +259,24 @@ def test_generating_tables_never_imports_pandas(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_split_file_name_template_names_each_split_file_and_extra_files_sit_beside(
+    tmp_path: Path,
+) -> None:
+    spec = DatasetSpec(
+        rows=30,
+        layout=LayoutSpec(kind="splits", splits={"train": 0.5, "test": 0.5}, shards=1),
+        file_name="{split}_processed_data.csv",
+        files={"settings.json": '{"k": 1}\n'},
+    )
+
+    paths = generate(spec, tmp_path / "out")
+
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in paths] == [
+        "settings.json",
+        "test/test_processed_data.csv",
+        "train/train_processed_data.csv",
+    ]
+    rows = [len(pa_csv.read_csv(p).to_pylist()) for p in paths if p.suffix == ".csv"]
+    assert sum(rows) == 30

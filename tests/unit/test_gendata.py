@@ -135,7 +135,7 @@ def test_gen_data_writes_what_test_script_would_mount_and_bind_inputs_takes_it_b
         cache_root=tmp_path / "unused-cache",
         size=DataSize.SMALL,
     )
-    assert plan.bindings[0].source == f"folder {(out / 'data').resolve()}"
+    assert plan.bindings[0].source == f"from {(out / 'data').resolve()}"
     assert not (tmp_path / "unused-cache").exists()
 
 

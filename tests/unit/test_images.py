@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
+from fakes import FakeEngine as BaseFakeEngine
+from fakes import image_info
 
 from sandbox.container import images
+from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
 from sandbox.container.images import (
     DebootstrapBase,
     ImageProfile,
@@ -25,6 +28,7 @@ from sandbox.container.images import (
     profile_tag,
     profiles_root,
 )
+from sandbox.container.seam import ContainerHandle
 from sandbox.errors import (
     BaseImageError,
     ImageBuildError,
@@ -35,6 +39,80 @@ from sandbox.errors import (
 
 REPO_IMAGES = Path(__file__).resolve().parents[2] / "images"
 TAG_RE = re.compile(r"^sandbox/[a-z0-9._-]+:[0-9a-f]{12}$")
+
+
+class FakeEngine(BaseFakeEngine):
+    """The shared fake whose containers list what an image holds; the labelling build
+    after a profile build (a lone ``FROM sha256:...``) is kept apart from real builds."""
+
+    def __init__(self, present: tuple[str, ...] = (), pullable: tuple[str, ...] = ()) -> None:
+        super().__init__(present=present, pullable=pullable)
+        self.relabelled: list[dict[str, Any]] = []
+        self.listed: list[str] = []
+
+    def build(
+        self,
+        context_dir: Path,
+        tag: str,
+        *,
+        profile: str,
+        buildargs: dict[str, str],
+        labels: dict[str, str],
+        on_line: Callable[[str], None] | None = None,
+        nocache: bool = False,
+    ) -> ImageInfo:
+        dockerfile = (context_dir / "Dockerfile").read_text()
+        if not dockerfile.startswith("FROM sha256:"):
+            return super().build(
+                context_dir,
+                tag,
+                profile=profile,
+                buildargs=buildargs,
+                labels=labels,
+                on_line=on_line,
+                nocache=nocache,
+            )
+        self.relabelled.append({"tag": tag, "dockerfile": dockerfile, "labels": labels})
+        self.present[tag] = image_info(tag, labels)
+        return self.present[tag]
+
+    def start(self, request: ContainerRequest) -> ContainerHandle:
+        self.listed.append(request.image)
+        return FakeListing()
+
+
+class FakeListing:
+    """A finished container that printed what the image holds."""
+
+    id = "l" * 64
+    OUTPUT = json.dumps(
+        {
+            "python": {"version": "3.11.2", "glibc": "2.36", "machine": "x86_64"},
+            "distributions": {"PyYAML": "6.0", "boto3": "1.26.27"},
+            "modules": ["boto3", "yaml"],
+        }
+    )
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        return 0
+
+    def signal(self, signal_name: str) -> None:
+        pass
+
+    def state(self) -> ContainerState:
+        return ContainerState(status="exited", exit_code=0, oom_killed=False, error="")
+
+    def logs(self, *, stdout: bool, stderr: bool) -> str:
+        return self.OUTPUT if stdout else ""
+
+    def follow_logs(self) -> Iterator[bytes]:
+        return iter([])
+
+    def stats(self) -> Iterator[dict[str, Any]]:
+        return iter([])
+
+    def remove(self) -> None:
+        pass
 
 
 def _profile_dir(root: Path, name: str, dockerfile: str, **spec: Any) -> Path:
@@ -368,7 +446,8 @@ def test_unpullable_registry_base_names_it_and_the_offline_profile(tiny_root: Pa
 
 def test_real_py310_profile_points_at_sklearn_when_its_base_cannot_be_pulled() -> None:
     with pytest.raises(
-        BaseImageError, match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' profile builds offline"
+        BaseImageError,
+        match=r"'python:3\.10-slim'.*the 'sklearn-1\.2' or 'xgboost-1\.7' profile builds offline",
     ):
         ensure_image(FakeEngine(), "py310", root=REPO_IMAGES)
 
@@ -485,3 +564,22 @@ def test_missing_debootstrap_is_reported_against_the_profile(
 
     assert caught.value.profile == "offline"
     assert "needs root and debootstrap" in str(caught.value)
+
+
+def test_built_profile_records_its_distributions_in_labels(tiny_root: Path) -> None:
+    engine = FakeEngine(
+        present=(base_image_tag(DebootstrapBase(suite="bookworm", include=("python3",))),)
+    )
+
+    resolved = ensure_image(engine, "offline", root=tiny_root)
+
+    assert len(engine.listed) == 1
+    assert engine.relabelled[0]["tag"] == resolved.reference
+    labels = engine.present[resolved.reference].labels
+    assert json.loads(labels["sandbox.distributions"]) == {"PyYAML": "6.0", "boto3": "1.26.27"}
+    assert resolved.contents.version_of("pyyaml") == "6.0"
+    assert resolved.contents.python_version == "3.11.2"
+    assert "yaml" in resolved.contents.modules
+    listed = {status.profile: status for status in list_profiles(engine, tiny_root)}
+    assert listed["offline"].distributions["boto3"] == "1.26.27"
+    assert listed["online"].distributions == {}

@@ -492,10 +492,9 @@ def test_kind_reason_is_the_first_training_evidence_in_the_source() -> None:
     )
     assert contract.kind is JobKind.TRAINING
     assert contract.kind_reason == "uses SM_MODEL_DIR (also uses /opt/ml/processing/ paths)"
-    assert contract.inputs == {
-        "data": "/opt/ml/processing/input/data",
-        "train": "/opt/ml/input/data/train",
-    }
+    # A training job mounts only training channels; the others stay known for --kind.
+    assert contract.inputs == {"train": "/opt/ml/input/data/train"}
+    assert contract.other_inputs == {"data": "/opt/ml/processing/input/data"}
 
 
 def test_hyperparameters_file_literal_or_join() -> None:
@@ -795,12 +794,9 @@ def test_example_tabular_preprocessing() -> None:
     assert contract.kind_reason == "uses /opt/ml/processing/ paths"
     assert contract.inputs == {"data_input": "/opt/ml/processing/input/data"}
     assert contract.outputs == {"data_output": "/opt/ml/processing/output"}
-    assert contract.required_env == ()
-    assert contract.optional_env == {
-        "LABEL_FIELD": None,
-        "TRAIN_RATIO": "0.7",
-        "TEST_VAL_RATIO": "0.5",
-    }
+    # main() raises when LABEL_FIELD is empty: it is required, though read with .get.
+    assert contract.required_env == ("LABEL_FIELD",)
+    assert contract.optional_env == {"TRAIN_RATIO": "0.7", "TEST_VAL_RATIO": "0.5"}
     assert contract.arguments == {
         "job_type": InferredArgument(
             "job_type", True, None, ("training", "validation", "testing", "calibration")

@@ -246,6 +246,8 @@ def test_source_dir_mounts_the_whole_tree_as_code(
     assert layout.entrypoint == ["python3", f"{CODE_PATH}/jobs/tabular.py"]
     app = _job_config(layout)["AppSpecification"]
     assert app["ContainerEntrypoint"] == ["python3", f"{CODE_PATH}/jobs/tabular.py"]
+    # runproc.sh changes into the code folder: files shipped beside it read relatively.
+    assert layout.working_dir == CODE_PATH
 
 
 def test_source_dir_with_relative_imports_runs_as_a_module(
@@ -337,3 +339,17 @@ def test_container_entrypoint_replaces_the_images_entrypoint(
     )
     assert (layout.entrypoint, layout.arguments) == (["bash", "run.sh"], ["x"])
     assert _job_config(layout)["AppSpecification"]["ContainerEntrypoint"] == ["bash", "run.sh"]
+
+
+def test_job_config_masks_secret_values_the_container_still_gets(
+    script: Path, bindings: list[InputBinding], run: RunFolder
+) -> None:
+    environment = {"LABEL_FIELD": "y", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "DB_URL": "pg://x"}
+    spec = _spec(environment=environment, secret_env=["DB_URL"])
+    layout = _layout(spec, script, bindings, run)
+    assert _job_config(layout)["Environment"] == {
+        "LABEL_FIELD": "y",
+        "AWS_SECRET_ACCESS_KEY": "***",
+        "DB_URL": "***",
+    }
+    assert layout.environment == environment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,20 @@ def test_root_controller_gives_the_whole_run_and_workspace_to_the_user(tmp_path:
     hand_over(FakeEngine(), run, workspace, owner=(4321, 4321), image="img")
     paths = [workspace.root, *workspace.root.rglob("*")]
     assert {p.lstat().st_uid for p in paths} == {4321}
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs root to own files for another user")
+def test_root_controller_hands_back_no_special_file_and_no_unsafe_bit(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws").ensure()
+    run = workspace.new_run("prep")
+    data = run.outputs / "data"
+    data.mkdir(parents=True)
+    os.mkfifo(data / "pipe")
+    (data / "tool").write_text("#!/bin/sh\n")
+    os.chmod(data / "tool", 0o6777)
+    hand_over(FakeEngine(), run, workspace, owner=(4321, 4321), image="img")
+    assert sorted(p.name for p in data.iterdir()) == ["tool"]
+    assert stat.S_IMODE((data / "tool").lstat().st_mode) == 0o775
 
 
 @pytest.mark.parametrize("value", ["1m", "0", "5", "inf", "nan"])

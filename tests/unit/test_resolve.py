@@ -69,7 +69,8 @@ def test_hyphenated_argument_counts_as_its_argparse_destination(script: Path) ->
         None,
         Overrides(arguments={"job-type": "testing"}, environment={"API_TOKEN": "x"}),
     )
-    assert resolved.spec.arguments == {"job-type": "testing"}
+    # The script declares --job_type: that is the spelling its command line gets.
+    assert resolved.spec.arguments == {"job_type": "testing"}
 
 
 def test_argument_outside_its_choices_is_refused(script: Path) -> None:
@@ -175,3 +176,26 @@ def test_a_flag_given_a_value_is_refused_before_anything_runs(tmp_path: Path) ->
         resolve_script(script, None, Overrides(arguments={"use_gpu": "false"}))
     resolved = resolve_script(script, None, Overrides(arguments={"use_gpu": ""}))
     assert resolved.spec.arguments == {"use_gpu": ""}
+
+
+def test_a_secret_variable_not_given_takes_the_callers_value(
+    script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_URL", "postgres://u:pw@db/x")
+    overrides = Overrides(
+        environment={"API_TOKEN": "x"}, arguments={"job_type": "training"}, secret_env=["DB_URL"]
+    )
+    spec = resolve_script(script, None, overrides).spec
+    assert spec.environment["DB_URL"] == "postgres://u:pw@db/x"
+    assert spec.secret_env == ["DB_URL"]
+
+
+def test_a_secret_variable_set_nowhere_is_a_usage_error(
+    script: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DB_URL", raising=False)
+    overrides = Overrides(
+        environment={"API_TOKEN": "x"}, arguments={"job_type": "training"}, secret_env=["DB_URL"]
+    )
+    with pytest.raises(UsageError, match="secret variable DB_URL: not set"):
+        resolve_script(script, None, overrides)

@@ -235,3 +235,43 @@ def test_a_job_the_supervisor_stopped_for_lack_of_heartbeat_is_an_error() -> Non
     verdict = judge(execution, AppliedLimits(), {})
     assert verdict.status.value == "ERROR"
     assert "heartbeat was silent for 61 s" in (verdict.error_message or "")
+
+
+# The pids limit -------------------------------------------------------------------
+
+
+def test_a_fork_refused_by_the_pids_limit_names_the_limit() -> None:
+    usage = ResourceUsage(source="supervisor", pids_limit_hits=3, peak_pids=64)
+    execution = _execution(1, resources=usage, stderr_tail=["BlockingIOError: [Errno 11]"])
+    verdict = judge(execution, _limits(pids_limit=64), ONE_OUTPUT)
+    assert verdict.status is Status.FAIL
+    assert verdict.error_message == (
+        "the script hit the process limit (64 pids): exit code 1: BlockingIOError: [Errno 11]"
+    )
+    assert any("--pids-limit" in advice for advice in verdict.recommendations)
+
+
+def test_a_failure_without_refused_forks_does_not_blame_the_pids_limit() -> None:
+    usage = ResourceUsage(source="supervisor", pids_limit_hits=0, peak_pids=5)
+    verdict = judge(_execution(1, resources=usage), _limits(pids_limit=64), ONE_OUTPUT)
+    assert verdict.error_message == "exit code 1"
+    assert verdict.recommendations == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ValueError: Too few rows (12) for a stratified split",
+        "RuntimeError: need at least 5000 samples per class, got 300",
+        "ValueError: n_samples=3 should be >= n_splits=5.",
+    ],
+)
+def test_a_failure_about_too_few_rows_recommends_a_larger_data_size(line: str) -> None:
+    verdict = judge(_execution(1, stderr_tail=[*TRACEBACK[:3], line]), _limits(), {})
+    assert verdict.status is Status.FAIL
+    assert any("--data-size medium" in advice for advice in verdict.recommendations)
+
+
+def test_other_failures_do_not_recommend_a_larger_data_size() -> None:
+    verdict = judge(_execution(1, stderr_tail=TRACEBACK), _limits(), {})
+    assert not any("--data-size" in advice for advice in verdict.recommendations)

@@ -46,7 +46,19 @@ def test_write_json_atomic_writes_and_leaves_no_temp_file(tmp_path: Path) -> Non
     write_json_atomic(target, {"status": "PASS", "n": 1})
     assert json.loads(target.read_text(encoding="utf-8")) == {"status": "PASS", "n": 1}
     assert _siblings(target) == ["result.json"]
+    assert target.stat().st_mode & 0o777 == 0o600  # private, as the run folder
+
+
+def test_a_shared_file_can_ask_for_another_mode(tmp_path: Path) -> None:
+    target = tmp_path / "spec.yaml"
+    write_text_atomic(target, "script: x.py\n", mode=0o644)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_run_folders_are_private_to_the_user(tmp_path: Path) -> None:
+    run = Workspace(tmp_path / "ws").ensure().new_run("prep")
+    folders = [run.root, run.outputs, run.config, run.ml_output, run.supervisor]
+    assert {oct(folder.stat().st_mode & 0o777) for folder in folders} == {"0o700"}
 
 
 def test_unserialisable_payload_keeps_the_old_file(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Usage: python3 main_runner.py CALL_FILE
 
-CALL_FILE (JSON) holds ``script``, ``input_paths``, ``output_paths``, ``environ_vars``,
+CALL_FILE (JSON) holds ``script``, ``input_paths``, ``output_paths``, ``environ_vars``
+(secret values masked: those named in ``secret_env`` are read from the environment),
 ``job_args`` and ``report``. The script is imported under its own module name with its
 folder on ``sys.path``, so ``multiprocessing`` children can import it again. A
 ``sys.exit`` inside ``main`` ends the process with the same code, and the code is also
@@ -55,11 +56,20 @@ def load_module(script, code_dir):
     return module
 
 
+def environ_vars(call):
+    """The call's variables; secret ones (masked in CALL_FILE) come from the environment."""
+    values = dict(call["environ_vars"])
+    for name in call.get("secret_env", []):
+        if name in os.environ:
+            values[name] = os.environ[name]
+    return values
+
+
 def build_call(main, call, module_name):
     arguments = {
         "input_paths": call["input_paths"],
         "output_paths": call["output_paths"],
-        "environ_vars": call["environ_vars"],
+        "environ_vars": environ_vars(call),
         "job_args": argparse.Namespace(**call["job_args"]),
     }
     parameters = inspect.signature(main).parameters

@@ -6,8 +6,13 @@ Usage: python3 supervisor.py [--report FILE] [--chown UID:GID --chown-path PATH 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
 orphans, passes the child's exit code through unchanged (128 + N for a signal), and at
 exit writes FILE (JSON) with the cgroup's memory peak, page cache, the peak RSS of the
-process tree, CPU seconds and wall seconds. The cgroup disappears when the container
-exits, so this is the only moment the peak can still be read exactly.
+process tree, CPU seconds, wall seconds, and the forks the pids limit refused. The
+cgroup disappears when the container exits, so this is the only moment the peak can
+still be read exactly.
+
+With ``--chown`` (a root job), it hands the contents of each ``--chown-path`` to
+UID:GID after the child exits, made safe to keep: device nodes, FIFOs and sockets are
+removed and listed in the report, setuid, setgid and world-writable bits cleared.
 
 With ``--heartbeat``, it stops the job (SIGTERM, then SIGKILL) when the controller has
 not touched FILE for SECONDS: a controller that was killed, or that lost the engine,
@@ -18,12 +23,14 @@ import json
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 
 CGROUP_V1 = "/sys/fs/cgroup/memory"
+CGROUP_V1_PIDS = "/sys/fs/cgroup/pids"
 STOP_GRACE_S = 5.0
 CGROUP_V2 = "/sys/fs/cgroup"
 
@@ -75,6 +82,19 @@ def cgroup_memory():
             "memory_limit_bytes": read_int(CGROUP_V2 + "/memory.max"),
         }
     return {"cgroup_version": None}
+
+
+def cgroup_pids():
+    """The pids limit, how many forks it refused, and the peak number of tasks."""
+    for folder in (CGROUP_V2, CGROUP_V1_PIDS):
+        if os.path.exists(folder + "/pids.max"):
+            limit = (read_text(folder + "/pids.max") or "").strip()
+            return {
+                "pids_limit": int(limit) if limit.isdigit() else None,
+                "pids_limit_hits": read_keyed(folder + "/pids.events").get("max"),
+                "peak_pids": read_int(folder + "/pids.peak"),
+            }
+    return {}
 
 
 OPTIONS = {
@@ -131,20 +151,48 @@ def reap_orphans():
             return
 
 
+SPECIAL_FILES = (
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISFIFO, "FIFO"),
+    (stat.S_ISSOCK, "socket"),
+)
+UNSAFE_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH
+
+
 def hand_back(owner, paths):
+    """Give everything under ``paths`` to ``owner``, made safe to own: device nodes,
+    FIFOs and sockets are removed (and returned, as ``path (kind)``), setuid, setgid
+    and world-writable bits cleared. Symlinks are changed, never followed."""
     uid, gid = (int(part) for part in owner.split(":"))
+    removed = []
     for top in paths:
         for folder, dirs, files in os.walk(top):
             for name in dirs + files:
-                try:
-                    os.lchown(os.path.join(folder, name), uid, gid)
-                except OSError:
-                    pass
+                removed.extend(hand_back_one(os.path.join(folder, name), uid, gid))
+    return removed
+
+
+def hand_back_one(path, uid, gid):
+    try:
+        mode = os.lstat(path).st_mode
+        for is_kind, kind in SPECIAL_FILES:
+            if is_kind(mode):
+                os.unlink(path)
+                return ["%s (%s)" % (path, kind)]
+        os.lchown(path, uid, gid)
+        if not stat.S_ISLNK(mode) and mode & UNSAFE_BITS:
+            os.chmod(path, stat.S_IMODE(mode) & ~UNSAFE_BITS)
+    except OSError:
+        pass
+    return []
 
 
 def write_report(path, report):
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
+    # Private, as the run folder it lands in.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
         json.dump(report, handle)
     os.rename(temporary, path)
 
@@ -206,6 +254,7 @@ def measure(exit_code, started, forwarded, abandoned):
         "abandoned_after_s": abandoned[0] if abandoned else None,
     }
     report.update(cgroup_memory())
+    report.update(cgroup_pids())
     return report
 
 
@@ -235,7 +284,7 @@ def main(argv):
     reap_orphans()
     report = measure(exit_code, started, forwarded, abandoned)
     if options.get("owner"):
-        hand_back(options["owner"], options["chown_paths"])
+        report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
     if options.get("report"):
         write_report(options["report"], report)
     return exit_code

@@ -33,7 +33,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # Bump whenever the same spec would give different bytes (draws, chunking, writers).
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MARKER_SCHEMA_VERSION = 1
 DATA_DIR = "data"
 DONE_MARKER = "done"

@@ -43,14 +43,15 @@ def generate(
     if unresolved:
         raise SpecError("dataset spec", f"unresolved placeholder {unresolved[0]}")
     _prepare_out_dir(out_dir)
+    extra = _write_files(spec, out_dir)
     if spec.recipe is Recipe.JSON:
-        return [_write_json(spec, out_dir)]
+        return sorted({_write_json(spec, out_dir), *extra})
     if spec.recipe is Recipe.FILES:
-        return sorted(_write_files(spec, out_dir))
+        return sorted(extra)
     from sandbox.data.datagen.pipeline import write_tables  # numpy and pyarrow: only when needed
 
     rows = spec.rows if spec.rows is not None else size.rows
-    return sorted(write_tables(spec, out_dir, rows, progress))
+    return sorted({*write_tables(spec, out_dir, rows, progress), *extra})
 
 
 def _prepare_out_dir(out_dir: Path) -> None:

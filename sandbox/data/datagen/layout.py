@@ -8,7 +8,9 @@ from pathlib import PurePosixPath
 
 from sandbox.data.datagen.spec import DatasetSpec
 
-__all__ = ["FilePlan", "plan_files", "split_counts"]
+__all__ = ["SPLIT_PLACEHOLDER", "FilePlan", "plan_files", "split_counts"]
+
+SPLIT_PLACEHOLDER = "{split}"
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,11 @@ def plan_files(spec: DatasetSpec, total_rows: int) -> list[FilePlan]:
     row_start = 0
     for split, rows in zip(ratios, split_counts(list(ratios.values()), total_rows), strict=True):
         for shard, shard_rows in enumerate(_even(rows, layout.shards)):
-            if layout.kind == "single" and spec.file_name is not None:
-                name = spec.file_name
+            if spec.file_name is not None and (
+                layout.kind == "single" or (layout.kind == "splits" and layout.shards == 1)
+            ):
+                # In a splits layout the name may say where the split goes: "{split}_x.csv".
+                name = spec.file_name.replace(SPLIT_PLACEHOLDER, split)
             else:
                 name = f"{layout.file_prefix}-{shard:05d}.{extension}"
             relative = PurePosixPath(split, name) if split else PurePosixPath(name)

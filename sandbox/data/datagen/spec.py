@@ -284,8 +284,12 @@ class DatasetSpec(BaseModel):
         header: Whether CSV files start with a header line.
         seed: Random seed; same spec, seed and size give byte-identical files.
         content: JSON content written as-is to `file_name` (recipe json).
-        file_name: File name of recipe json, or of the one file of a single layout.
-        files: Relative file name -> text content (recipe files).
+        file_name: File name of recipe json, of the one file of a single layout, or of
+            each split's one file in a splits layout (`{split}` stands for the split).
+        files: Relative file name -> text content (recipe files; with other recipes,
+            written beside the generated data).
+        from_run: Nothing is generated: the channel gets the outputs of a previous run,
+            `RUN_ID`, `RUN_ID/CHANNEL` or `RUN_ID/CHANNEL/SUB/FOLDER`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -301,6 +305,7 @@ class DatasetSpec(BaseModel):
     content: dict[str, Any] | list[Any] | None = None
     file_name: str | None = None
     files: dict[str, str] = Field(default_factory=dict)
+    from_run: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _fits_recipe(self) -> DatasetSpec:
