@@ -97,6 +97,18 @@ def test_a_failure_skips_every_descendant_naming_the_failed_step(tmp_path: Path)
     assert [e.message for e in result.edges] == ["not checked: upstream step a ended FAIL"] * 2
 
 
+def test_a_skipped_step_shows_no_secret_value(tmp_path: Path) -> None:
+    path = _pipeline(tmp_path, {"a": "fail", "b": "ok"}, [("a.data", "b.data")])
+    document = yaml.safe_load(path.read_text())
+    document["steps"][1]["environment"] = {"DB_PASSWORD": "hunter22", "MODE": "x"}
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = _run(path)
+    skipped = result.step("b")
+    assert skipped.status is Status.SKIPPED
+    assert skipped.result.spec["environment"] == {"DB_PASSWORD": "***", "MODE": "x"}
+    assert "hunter22" not in json.dumps(result.to_json_dict())
+
+
 def test_a_step_that_cannot_start_is_an_error_result(tmp_path: Path) -> None:
     path = _pipeline(tmp_path, {"a": "error", "b": "ok"}, [("a.data", "b.data")])
     result = _run(path)
