@@ -13,7 +13,15 @@ import os
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.engine import DEFAULT_PIDS_LIMIT, TOOL_LABEL, ContainerRequest, Mount
+from sandbox.controller import Controller
+from sandbox.engine import (
+    CONTROLLER_LABEL,
+    DEFAULT_PIDS_LIMIT,
+    TOOL_LABEL,
+    WORKSPACE_LABEL,
+    ContainerRequest,
+    Mount,
+)
 from sandbox.errors import UsageError
 from sandbox.execute import HEARTBEAT_INTERVAL_S
 from sandbox.hyperparameters import stringify_hyperparameters
@@ -59,14 +67,17 @@ EXTRA_LABELS_ENV = "SANDBOX_EXTRA_LABELS"
 """``key=value,key=value`` added to every container, e.g. a CI job id to clean up by."""
 
 
-def run_labels(run_id: str, script_name: str) -> dict[str, str]:
-    """Labels on every container of a run, so leftovers can always be found."""
+def run_labels(run_id: str, script_name: str, workspace_id: str) -> dict[str, str]:
+    """Labels on every container of a run, so leftovers can always be found: by run,
+    by workspace, and by the process that controls it (gone: the container is an orphan)."""
     return {
         **extra_labels(),
         TOOL_LABEL: "sandbox",
         "sandbox.run-id": run_id,
         "sandbox.script": script_name,
         "sandbox.version": __version__,
+        WORKSPACE_LABEL: workspace_id,
+        CONTROLLER_LABEL: Controller.current().label(),
     }
 
 

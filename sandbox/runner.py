@@ -182,7 +182,13 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
         script_path=resolved.script_path,
-        trainer=image_trainer(engine, image.reference, user=owner, run_id=run.run_id),
+        trainer=image_trainer(
+            engine,
+            image.reference,
+            user=owner,
+            run_id=run.run_id,
+            workspace_id=workspace.identity(),
+        ),
         image=image.reference,
     )
     layout = _job_layout(resolved, request, plan.bindings, run, image, limits, engine)
@@ -193,7 +199,10 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     )
     masker = Masker.for_spec(resolved.spec)
     _prepare_run_folder(run, resolved, layout, owner, masker)
-    labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
+    labels = {
+        **request.labels,
+        **containerize.run_labels(run.run_id, script_path.stem, workspace.identity()),
+    }
     return _Job(
         resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker, deps
     )

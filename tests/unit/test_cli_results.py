@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
-from sandbox.engine import Engine
+from sandbox.engine import WORKSPACE_LABEL, ContainerInfo, Engine
 from sandbox.errors import EngineUnavailableError
 from sandbox.results import Status
+from sandbox.workspace import Workspace
 
 COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
 
@@ -191,12 +193,22 @@ def test_clean_workspace_with_an_engine_removes_labelled_containers(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
+    removed: list[str] = []
+    workspace_id = Workspace(workspace).identity()
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    stopped = [
+        ContainerInfo(name, "exited", {WORKSPACE_LABEL: workspace_id}, an_hour_ago, an_hour_ago)
+        for name in ("c1", "c2")
+    ]
 
     class Fake:
-        def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
-            assert stopped_only
+        def containers(self, label: str) -> list[ContainerInfo]:
             asked.append(label)
-            return 2
+            return [c for c in stopped if c.id not in removed]
+
+        def remove_container(self, container_id: str) -> bool:
+            removed.append(container_id)
+            return True
 
         def close(self) -> None:
             pass
@@ -204,8 +216,8 @@ def test_clean_workspace_with_an_engine_removes_labelled_containers(
     monkeypatch.setattr(Engine, "connect", classmethod(lambda cls: Fake()))
     result = invoke("clean-workspace", "--workspace-dir", str(workspace), "--older-than", "15m")
     assert result.exit_code == 0, result.output
-    assert asked == ["sandbox.tool=sandbox"]
-    assert "removed 2 leftover container(s)" in result.stdout
+    assert set(asked) == {f"sandbox.workspace={workspace_id}"} and removed == ["c1", "c2"]
+    assert "removed 2 leftover container(s) of this workspace" in result.stdout
     assert set(ids(workspace)) == {"calib"}
 
 
@@ -252,3 +264,20 @@ def test_colours_only_on_a_terminal_and_never_with_no_color(workspace: Path) -> 
     assert "\x1b[" not in colour_run(workspace, {})  # CliRunner's stdout is not a terminal
     assert COLOUR_SGR.search(colour_run(workspace, {"FORCE_COLOR": "1"}))  # the check can fail
     assert not COLOUR_SGR.search(colour_run(workspace, {"FORCE_COLOR": "1", "NO_COLOR": "1"}))
+
+
+def test_clean_workspace_through_a_symlinked_runs_folder_exits_2_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    workspace = new_workspace(tmp_path / "ws")
+    elsewhere = tmp_path / "elsewhere"
+    victim = store(new_workspace(elsewhere), make_result("precious", when=at(90)))
+    (workspace / "runs").rmdir()
+    (workspace / "runs").symlink_to(elsewhere / "runs", target_is_directory=True)
+
+    result = invoke("clean-workspace", "--workspace-dir", str(workspace), env={"NO_COLOR": "1"})
+
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "runs/ is a symbolic link" in result.stderr
+    assert (victim / "result.json").is_file()
