@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 
 BATCH_LABEL = "sandbox.batch"
 PIPELINE_RUN_LABEL = "sandbox.pipeline-run"
-INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM): the container was stopped and removed"
+INTERRUPTED_REASON = (
+    "interrupted (Ctrl-C, SIGTERM or SIGHUP): the container was stopped and removed"
+)
 
 _POLL_S = 0.2
 _STOP_LIMIT_S = 30.0
