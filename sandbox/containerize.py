@@ -44,6 +44,7 @@ __all__ = [
     "heartbeat_file",
     "heartbeat_timeout_s",
     "main_exit_code",
+    "received_signals",
     "removed_special_files",
     "report_file",
     "run_labels",
@@ -57,8 +58,11 @@ HOME_DIR = "/tmp/sandbox-home"
 _CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
 _REPORT = "supervisor.json"
 _HEARTBEAT = "heartbeat"
-_HEARTBEAT_TIMEOUT_S = 60.0
+_HEARTBEAT_TIMEOUT_S = 5.0
+"""Short: a killed controller's job must stop within seconds (5 s, a check every 0.5 s,
+then 2 s between SIGTERM and SIGKILL)."""
 HEARTBEAT_TIMEOUT_ENV = "SANDBOX_HEARTBEAT_TIMEOUT_S"
+_SIGNALS = "signals.json"
 _MAIN_REPORT = "main.json"
 _CALL = "call.json"
 
@@ -93,6 +97,15 @@ def extra_labels() -> dict[str, str]:
 
 def report_file(run: RunFolder) -> Path:
     return run.supervisor / _REPORT
+
+
+def received_signals(run: RunFolder) -> list[int]:
+    """The signals the supervisor (PID 1) received, as it recorded them on arrival."""
+    try:
+        signals = json.loads((run.supervisor / _SIGNALS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [int(s) for s in signals if isinstance(s, int)] if isinstance(signals, list) else []
 
 
 def main_exit_code(run: RunFolder) -> int | None:
@@ -181,7 +194,7 @@ def heartbeat_file(run: RunFolder) -> Path:
 
 
 def heartbeat_timeout_s() -> float:
-    """Silence after which the supervisor stops an abandoned job (default 60 s).
+    """Silence after which the supervisor stops an abandoned job (default 5 s).
 
     Raises:
         UsageError: ``SANDBOX_HEARTBEAT_TIMEOUT_S`` is not a number of seconds at least
@@ -203,7 +216,7 @@ def heartbeat_timeout_s() -> float:
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
     # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
     command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
-    command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    command += ["--report", f"{OUT_DIR}/{_REPORT}", "--signals", f"{OUT_DIR}/{_SIGNALS}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
     if as_root:

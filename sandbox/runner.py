@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import containerize
+from sandbox.abandoned import remove_orphaned_containers, save_abandoned_runs
 from sandbox.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.datagen import DataSize
 from sandbox.dependencies import (
@@ -168,6 +169,9 @@ def _prepare(request: RunRequest, resolved: ResolvedScript, engine: Engine) -> _
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
+    # Runs of this workspace whose controller was killed: settled before a new one starts.
+    save_abandoned_runs(workspace)
+    remove_orphaned_containers(engine, workspace)
     deps = _dependencies(request, resolved, engine, image, workspace, notify)
     image = deps.image
     run = workspace.new_run(script_path.stem)
@@ -348,7 +352,7 @@ def _save_interrupted(job: _Job) -> None:
         call_style=job.resolved.spec.call_style.value,
         status=Status.ERROR,
         execution_time=0.0,
-        error_message="interrupted (Ctrl-C or SIGTERM): the container was removed",
+        error_message="interrupted (Ctrl-C, SIGTERM or SIGHUP): the container was removed",
         image=job.image.reference,
         image_id=job.image.image_id,
         limits=job.limits,

@@ -68,11 +68,13 @@ def list_results_command(
     output_format: str,
 ) -> None:
     """List the runs of the workspace, oldest first (json: one JSON list)."""
+    from sandbox.abandoned import reap_abandoned
     from sandbox.render_results import render_results_table, render_skipped
     from sandbox.results import Status
     from sandbox.store import load_results
 
     wanted = [Status(status.upper()) for status in statuses]
+    reap_abandoned(workspace_dir)  # runs whose controller was killed: listed as interrupted
     listing = load_results(workspace_dir, statuses=wanted, script=script, last=last)
     render_skipped(listing.skipped, stderr_console())
     if output_format == "json":
