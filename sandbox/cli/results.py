@@ -115,7 +115,7 @@ def show_result_command(run_id: str, workspace_dir: Path, output_format: str) ->
 def clean_workspace_command(
     workspace_dir: Path, older_than: str | None, keep: int | None, dry_run: bool
 ) -> None:
-    """Remove run folders, and the tool's leftover containers when an engine answers.
+    """Remove run folders, and this workspace's leftover containers when an engine answers.
 
     Without --older-than or --keep, every run folder goes; generated data stays. Only a
     folder carrying the .sandbox-workspace marker is cleaned, and in it only run folders.
