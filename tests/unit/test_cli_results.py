@@ -16,6 +16,7 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
+from sandbox.controller import Controller
 from sandbox.engine import WORKSPACE_LABEL, ContainerInfo, Engine
 from sandbox.errors import EngineUnavailableError
 from sandbox.results import Status
@@ -281,3 +282,26 @@ def test_clean_workspace_through_a_symlinked_runs_folder_exits_2_and_deletes_not
     assert len(result.stderr.strip().splitlines()) == 1
     assert "runs/ is a symbolic link" in result.stderr
     assert (victim / "result.json").is_file()
+
+
+def test_list_results_shows_a_run_whose_controller_died_as_interrupted(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = workspace / "runs" / run_id_at(at(1), "orphan")
+    orphan.mkdir()
+    here = Controller.current()
+    (orphan / "controller.json").write_text(
+        json.dumps({"host": here.host, "pid": gone.pid, "started": "1"})
+    )
+
+    result = invoke("list-results", "--workspace-dir", str(workspace), "--output-format", "json")
+
+    assert result.exit_code == 0, result.output
+    listed = {run["run_id"]: run for run in json.loads(result.stdout)}
+    assert listed[orphan.name]["status"] == "ERROR"
+    assert listed[orphan.name]["error_message"] == (
+        f"interrupted: its controller (pid {gone.pid}) died before it ended"
+    )
