@@ -72,7 +72,9 @@ def test_a_killed_controllers_container_stops_within_10_s_and_the_next_command_s
         process = start_sleeper(engine, processes, workspace)
         run_id = the_run(workspace).name
         client = docker.from_env()
-        (container,) = client.containers.list(filters={"label": f"sandbox.run-id={run_id}"})
+        (container,) = client.containers.list(
+            all=True, filters={"label": f"sandbox.run-id={run_id}"}
+        )
         wait_for(lambda: _script_runs(container), process)
         client.close()
         process.kill()
@@ -95,7 +97,10 @@ def test_a_killed_controllers_container_stops_within_10_s_and_the_next_command_s
 
 def _script_runs(container: Any) -> bool:
     """The script runs under the supervisor, whose signal handlers are then in place."""
-    top = container.top()
+    try:
+        top = container.top()
+    except docker.errors.APIError:  # created, not yet started
+        return False
     command = top["Titles"].index("CMD")
     return any(row[command].startswith(f"python3 {CODE_DIR}/") for row in top["Processes"])
 
