@@ -175,3 +175,10 @@ def test_a_new_run_records_its_controller(tmp_path: Path) -> None:
     run = Workspace(tmp_path / "ws").ensure().new_run("prep")
     assert run.controller() == Controller.current()
     assert Workspace(tmp_path / "ws").run("missing").controller() is None
+
+
+def test_a_run_folder_made_by_id_records_its_controller(tmp_path: Path) -> None:
+    # The runner makes the folder of an id chosen before the inputs were bound.
+    workspace = Workspace(tmp_path / "ws").ensure()
+    run = workspace.run(new_run_id("prep")).create()
+    assert run.controller() == Controller.current()
