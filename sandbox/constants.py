@@ -17,6 +17,8 @@ __all__ = [
     "CHECKPOINTS_DIR",
     "CODE_PATH",
     "CONFIG_DIR",
+    "CONTROLLER_FILE",
+    "CONTROLLER_LABEL",
     "DEFAULT_IMAGE",
     "DEFAULT_INSTANCE_TYPE",
     "DEFAULT_PIDS_LIMIT",
@@ -53,6 +55,7 @@ __all__ = [
     "VERSION_LABEL",
     "WHEELHOUSE_DIR",
     "WHEELS_MOUNT",
+    "WORKSPACE_LABEL",
     "JobKind",
 ]
 
@@ -112,6 +115,11 @@ PYTHON_LABEL = "sandbox.python"
 """Compact JSON: ``{"version": "3.11.2", "glibc": "2.36", "machine": "x86_64"}``."""
 DERIVED_LABEL = "sandbox.derived-from"
 """On an image with baked requirements: the image it was derived from."""
+WORKSPACE_LABEL = "sandbox.workspace"
+"""Every container of a run carries its workspace's id: cleaning one workspace never
+touches another's containers."""
+CONTROLLER_LABEL = "sandbox.controller"
+"""The process that controls the container (:class:`sandbox.results.controller.Controller`)."""
 
 # Defaults of the command line and the library.
 DEFAULT_IMAGE = "sklearn-1.2"
@@ -129,6 +137,8 @@ PIP_CONF_PATH = "/etc/pip.conf"
 # Files of the workspace's run folders (written and read by sandbox.results.store).
 RESULT_FILE = "result.json"
 PIPELINE_RESULT_FILE = "pipeline_result.json"
+CONTROLLER_FILE = "controller.json"
+"""In every run folder from its creation: the process that controls the run."""
 WHEELHOUSE_DIR = "wheelhouse"
 """The wheelhouse cache's folder in a workspace."""
 ARTIFACTS_DIR = "artifacts"

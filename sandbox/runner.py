@@ -59,6 +59,7 @@ from sandbox.errors import (
     SandboxError,
     UsageError,
 )
+from sandbox.results.abandoned import remove_orphaned_containers, save_abandoned_runs
 from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.results.hollow import judge_hollow
 from sandbox.results.masking import Masker
@@ -84,7 +85,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED_MESSAGE = "interrupted (Ctrl-C or SIGTERM): the container was removed"
+INTERRUPTED_MESSAGE = "interrupted (Ctrl-C, SIGTERM or SIGHUP): the container was removed"
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,9 @@ def _prepare(
     notify(f"image {resolved.spec.image or DEFAULT_IMAGE}")
     image = ensure_image(engine, resolved.spec.image or DEFAULT_IMAGE, on_line=logger.debug)
     workspace = Workspace(request.workspace).ensure()
+    # Runs of this workspace whose controller was killed: settled before a new one starts.
+    save_abandoned_runs(workspace)
+    remove_orphaned_containers(engine, workspace)
     deps = _dependencies(request, resolved, engine, image, workspace, notify)
     image = deps.image
     owner = request.run_as or invoking_user()
@@ -260,7 +264,13 @@ def _prepare(
         size=request.data_size,
         s3=S3Cache(workspace.root / S3_CACHE_DIR),
         script_path=resolved.script_path,
-        trainer=image_trainer(engine, image.reference, user=owner, run_id=run_id),
+        trainer=image_trainer(
+            engine,
+            image.reference,
+            user=owner,
+            run_id=run_id,
+            workspace_id=workspace.identity(),
+        ),
         image=image.reference,
     )
     run = workspace.run(run_id).create()
@@ -272,7 +282,10 @@ def _prepare(
     )
     masker = Masker.for_spec(resolved.spec)
     _prepare_run_folder(run, resolved, layout, owner, masker)
-    labels = {**request.labels, **containerize.run_labels(run.run_id, script_path.stem)}
+    labels = {
+        **request.labels,
+        **containerize.run_labels(run.run_id, script_path.stem, workspace.identity()),
+    }
     return _Job(
         resolved, engine, image, workspace, run, plan, limits, layout, owner, labels, masker, deps
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sandbox.container.engine import ContainerRequest, ImageInfo
+from sandbox.container.engine import ContainerInfo, ContainerRequest, ImageInfo
 from sandbox.container.seam import ContainerHandle
 from sandbox.errors import ImageNotFoundError
 
@@ -33,7 +33,8 @@ class FakeEngine:
     would), builds and imports are recorded and then present. Containers: :meth:`start`
     records the request and hands out the next of ``handles`` (none: the test expected no
     container). Labels: ``labelled`` holds the label sets of containers; removing by label
-    records the label and drops them.
+    records the label and drops them. ``listed`` are the containers :meth:`containers`
+    lists (by one ``key=value`` label); removing one by id records the id and drops it.
     """
 
     def __init__(
@@ -45,12 +46,15 @@ class FakeEngine:
         cpus: int = 2,
         memory_bytes: int = 24 * GIB,
         labelled: Iterable[dict[str, str]] = (),
+        listed: Iterable[ContainerInfo] = (),
     ) -> None:
         self.present = {reference: image_info(reference) for reference in present}
         self.pullable = set(pullable)
         self.handles = list(handles)
         self.cpus, self.memory_bytes = cpus, memory_bytes
         self.labelled = [dict(labels) for labels in labelled]
+        self.listed = list(listed)
+        self.removed_ids: list[str] = []
         self.pulls: list[str] = []
         self.builds: list[dict[str, Any]] = []
         self.requests: list[ContainerRequest] = []
@@ -148,6 +152,15 @@ class FakeEngine:
 
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         return len(self._matching(label))
+
+    def containers(self, label: str) -> list[ContainerInfo]:
+        key, _, value = label.partition("=")
+        return [info for info in self.listed if info.labels.get(key) == value]
+
+    def remove_container(self, container_id: str) -> bool:
+        self.removed_ids.append(container_id)
+        self.listed = [info for info in self.listed if info.id != container_id]
+        return True
 
     def _matching(self, label: str) -> list[dict[str, str]]:
         key, _, value = label.partition("=")

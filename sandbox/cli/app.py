@@ -54,8 +54,10 @@ cli.add_command(test_pipeline_command)
 
 def main() -> None:
     """Console-script entry point."""
-    # A CI runner cancels with SIGTERM: clean up exactly as for Ctrl-C.
+    # A CI runner cancels with SIGTERM, a closed terminal or SSH session sends SIGHUP:
+    # clean up exactly as for Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     cli(prog_name="sandbox")
 
 

@@ -69,10 +69,12 @@ def list_results_command(
 ) -> None:
     """List the runs of the workspace, oldest first (json: one JSON list)."""
     from sandbox.report.tables import render_results_table, render_skipped
+    from sandbox.results.abandoned import reap_abandoned
     from sandbox.results.models import Status
     from sandbox.results.store import load_results
 
     wanted = [Status(status.upper()) for status in statuses]
+    reap_abandoned(workspace_dir)  # runs whose controller was killed: listed as interrupted
     listing = load_results(workspace_dir, statuses=wanted, script=script, last=last)
     render_skipped(listing.skipped, stderr_console())
     if output_format == "json":
@@ -113,7 +115,7 @@ def show_result_command(run_id: str, workspace_dir: Path, output_format: str) ->
 def clean_workspace_command(
     workspace_dir: Path, older_than: str | None, keep: int | None, dry_run: bool
 ) -> None:
-    """Remove run folders, and the tool's leftover containers when an engine answers.
+    """Remove run folders, and this workspace's leftover containers when an engine answers.
 
     Without --older-than or --keep, every run folder goes; generated data stays. Only a
     folder carrying the .sandbox-workspace marker is cleaned, and in it only run folders.

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from sandbox import __version__
 from sandbox.constants import (
+    CONTROLLER_LABEL,
     DEFAULT_PIDS_LIMIT,
     ML_OUTPUT_DIR,
     RUN_ID_LABEL,
     SCRIPT_LABEL,
     TOOL_LABEL,
     VERSION_LABEL,
+    WORKSPACE_LABEL,
 )
 from sandbox.container.engine import ContainerRequest, Mount
 from sandbox.container.execute import HEARTBEAT_INTERVAL_S
@@ -30,6 +32,7 @@ from sandbox.contract.job_args import typed_job_args
 from sandbox.contract.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.contract.spec import CallStyle
 from sandbox.errors import UsageError
+from sandbox.results.controller import Controller
 from sandbox.results.masking import Masker
 from sandbox.results.models import AppliedLimits
 from sandbox.results.workspace import RunFolder, write_json_atomic
@@ -44,6 +47,7 @@ __all__ = [
     "heartbeat_file",
     "heartbeat_timeout_s",
     "main_exit_code",
+    "received_signals",
     "removed_special_files",
     "report_file",
     "run_labels",
@@ -57,8 +61,11 @@ HOME_DIR = "/tmp/sandbox-home"
 _CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
 _REPORT = "supervisor.json"
 _HEARTBEAT = "heartbeat"
-_HEARTBEAT_TIMEOUT_S = 60.0
+_HEARTBEAT_TIMEOUT_S = 5.0
+"""Short: a killed controller's job must stop within seconds (5 s, a check every 0.5 s,
+then 2 s between SIGTERM and SIGKILL)."""
 HEARTBEAT_TIMEOUT_ENV = "SANDBOX_HEARTBEAT_TIMEOUT_S"
+_SIGNALS = "signals.json"
 _MAIN_REPORT = "main.json"
 _CALL = "call.json"
 
@@ -67,14 +74,17 @@ EXTRA_LABELS_ENV = "SANDBOX_EXTRA_LABELS"
 """``key=value,key=value`` added to every container, e.g. a CI job id to clean up by."""
 
 
-def run_labels(run_id: str, script_name: str) -> dict[str, str]:
-    """Labels on every container of a run, so leftovers can always be found."""
+def run_labels(run_id: str, script_name: str, workspace_id: str) -> dict[str, str]:
+    """Labels on every container of a run, so leftovers can always be found: by run,
+    by workspace, and by the process that controls it (gone: the container is an orphan)."""
     return {
         **extra_labels(),
         TOOL_LABEL: "sandbox",
         RUN_ID_LABEL: run_id,
         SCRIPT_LABEL: script_name,
         VERSION_LABEL: __version__,
+        WORKSPACE_LABEL: workspace_id,
+        CONTROLLER_LABEL: Controller.current().label(),
     }
 
 
@@ -90,6 +100,15 @@ def extra_labels() -> dict[str, str]:
 
 def report_file(run: RunFolder) -> Path:
     return run.supervisor / _REPORT
+
+
+def received_signals(run: RunFolder) -> list[int]:
+    """The signals the supervisor (PID 1) received, as it recorded them on arrival."""
+    try:
+        signals = json.loads((run.supervisor / _SIGNALS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [int(s) for s in signals if isinstance(s, int)] if isinstance(signals, list) else []
 
 
 def main_exit_code(run: RunFolder) -> int | None:
@@ -178,7 +197,7 @@ def heartbeat_file(run: RunFolder) -> Path:
 
 
 def heartbeat_timeout_s() -> float:
-    """Silence after which the supervisor stops an abandoned job (default 60 s).
+    """Silence after which the supervisor stops an abandoned job (default 5 s).
 
     Raises:
         UsageError: ``SANDBOX_HEARTBEAT_TIMEOUT_S`` is not a number of seconds at least
@@ -200,7 +219,7 @@ def heartbeat_timeout_s() -> float:
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
     # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
     command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
-    command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    command += ["--report", f"{OUT_DIR}/{_REPORT}", "--signals", f"{OUT_DIR}/{_SIGNALS}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
     if as_root:

@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,7 +25,7 @@ import docker.errors
 import docker.types
 import requests.exceptions
 
-from sandbox.constants import DEFAULT_PIDS_LIMIT, TOOL_LABEL
+from sandbox.constants import CONTROLLER_LABEL, DEFAULT_PIDS_LIMIT, TOOL_LABEL, WORKSPACE_LABEL
 from sandbox.container.seam import ContainerHandle, Engine
 from sandbox.errors import (
     EngineUnavailableError,
@@ -35,9 +36,12 @@ from sandbox.errors import (
 )
 
 __all__ = [
+    "CONTROLLER_LABEL",
     "DEFAULT_PIDS_LIMIT",
     "TOOL_LABEL",
+    "WORKSPACE_LABEL",
     "ContainerHandle",
+    "ContainerInfo",
     "ContainerRequest",
     "ContainerState",
     "DockerContainer",
@@ -94,6 +98,18 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class ContainerInfo:
+    """A container as cleaning sees it: its state, labels and times (UTC)."""
+
+    id: str
+    status: str
+    labels: dict[str, str]
+    created_at: datetime | None
+    finished_at: datetime | None
+    """``None`` while it has never stopped."""
+
+
+@dataclass(frozen=True)
 class ImageInfo:
     """An image as the tool lists it."""
 
@@ -123,14 +139,14 @@ class DockerContainer:
             # docker-py raises ConnectionError("Read timed out") when the wait times out;
             # a broken connection raises others. Tell them apart by asking the engine:
             # if it answers, the caller simply waits again.
-            if self._engine_answers():
+            if self.engine_answers():
                 return None
             raise InfrastructureError(f"the Docker engine stopped answering: {exc}") from exc
         except docker.errors.APIError as exc:
             raise InfrastructureError(f"waiting for container failed: {exc}") from exc
         return int(outcome.get("StatusCode", -1))
 
-    def _engine_answers(self) -> bool:
+    def engine_answers(self) -> bool:
         try:
             self._container.client.ping()
         except (requests.exceptions.RequestException, docker.errors.DockerException):
@@ -180,14 +196,19 @@ class DockerContainer:
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
         yield from self._container.stats(stream=True, decode=True)
 
-    def remove(self) -> None:
-        """Remove the container, killing it if it still runs; never raises."""
+    def remove(self) -> bool:
+        """Remove the container, killing it if it still runs; never raises.
+
+        Returns False when the engine refused or did not answer (it is still there).
+        """
         try:
             self._container.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             logger.warning("could not remove container %s: %s", self.id[:12], str(exc))
+            return False
+        return True
 
 
 class DockerEngine:
@@ -371,6 +392,21 @@ class DockerEngine:
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         return len(self._labelled(label, stopped_only))
 
+    def containers(self, label: str) -> list[ContainerInfo]:
+        """Every container carrying ``label`` (``key=value``), in any state."""
+        return [_container_info(container) for container in self._labelled(label, False)]
+
+    def remove_container(self, container_id: str) -> bool:
+        """Remove one container by id (killing it if it runs); False if it could not be."""
+        try:
+            container = self._client.containers.get(container_id)
+        except docker.errors.NotFound:
+            return True
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            logger.warning("could not find container %s: %s", container_id[:12], str(exc))
+            return False
+        return DockerContainer(container).remove()
+
     def _labelled(self, label: str, stopped_only: bool) -> list[Any]:
         filters: dict[str, Any] = {"label": label}
         if stopped_only:
@@ -433,6 +469,30 @@ def _start_error(exc: Exception) -> InfrastructureError:
     if missing:
         return ExecutableNotFoundError(missing.group(1))
     return InfrastructureError(f"cannot start container: {_first_line(str(exc))}")
+
+
+def _container_info(container: Any) -> ContainerInfo:
+    attrs = container.attrs or {}
+    state = attrs.get("State") or {}
+    return ContainerInfo(
+        id=str(container.id),
+        status=str(state.get("Status", "")),
+        labels=dict((attrs.get("Config") or {}).get("Labels") or {}),
+        created_at=_timestamp(attrs.get("Created")),
+        finished_at=_timestamp(state.get("FinishedAt")),
+    )
+
+
+def _timestamp(text: Any) -> datetime | None:
+    """Docker's RFC 3339 time (nanoseconds, ``Z``); ``None`` for its zero time."""
+    if not isinstance(text, str) or text.startswith("0001-"):
+        return None
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?", text)
+    if match is None:
+        return None
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    stamp = datetime.strptime(f"{match.group(1)}.{fraction}", "%Y-%m-%dT%H:%M:%S.%f")
+    return stamp.replace(tzinfo=timezone.utc)
 
 
 def _image_info(image: Any) -> ImageInfo:

@@ -18,12 +18,16 @@ __all__ = ["ContainerOutcome", "run_container"]
 
 logger = logging.getLogger(__name__)
 
-HEARTBEAT_INTERVAL_S = 2.0
+HEARTBEAT_INTERVAL_S = 1.0
 """How often a waiting controller touches its heartbeat file."""
 STOP_GRACE_S = 5.0
 """Between SIGTERM and SIGKILL when the maximum runtime is reached."""
 _WAIT_CHUNK_S = 30.0
 """A wait longer than this is split, so that a stalled engine is noticed."""
+ENGINE_RETURN_S = 15.0
+"""How long a controller that lost the engine (a restart) waits for it to answer again,
+to read what the container left and remove it."""
+_ENGINE_POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,21 @@ def run_container(
     beating = _Heartbeat(heartbeat) if heartbeat is not None else None
     started = time.monotonic()
     monitor: StatsMonitor | None = None
+    engine_lost = False
     try:
         if watch_stats:
             monitor = StatsMonitor(handle.stats(), started).start()
         follower = _follow(handle, on_output) if on_output else None
         exit_code, timed_out, error = _wait(handle, max_runtime_s)
         wall_time_s = time.monotonic() - started
+        if not handle.engine_answers():
+            # The engine stopped or restarts: nothing here can stop the job now, so the
+            # silent heartbeat lets the supervisor do it; what it left is read (and the
+            # container removed) once the engine answers again.
+            engine_lost = True
+            if beating is not None:
+                beating.stop()
+            _await_engine(handle, ENGINE_RETURN_S)
         state = _state(handle)
         stdout = handle.logs(stdout=True, stderr=False)
         stderr = handle.logs(stdout=False, stderr=True)
@@ -81,7 +94,8 @@ def run_container(
     finally:
         if beating is not None:
             beating.stop()
-        handle.remove()
+        if not handle.remove() and not engine_lost and _await_engine(handle, ENGINE_RETURN_S):
+            handle.remove()
         if monitor is not None:
             monitor.join()
     return ContainerOutcome(
@@ -146,6 +160,17 @@ def _wait_until(handle: ContainerHandle, timeout_s: float | None) -> int | None:
         code = handle.wait(min(remaining, _WAIT_CHUNK_S))
         if code is not None:
             return code
+
+
+def _await_engine(handle: ContainerHandle, timeout_s: float) -> bool:
+    """Whether the engine answers within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not handle.engine_answers():
+        if time.monotonic() >= deadline:
+            logger.warning("the Docker engine did not answer again within %.0f s", timeout_s)
+            return False
+        time.sleep(_ENGINE_POLL_S)
+    return True
 
 
 def _state(handle: ContainerHandle) -> ContainerState | None:

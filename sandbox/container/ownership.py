@@ -16,11 +16,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox.constants import PURPOSE_LABEL
+from sandbox.constants import PURPOSE_LABEL, WHEELHOUSE_DIR
 from sandbox.container.containerize import run_labels
 from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
-from sandbox.container.wheelhouse import WHEELHOUSE_DIR
 from sandbox.data.s3source import S3_CACHE_DIR
 from sandbox.errors import SandboxError
 from sandbox.results.workspace import RunFolder, Workspace
@@ -77,7 +76,7 @@ def hand_over(
                 if _uid_of(path) != owner[0]:
                     os.lchown(path, *owner)
         elif any(_uid_of(path) != owner[0] for path in _tree(run.root)):
-            _chown_in_container(engine, run.root, owner, image, run.run_id)
+            _chown_in_container(engine, run.root, owner, image, run.run_id, workspace)
     except (OSError, SandboxError) as exc:
         logger.warning("could not hand %s back to %s:%s: %s", run.root, *owner, str(exc))
 
@@ -117,7 +116,12 @@ def _uid_of(path: Path) -> int:
 
 
 def _chown_in_container(
-    engine: Engine, root: Path, owner: tuple[int, int], image: str, run_id: str
+    engine: Engine,
+    root: Path,
+    owner: tuple[int, int],
+    image: str,
+    run_id: str,
+    workspace: Workspace,
 ) -> None:
     """Files a root container left (its supervisor was killed before handing them back)
     can only be given back by root: a short container of the same image does it."""
@@ -129,7 +133,10 @@ def _chown_in_container(
         environment={},
         mounts=[Mount(root, "/run-folder", read_only=False)],
         # Not the batch's label: an interrupted batch sweeps that one.
-        labels={**run_labels(run_id, "hand-back"), PURPOSE_LABEL: "hand-back"},
+        labels={
+            **run_labels(run_id, "hand-back", workspace.identity()),
+            PURPOSE_LABEL: "hand-back",
+        },
         user="0:0",
     )
     outcome = run_container(engine, request, max_runtime_s=_CHOWN_TIMEOUT_S, watch_stats=False)

@@ -14,7 +14,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
+    from sandbox.container.engine import (
+        ContainerInfo,
+        ContainerRequest,
+        ContainerState,
+        ImageInfo,
+    )
 
 __all__ = ["ContainerHandle", "Engine"]
 
@@ -45,8 +50,15 @@ class ContainerHandle(Protocol):
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
         ...
 
-    def remove(self) -> None:
-        """Remove the container, killing it if it still runs; never raises."""
+    def engine_answers(self) -> bool:
+        """Whether the engine that runs this container answers now."""
+        ...
+
+    def remove(self) -> bool:
+        """Remove the container, killing it if it still runs; never raises.
+
+        Returns False when the engine refused or did not answer (it is still there).
+        """
         ...
 
 
@@ -109,3 +121,11 @@ class Engine(Protocol):
         ...
 
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int: ...
+
+    def containers(self, label: str) -> list[ContainerInfo]:
+        """Every container carrying ``label`` (``key=value``), in any state."""
+        ...
+
+    def remove_container(self, container_id: str) -> bool:
+        """Remove one container by id (killing it if it runs); False if it could not be."""
+        ...

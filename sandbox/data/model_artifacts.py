@@ -283,7 +283,9 @@ for name, kind in job["models"].items():
 """
 
 
-def image_trainer(engine: Engine, image: str, *, user: tuple[int, int], run_id: str) -> Trainer:
+def image_trainer(
+    engine: Engine, image: str, *, user: tuple[int, int], run_id: str, workspace_id: str
+) -> Trainer:
     """A :data:`Trainer` running in a short container of ``image``, as ``user``, with no
     network, labelled like the run's containers so that clean-up finds it."""
 
@@ -294,7 +296,10 @@ def image_trainer(engine: Engine, image: str, *, user: tuple[int, int], run_id: 
             command=None,
             environment={"HOME": "/tmp"},
             mounts=[Mount(work_dir, str(work_dir), read_only=False)],
-            labels={**run_labels(run_id, "model-artifacts"), PURPOSE_LABEL: "artifacts"},
+            labels={
+                **run_labels(run_id, "model-artifacts", workspace_id),
+                PURPOSE_LABEL: "artifacts",
+            },
             user=f"{user[0]}:{user[1]}",
         )
         outcome = run_container(engine, request, max_runtime_s=_TRAIN_TIMEOUT_S, watch_stats=False)

@@ -46,7 +46,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INTERRUPTED_REASON = "interrupted (Ctrl-C or SIGTERM): the container was stopped and removed"
+INTERRUPTED_REASON = (
+    "interrupted (Ctrl-C, SIGTERM or SIGHUP): the container was stopped and removed"
+)
 
 _POLL_S = 0.2
 _STOP_LIMIT_S = 30.0

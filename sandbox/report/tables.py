@@ -127,6 +127,11 @@ def render_batch_summary(results: Sequence[TestResult], console: Console) -> Non
 def render_clean_report(report: CleanReport, console: Console) -> None:
     """What was (or, in a dry run, would be) removed, one line per run folder."""
     verb = "would remove" if report.dry_run else "removed"
+    for run_id in report.interrupted_runs:
+        console.print(
+            f"saved run {printable_markup(run_id)} as interrupted: its controller died",
+            highlight=False,
+        )
     for run_id in report.removed_runs:
         console.print(f"{verb} run {printable_markup(run_id)}", highlight=False)
     for run_id, problem in report.failures.items():
@@ -148,7 +153,7 @@ def render_clean_report(report: CleanReport, console: Console) -> None:
         console.print("no Docker engine answered: containers not checked", highlight=False)
     else:
         console.print(
-            f"{verb} {report.containers_removed} leftover container(s) labelled sandbox.tool",
+            f"{verb} {report.containers_removed} leftover container(s) of this workspace",
             highlight=False,
         )
 

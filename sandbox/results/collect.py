@@ -106,6 +106,7 @@ def _execution(
         exit_message_valid=valid or training,
         failure_reason=failure,
         main_sys_exit_code=containerize.main_exit_code(run),
+        signals_received=containerize.received_signals(run),
         resources=usage_from_report(containerize.report_file(run), outcome.monitor),
     )
 

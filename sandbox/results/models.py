@@ -140,6 +140,10 @@ class ExecutionResult(_Result):
     exit_message_valid: bool = True
     failure_reason: str | None = None
     main_sys_exit_code: int | None = None
+    signals_received: list[int] = Field(
+        default_factory=list,
+        description="Signals PID 1 received from outside (the engine, docker stop, a timeout).",
+    )
     resources: ResourceUsage | None = None
 
 

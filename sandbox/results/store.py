@@ -14,8 +14,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -23,11 +23,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.constants import PIPELINE_RESULT_FILE, RESULT_FILE, RUN_ID_LABEL, TOOL_LABEL
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.constants import PIPELINE_RESULT_FILE, RESULT_FILE, RUN_ID_LABEL, WORKSPACE_LABEL
+from sandbox.container.engine import ContainerInfo, DockerEngine, Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.pipeline import PipelineResult
+from sandbox.results.safe_remove import remove_below
 from sandbox.results.workspace import MARKER_FILE, Workspace, write_json_atomic
 
 __all__ = [
@@ -45,9 +46,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TOOL_LABEL_FILTER = f"{TOOL_LABEL}=sandbox"
 _UNKNOWN_RUN_GRACE_S = 3600.0
 """Without an engine, a run folder without result younger than this may still be running."""
+STOPPED_MIN_AGE_S = 60.0
+"""A container stopped (or created and not started) for less than this may still be
+read by the run that made it: cleaning leaves it."""
 _RUN_ID_RE = re.compile(r"^(\d{8}-\d{6}-\d{6})-[\w-]*-[0-9a-f]{4}$")
 _AGE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _AGE_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -82,6 +85,9 @@ class CleanReport(BaseModel):
     freed_bytes: int = 0
     failures: dict[str, str] = Field(default_factory=dict)
     containers_removed: int | None = Field(None, description="None when no Docker engine answered.")
+    interrupted_runs: list[str] = Field(
+        default_factory=list, description="Runs whose controller died, saved as interrupted."
+    )
 
 
 def save_result(result: TestResult) -> TestResult:
@@ -226,7 +232,13 @@ def clean_workspace(
     connect: Callable[[], Engine] | None = None,
 ) -> CleanReport:
     """Remove run folders (all, or those older than ``older_than_s`` beyond the newest
-    ``keep``) and the tool's leftover containers, when a Docker engine answers.
+    ``keep``) and this workspace's leftover containers, when a Docker engine answers.
+
+    Nothing outside the workspace folder is ever removed: a symbolic link among the
+    folders it cleans stops it, and removal never follows one. Only containers carrying
+    this workspace's id are removed, and only once stopped (or created and not started)
+    for :data:`STOPPED_MIN_AGE_S`, or when the process that controlled them died. Runs
+    whose controller died are first saved as interrupted.
 
     A run folder without ``result.json`` whose container still runs, or younger than an
     hour (it may still be preparing its data), is kept and listed in
@@ -234,11 +246,13 @@ def clean_workspace(
     generation left in the data cache are removed once they are an hour old.
 
     Raises:
-        WorkspaceError: the folder does not carry the workspace marker.
+        WorkspaceError: the folder does not carry the workspace marker, or a folder it
+            cleans is a symbolic link.
     """
     root = workspace_dir.absolute()
     if not (root / MARKER_FILE).is_file():
         raise WorkspaceError(root, f"is not a sandbox workspace (no {MARKER_FILE} marker)")
+    _refuse_links(root)
     runs = _run_dirs(root / "runs")
     now_s = time.time()
     doomed = _select(runs, older_than_s=older_than_s, keep=keep, now_s=now_s)
@@ -248,18 +262,26 @@ def clean_workspace(
         kept_runs=len(runs) - len(doomed),
         containers_removed=None,
     )
+    # Not at the top: settling a dead controller's run saves its result through this module.
+    from sandbox.results.abandoned import remove_orphaned_containers, save_abandoned_runs
+
+    workspace = Workspace(root)
     engine = _connect(connect or DockerEngine.connect)
     try:
+        if not dry_run:
+            report.interrupted_runs = save_abandoned_runs(workspace)
+            if engine is not None:
+                remove_orphaned_containers(engine, workspace)
         for run_dir in doomed:
             reason = _in_progress(run_dir, engine, now_s)
             if reason is None:
-                _remove_run(run_dir, report)
+                _remove_run(root, run_dir, report)
             else:
                 report.skipped_runs.append(SkippedRun(run_id=run_dir.name, reason=reason))
         if engine is not None:
-            report.containers_removed = _clean_containers(engine, dry_run=dry_run)
+            report.containers_removed = _clean_containers(engine, workspace, dry_run=dry_run)
         if not dry_run:
-            _remove_stale_staging(root / "data", now_s)
+            _remove_stale_staging(root, now_s)
     finally:
         if engine is not None:
             engine.close()
@@ -282,11 +304,24 @@ def _started_s(run_dir: Path) -> float:
     return stamp.replace(tzinfo=timezone.utc).timestamp()
 
 
-def _remove_run(run_dir: Path, report: CleanReport) -> None:
+def _refuse_links(root: Path) -> None:
+    """The folders cleaning removes from must be the workspace's own, not links."""
+    for name in ("runs", "data"):
+        if (root / name).is_symlink():
+            target = os.readlink(root / name)
+            raise WorkspaceError(
+                root, f"{name}/ is a symbolic link (to {target}): refusing to clean through it"
+            )
+
+
+def _remove_run(root: Path, run_dir: Path, report: CleanReport) -> None:
+    if not run_dir.resolve().is_relative_to(root.resolve()):
+        report.failures[run_dir.name] = f"resolves outside the workspace: {run_dir.resolve()}"
+        return
     size = _tree_size(run_dir)
     if not report.dry_run:
         try:
-            shutil.rmtree(run_dir)
+            remove_below(root, f"runs/{run_dir.name}")
         except OSError as exc:
             report.failures[run_dir.name] = f"{exc.strerror or exc}: {exc.filename or run_dir}"
             return
@@ -305,12 +340,18 @@ def _tree_size(folder: Path) -> int:
     return total
 
 
-def _remove_stale_staging(cache_root: Path, now_s: float) -> None:
+def _remove_stale_staging(root: Path, now_s: float) -> None:
     """Generation stages in ``.staging-*`` and renames into place; one killed midway
     (Ctrl-C, a full disk) leaves its staging folder behind."""
+    cache_root = root / "data"
     for staging in cache_root.glob(".staging-*") if cache_root.is_dir() else []:
-        if now_s - staging.stat().st_mtime > _UNKNOWN_RUN_GRACE_S:
-            shutil.rmtree(staging, ignore_errors=True)
+        if staging.is_symlink() or not staging.is_dir():
+            continue
+        if now_s - staging.lstat().st_mtime > _UNKNOWN_RUN_GRACE_S:
+            try:
+                remove_below(root, f"data/{staging.name}")
+            except OSError as exc:
+                logger.warning("could not remove %s: %s", staging, str(exc))
 
 
 def _connect(connect: Callable[[], Engine]) -> Engine | None:
@@ -338,8 +379,25 @@ def _running_containers(engine: Engine, label: str) -> int:
     return engine.count_labelled(label) - engine.count_labelled(label, stopped_only=True)
 
 
-def _clean_containers(engine: Engine, *, dry_run: bool) -> int:
-    # Only stopped containers: a running one belongs to a run still in progress.
+def _clean_containers(engine: Engine, workspace: Workspace, *, dry_run: bool) -> int:
+    """Remove this workspace's containers that have been stopped a while; never another
+    workspace's, never a running one, never one just made and about to start."""
+    workspace_id = workspace.read_identity()
+    if workspace_id is None:
+        return 0
+    now = datetime.now(timezone.utc)
+    containers = engine.containers(f"{WORKSPACE_LABEL}={workspace_id}")
+    doomed = [container for container in containers if _left_over(container, now)]
     if dry_run:
-        return engine.count_labelled(TOOL_LABEL_FILTER, stopped_only=True)
-    return engine.remove_labelled(TOOL_LABEL_FILTER, stopped_only=True)
+        return len(doomed)
+    return sum(engine.remove_container(container.id) for container in doomed)
+
+
+def _left_over(container: ContainerInfo, now: datetime) -> bool:
+    if container.status in ("exited", "dead"):
+        since = container.finished_at or container.created_at
+    elif container.status == "created":
+        since = container.created_at
+    else:
+        return False  # running, paused, restarting: a run in progress
+    return since is not None and (now - since).total_seconds() >= STOPPED_MIN_AGE_S

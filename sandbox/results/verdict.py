@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 from sandbox.results.models import AppliedLimits, ExecutionResult, OutputFile, Status
 
-__all__ = ["Verdict", "judge", "last_error_line"]
+__all__ = ["ENGINE_STOPPED", "Verdict", "judge", "last_error_line"]
 
 _EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt)\b.*")
 _MAX_SIGNAL = 64
 _MEMORY_NEAR_LIMIT = 0.8
 _SIGKILL_EXIT = 137
+ENGINE_STOPPED = "the engine stopped the container"
 _TOO_FEW_ROWS = re.compile(
     r"\b(too (few|small)|not enough|insufficient|fewer than|less than|at least|minimum|"
     r"only \d+)\b[^\n]{0,40}?\b(rows?|samples?|records?|observations|data points?|examples?)\b"
@@ -47,6 +48,12 @@ def judge(
 def _status(
     execution: ExecutionResult, limits: AppliedLimits, engine_error: str | None
 ) -> tuple[Status, str | None]:
+    if execution.signals_received and not execution.timed_out:
+        # Not our SIGTERM (that one is a timeout): the job did not end by itself.
+        return Status.ERROR, (
+            f"{ENGINE_STOPPED} (signal {execution.signals_received[0]} from outside the run: "
+            "the Docker engine stopped or restarted, or docker stop)"
+        )
     if engine_error is not None:
         return Status.ERROR, engine_error
     abandoned = execution.resources.abandoned_after_s if execution.resources else None

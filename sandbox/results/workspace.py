@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -11,10 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox.constants import RESULT_FILE
+from sandbox.constants import CONTROLLER_FILE, RESULT_FILE
 from sandbox.errors import WorkspaceError
+from sandbox.results.controller import Controller
 
 __all__ = [
+    "CONTROLLER_FILE",
     "MARKER_FILE",
     "PRIVATE_FILE_MODE",
     "PRIVATE_FOLDER_MODE",
@@ -27,7 +30,10 @@ __all__ = [
 ]
 
 MARKER_FILE = ".sandbox-workspace"
-"""Written at the workspace root, so that cleaning refuses folders the tool did not make."""
+"""Written at the workspace root, so that cleaning refuses folders the tool did not make.
+It also holds the workspace's id (``id: <hex>``), which every container of it carries."""
+_MARKER_HEADER = "sandbox workspace\n"
+_ID_PREFIX = "id: "
 
 
 def new_run_id(script_name: str) -> str:
@@ -106,10 +112,28 @@ class RunFolder:
     def result_file(self) -> Path:
         return self.root / RESULT_FILE
 
+    @property
+    def controller_file(self) -> Path:
+        return self.root / CONTROLLER_FILE
+
+    def controller(self) -> Controller | None:
+        """The process that controls (or controlled) this run, if it was recorded."""
+        try:
+            payload = json.loads(self.controller_file.read_text(encoding="utf-8"))
+            return Controller(str(payload["host"]), int(payload["pid"]), str(payload["started"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def create(self) -> RunFolder:
-        """Make the run's folders, private to the user."""
+        """Make the run's folders, private to the user, and record the process that
+        controls the run (the next command settles the run if that process dies)."""
         for folder in (self.root, self.outputs, self.config, self.ml_output, self.supervisor):
             make_private_folder(folder)
+        controller = Controller.current()
+        write_json_atomic(
+            self.controller_file,
+            {"host": controller.host, "pid": controller.pid, "started": controller.started},
+        )
         return self
 
 
@@ -137,11 +161,32 @@ class Workspace:
         try:
             self.runs.mkdir(parents=True, exist_ok=True)
             self.data_cache.mkdir(parents=True, exist_ok=True)
-            if not marker.exists():
-                marker.write_text("sandbox workspace\n", encoding="utf-8")
+            self.identity()
         except OSError as exc:
             raise WorkspaceError(self.root, f"cannot be written: {exc.strerror}") from exc
         return self
+
+    def identity(self) -> str:
+        """The workspace's id, made (and the marker with it) on first use."""
+        fd = os.open(self.root / MARKER_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "r+", encoding="utf-8") as marker:
+            # Under a lock, and only ever appended to: concurrent first runs agree on one id.
+            fcntl.flock(marker, fcntl.LOCK_EX)
+            text = marker.read()
+            found = _marker_id(text)
+            if found is not None:
+                return found
+            new_id = secrets.token_hex(8)
+            header = "\n" if text and not text.endswith("\n") else ("" if text else _MARKER_HEADER)
+            marker.write(f"{header}{_ID_PREFIX}{new_id}\n")
+            return new_id
+
+    def read_identity(self) -> str | None:
+        """The workspace's id, or ``None`` when it has none yet (nothing is written)."""
+        try:
+            return _marker_id((self.root / MARKER_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def new_run(self, script_name: str) -> RunFolder:
         run_id = new_run_id(script_name)
@@ -149,3 +194,10 @@ class Workspace:
 
     def run(self, run_id: str) -> RunFolder:
         return RunFolder(run_id=run_id, root=self.runs / run_id)
+
+
+def _marker_id(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith(_ID_PREFIX) and line[len(_ID_PREFIX) :].strip():
+            return line[len(_ID_PREFIX) :].strip()
+    return None

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import fakes
 import pytest
 from click.testing import CliRunner, Result
 from junitparser import JUnitXml
@@ -15,9 +17,12 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
-from sandbox.container.engine import DockerEngine
+from sandbox.constants import WORKSPACE_LABEL
+from sandbox.container.engine import ContainerInfo, DockerEngine
 from sandbox.errors import EngineUnavailableError
+from sandbox.results.controller import Controller
 from sandbox.results.models import Status
+from sandbox.results.workspace import Workspace
 
 COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
 
@@ -190,22 +195,19 @@ def test_clean_workspace_says_which_runs_it_skipped(workspace: Path) -> None:
 def test_clean_workspace_with_an_engine_removes_labelled_containers(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked: list[str] = []
+    workspace_id = Workspace(workspace).identity()
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    stopped = [
+        ContainerInfo(name, "exited", {WORKSPACE_LABEL: ws_id}, an_hour_ago, an_hour_ago)
+        for name, ws_id in (("c1", workspace_id), ("c2", workspace_id), ("other", "elsewhere"))
+    ]
+    engine = fakes.FakeEngine(listed=stopped)
 
-    class Fake:
-        def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
-            assert stopped_only
-            asked.append(label)
-            return 2
-
-        def close(self) -> None:
-            pass
-
-    monkeypatch.setattr(DockerEngine, "connect", classmethod(lambda cls: Fake()))
+    monkeypatch.setattr(DockerEngine, "connect", classmethod(lambda cls: engine))
     result = invoke("clean-workspace", "--workspace-dir", str(workspace), "--older-than", "15m")
     assert result.exit_code == 0, result.output
-    assert asked == ["sandbox.tool=sandbox"]
-    assert "removed 2 leftover container(s)" in result.stdout
+    assert engine.removed_ids == ["c1", "c2"] and [c.id for c in engine.listed] == ["other"]
+    assert "removed 2 leftover container(s) of this workspace" in result.stdout
     assert set(ids(workspace)) == {"calib"}
 
 
@@ -252,3 +254,43 @@ def test_colours_only_on_a_terminal_and_never_with_no_color(workspace: Path) -> 
     assert "\x1b[" not in colour_run(workspace, {})  # CliRunner's stdout is not a terminal
     assert COLOUR_SGR.search(colour_run(workspace, {"FORCE_COLOR": "1"}))  # the check can fail
     assert not COLOUR_SGR.search(colour_run(workspace, {"FORCE_COLOR": "1", "NO_COLOR": "1"}))
+
+
+def test_clean_workspace_through_a_symlinked_runs_folder_exits_2_and_deletes_nothing(
+    tmp_path: Path,
+) -> None:
+    workspace = new_workspace(tmp_path / "ws")
+    elsewhere = tmp_path / "elsewhere"
+    victim = store(new_workspace(elsewhere), make_result("precious", when=at(90)))
+    (workspace / "runs").rmdir()
+    (workspace / "runs").symlink_to(elsewhere / "runs", target_is_directory=True)
+
+    result = invoke("clean-workspace", "--workspace-dir", str(workspace), env={"NO_COLOR": "1"})
+
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "runs/ is a symbolic link" in result.stderr
+    assert (victim / "result.json").is_file()
+
+
+def test_list_results_shows_a_run_whose_controller_died_as_interrupted(workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = workspace / "runs" / run_id_at(at(1), "orphan")
+    orphan.mkdir()
+    here = Controller.current()
+    (orphan / "controller.json").write_text(
+        json.dumps({"host": here.host, "pid": gone.pid, "started": "1"})
+    )
+
+    result = invoke("list-results", "--workspace-dir", str(workspace), "--output-format", "json")
+
+    assert result.exit_code == 0, result.output
+    listed = {run["run_id"]: run for run in json.loads(result.stdout)}
+    assert listed[orphan.name]["status"] == "ERROR"
+    assert listed[orphan.name]["error_message"] == (
+        f"interrupted: its controller (pid {gone.pid}) died before it ended"
+    )

@@ -402,3 +402,35 @@ def test_supervisor_hands_back_outputs_safe_to_keep(tmp_path: Path) -> None:
         f"{outputs / 'pipe'} (FIFO)",
         f"{outputs / 'sock'} (socket)",
     ]
+
+
+def test_supervisor_records_a_signal_on_arrival_even_if_it_is_killed_next(
+    tmp_path: Path,
+) -> None:
+    ready, signals = tmp_path / "ready", tmp_path / "signals.json"
+    child = textwrap.dedent(
+        f"""
+        import os, signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor = os.getppid()
+        open({str(ready)!r}, "w").close()
+        deadline = time.monotonic() + 30
+        while os.getppid() == supervisor and time.monotonic() < deadline:
+            time.sleep(0.05)  # ends once the supervisor is gone
+        """
+    )
+    command = [sys.executable, str(SUPERVISOR), "--signals", str(signals), "--"]
+    process = subprocess.Popen([*command, sys.executable, "-c", child])
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not ready.exists():
+            assert time.monotonic() < deadline, "the child never got ready"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        while not signals.exists():
+            assert time.monotonic() < deadline, "the signal was not recorded"
+            time.sleep(0.01)
+    finally:
+        process.kill()  # as the engine does after its grace period
+        process.wait()
+    assert json.loads(signals.read_text(encoding="utf-8")) == [int(signal.SIGTERM)]

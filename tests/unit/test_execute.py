@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,7 +52,12 @@ class FakeHandle:
         wait_error: BaseException | None = None,
         stats_error: BaseException | None = None,
         running_waits: int = 0,
+        answers: list[bool] | None = None,
+        refused_removals: int = 0,
     ) -> None:
+        self.answers = answers or []
+        """What the engine's next pings answer (then: it answers)."""
+        self.refused_removals = refused_removals
         self.exit_code = exit_code
         self.on_signal = on_signal or {}
         self.wait_error = wait_error
@@ -92,8 +98,15 @@ class FakeHandle:
     def follow_logs(self) -> Iterator[bytes]:
         return iter([b"hello ", b"world\n"])
 
-    def remove(self) -> None:
+    def engine_answers(self) -> bool:
+        return self.answers.pop(0) if self.answers else True
+
+    def remove(self) -> bool:
+        if self.refused_removals > 0:
+            self.refused_removals -= 1
+            return False
         self.removed += 1
+        return True
 
 
 def _run(handle: FakeHandle, **options: Any) -> execute.ContainerOutcome:
@@ -104,6 +117,7 @@ def _run(handle: FakeHandle, **options: Any) -> execute.ContainerOutcome:
 def fast_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(execute, "STOP_GRACE_S", 0.05)
     monkeypatch.setattr(execute, "_WAIT_CHUNK_S", 0.01)
+    monkeypatch.setattr(execute, "_ENGINE_POLL_S", 0.01)
 
 
 def test_normal_exit(fast_stop: None) -> None:
@@ -210,3 +224,37 @@ def test_start_failure_propagates_without_a_handle() -> None:
 
     with pytest.raises(InfrastructureError, match="no such image"):
         run_container(FailingEngine(), REQUEST, max_runtime_s=1)
+
+
+def test_a_lost_engine_is_awaited_then_the_container_is_read_and_removed(
+    fast_stop: None, tmp_path: Path
+) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    # The engine stops the container (exit 143) and goes away for three pings.
+    handle = FakeHandle(exit_code=143, answers=[False, False, False])
+    outcome = _run(handle, max_runtime_s=10, heartbeat=heartbeat)
+    assert handle.answers == []  # awaited until it answered again
+    assert outcome.state is not None and outcome.state.exit_code == 143
+    assert handle.removed == 1
+
+
+def test_a_removal_the_engine_refused_is_retried_once_it_answers(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=0, refused_removals=1)
+    # It answers after the wait, then not while the removal fails, then again.
+    handle.answers = [True, False, True]
+    _run(handle, max_runtime_s=10)
+    assert handle.removed == 1 and handle.answers == []
+
+
+def test_an_engine_that_never_returns_is_awaited_only_so_long(
+    fast_stop: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execute, "ENGINE_RETURN_S", 0.1)
+    handle = FakeHandle(exit_code=None, wait_error=InfrastructureError("engine gone"))
+    handle.answers = [False] * 1000
+    handle.refused_removals = 5
+    started = time.monotonic()
+    outcome = _run(handle, max_runtime_s=10)
+    assert outcome.error == "engine gone"
+    assert time.monotonic() - started < 2.0
+    assert handle.refused_removals == 4  # one attempt: the next command removes it

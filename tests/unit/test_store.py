@@ -2,43 +2,76 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import fakes
 import pytest
 from results_factory import at, make_result, new_workspace, run_id_at, store
 
+from sandbox.constants import CONTROLLER_LABEL, WORKSPACE_LABEL
+from sandbox.container.engine import ContainerInfo
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
+from sandbox.results.controller import Controller
 from sandbox.results.models import Status
 from sandbox.results.store import clean_workspace, find_result, load_results, parse_age
+from sandbox.results.workspace import Workspace
 
 
 class FakeEngine(fakes.FakeEngine):
-    """Counts what cleaning asks of the engine; never touches a real one.
+    """Containers as :class:`ContainerInfo` values; records what cleaning removes.
 
     ``running`` are run ids whose container runs; ``exited`` those whose container stopped.
     """
 
     def __init__(
-        self, labelled: int = 2, running: tuple[str, ...] = (), exited: tuple[str, ...] = ()
+        self,
+        containers: Sequence[ContainerInfo] = (),
+        running: tuple[str, ...] = (),
+        exited: tuple[str, ...] = (),
     ) -> None:
-        super().__init__()
-        self.containers = labelled
+        super().__init__(listed=containers)
         self.running, self.exited = running, exited
-        self.counted: list[str] = []
+        self.asked: list[str] = []
 
-    def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
-        assert stopped_only, "clean-workspace must keep running containers"
-        self.removed.append(label)
-        return self.containers
+    def containers(self, label: str) -> list[ContainerInfo]:
+        self.asked.append(label)
+        return super().containers(label)
+
+    def remove_container(self, container_id: str) -> bool:
+        self.removed.append(container_id)
+        return super().remove_container(container_id)
 
     def count_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         key, _, run_id = label.partition("=")
-        if key == "sandbox.run-id":
-            return (run_id in self.exited) + (not stopped_only and run_id in self.running)
-        assert stopped_only, "clean-workspace must keep running containers"
-        self.counted.append(label)
-        return self.containers
+        assert key == "sandbox.run-id"
+        return (run_id in self.exited) + (not stopped_only and run_id in self.running)
+
+
+def container(
+    workspace: Path | str,
+    status: str = "exited",
+    *,
+    stopped_s_ago: float | None = 300,
+    created_s_ago: float = 600,
+    controller: str | None = None,
+) -> ContainerInfo:
+    """A container of ``workspace`` (its root, or another workspace's id)."""
+    now = datetime.now(timezone.utc)
+    workspace_id = Workspace(workspace).identity() if isinstance(workspace, Path) else workspace
+    labels = {WORKSPACE_LABEL: workspace_id, "sandbox.tool": "sandbox"}
+    if controller is not None:
+        labels[CONTROLLER_LABEL] = controller
+    return ContainerInfo(
+        id=secrets.token_hex(32),
+        status=status,
+        labels=labels,
+        created_at=now - timedelta(seconds=created_s_ago),
+        finished_at=None if stopped_s_ago is None else now - timedelta(seconds=stopped_s_ago),
+    )
 
 
 def no_engine() -> FakeEngine:
@@ -169,12 +202,12 @@ def test_clean_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path) -> None:
         clean_workspace(tmp_path / "missing", connect=FakeEngine)
 
 
-def test_clean_removes_only_run_folders_and_the_tools_containers(workspace: Path) -> None:
+def test_clean_removes_only_run_folders_and_the_workspaces_containers(workspace: Path) -> None:
     run_dir = store(workspace, make_result("a"))
     (run_dir / "outputs" / "big.bin").write_bytes(b"x" * 5000)
     (workspace / "data" / "abc").mkdir(parents=True)
     (workspace / "runs" / "keep-me").mkdir()
-    engine = FakeEngine(labelled=3)
+    engine = FakeEngine([container(workspace) for _ in range(3)])
 
     report = clean_workspace(workspace, connect=lambda: engine)
 
@@ -184,7 +217,7 @@ def test_clean_removes_only_run_folders_and_the_tools_containers(workspace: Path
     assert (workspace / "data" / "abc").is_dir()
     assert (workspace / "runs" / "keep-me").is_dir()
     assert (workspace / ".sandbox-workspace").is_file()
-    assert engine.removed == ["sandbox.tool=sandbox"] and engine.closed
+    assert len(engine.removed) == 3 and engine.closed
     assert report.containers_removed == 3
 
 
@@ -206,11 +239,11 @@ def test_clean_keeps_the_newest_and_those_younger_than_the_age(workspace: Path) 
 
 def test_dry_run_removes_nothing_and_only_counts_containers(workspace: Path) -> None:
     run_dir = store(workspace, make_result("a"))
-    engine = FakeEngine(labelled=4)
+    engine = FakeEngine([container(workspace) for _ in range(4)])
     report = clean_workspace(workspace, dry_run=True, connect=lambda: engine)
     assert report.dry_run and report.removed_runs == [run_dir.name]
     assert run_dir.exists()
-    assert engine.removed == [] and engine.counted == ["sandbox.tool=sandbox"]
+    assert engine.removed == []
     assert report.containers_removed == 4
 
 
@@ -268,3 +301,109 @@ def test_clean_removes_staging_folders_an_interrupted_generation_left(tmp_path: 
     os.utime(stale, (two_hours_ago, two_hours_ago))
     clean_workspace(workspace.root, connect=no_engine)
     assert not stale.exists() and fresh.exists()
+
+
+def test_clean_refuses_a_symlinked_runs_folder_and_deletes_nothing_behind_it(
+    tmp_path: Path,
+) -> None:
+    workspace = new_workspace(tmp_path / "ws")
+    elsewhere = tmp_path / "elsewhere"
+    victims = [elsewhere / run_id_at(at(m), "precious") for m in (120, 600)]
+    for victim in victims:
+        (victim / "outputs").mkdir(parents=True)
+        (victim / "result.json").write_text("{}")
+    (workspace / "runs").rmdir()
+    (workspace / "runs").symlink_to(elsewhere, target_is_directory=True)
+
+    with pytest.raises(WorkspaceError, match="runs/ is a symbolic link") as refused:
+        clean_workspace(workspace, connect=no_engine)
+
+    assert refused.value.exit_code == 2 and "\n" not in str(refused.value)
+    assert all((victim / "result.json").is_file() for victim in victims)
+
+
+def test_clean_never_follows_a_link_inside_a_run_folder(workspace: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "keep.txt").write_text("mine")
+    run_dir = store(workspace, make_result("a"))
+    (run_dir / "outputs" / "link").symlink_to(outside / "deep", target_is_directory=True)
+    (run_dir / "outputs" / "file-link").symlink_to(outside / "deep" / "keep.txt")
+
+    report = clean_workspace(workspace, connect=no_engine)
+
+    assert report.removed_runs == [run_dir.name] and not run_dir.exists()
+    assert (outside / "deep" / "keep.txt").read_text() == "mine"
+
+
+def test_clean_refuses_a_run_folder_that_resolves_outside(workspace: Path, tmp_path: Path) -> None:
+    from sandbox.results import store as store_module
+
+    run_dir = store(workspace, make_result("a"))
+    report = store_module.CleanReport(workspace=str(workspace), dry_run=False)
+    store_module._remove_run(tmp_path / "another-root", run_dir, report)
+    assert run_dir.is_dir() and report.removed_runs == []
+    assert "resolves outside the workspace" in report.failures[run_dir.name]
+
+
+def test_clean_removes_only_this_workspaces_containers_stopped_a_minute(
+    workspace: Path,
+) -> None:
+    old_exited = container(workspace, "exited", stopped_s_ago=300)
+    old_dead = container(workspace, "dead", stopped_s_ago=None, created_s_ago=300)
+    old_created = container(workspace, "created", stopped_s_ago=None, created_s_ago=120)
+    keep = [
+        container(workspace, "exited", stopped_s_ago=5),  # its run may still read it
+        container(workspace, "created", stopped_s_ago=None, created_s_ago=2),  # about to start
+        container(workspace, "running", stopped_s_ago=None),
+        container("another-workspace", "exited", stopped_s_ago=3600),
+        container("another-workspace", "created", stopped_s_ago=None, created_s_ago=1),
+    ]
+    engine = FakeEngine([old_exited, old_dead, old_created, *keep])
+
+    report = clean_workspace(workspace, connect=lambda: engine)
+
+    assert sorted(engine.removed) == sorted([old_exited.id, old_dead.id, old_created.id])
+    assert report.containers_removed == 3
+
+
+def _dead_controller() -> Controller:
+    here = Controller.current()
+    pid = os.getpid()
+    while True:  # a pid no process holds
+        pid += 1
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return Controller(host=here.host, pid=pid, started="1")
+        except PermissionError:
+            continue
+
+
+def test_a_run_whose_controller_died_is_saved_as_interrupted_and_its_container_removed(
+    workspace: Path,
+) -> None:
+    dead, alive = _dead_controller(), Controller.current()
+    orphan = _unfinished(workspace, "orphan", minutes_ago=0.2)
+    going = _unfinished(workspace, "going", minutes_ago=0.2)
+    for run_dir, controller in ((orphan, dead), (going, alive)):
+        (run_dir / "controller.json").write_text(
+            f'{{"host": "{controller.host}", "pid": {controller.pid}, '
+            f'"started": "{controller.started}"}}'
+        )
+    orphaned = container(workspace, "running", stopped_s_ago=None, controller=dead.label())
+    owned = container(workspace, "running", stopped_s_ago=None, controller=alive.label())
+    abroad = Controller("another-host/1", dead.pid, "1").label()
+    foreign = container(workspace, "running", stopped_s_ago=None, controller=abroad)
+    engine = FakeEngine([orphaned, owned, foreign], running=(going.name, orphan.name))
+
+    report = clean_workspace(workspace, keep=2, connect=lambda: engine)
+
+    assert report.interrupted_runs == [orphan.name]
+    assert engine.removed == [orphaned.id]
+    (result,) = load_results(workspace).results
+    assert result.run_id == orphan.name and result.status is Status.ERROR
+    assert (
+        result.error_message == f"interrupted: its controller (pid {dead.pid}) died before it ended"
+    )
+    assert not (going / "result.json").exists()

@@ -275,3 +275,15 @@ def test_a_failure_about_too_few_rows_recommends_a_larger_data_size(line: str) -
 def test_other_failures_do_not_recommend_a_larger_data_size() -> None:
     verdict = judge(_execution(1, stderr_tail=TRACEBACK), _limits(), {})
     assert not any("--data-size" in advice for advice in verdict.recommendations)
+
+
+@pytest.mark.parametrize("exit_code", [143, 137, 0])
+def test_a_job_stopped_from_outside_is_an_error_whatever_its_exit_code(exit_code: int) -> None:
+    verdict = judge(_execution(exit_code, signals_received=[15]), _limits(), ONE_OUTPUT)
+    assert verdict.status is Status.ERROR
+    assert (verdict.error_message or "").startswith("the engine stopped the container")
+
+
+def test_our_own_sigterm_at_the_maximum_runtime_stays_a_timeout() -> None:
+    execution = _execution(143, signals_received=[15], timed_out=True)
+    assert judge(execution, _limits(max_runtime_s=5), {}).status is Status.TIMEOUT

@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.errors import WorkspaceError
 from sandbox.results import workspace as workspace_module
+from sandbox.results.controller import Controller
 from sandbox.results.workspace import (
     MARKER_FILE,
     Workspace,
@@ -155,3 +156,29 @@ def test_new_run_creates_its_folders(tmp_path: Path) -> None:
     for folder in (run.outputs, run.config, run.ml_output, run.supervisor):
         assert folder.is_dir()
     assert workspace.run(run.run_id) == run
+
+
+def test_the_workspace_id_is_made_once_and_kept_in_the_marker(tmp_path: Path) -> None:
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / MARKER_FILE).write_text("sandbox workspace\n")
+    assert Workspace(legacy).read_identity() is None
+    made = Workspace(legacy).ensure().identity()
+    assert len(made) == 16 and Workspace(legacy).identity() == made
+    assert Workspace(legacy).read_identity() == made
+    assert (legacy / MARKER_FILE).read_text() == f"sandbox workspace\nid: {made}\n"
+    fresh = Workspace(tmp_path / "fresh").ensure()
+    assert fresh.read_identity() not in (None, made)
+
+
+def test_a_new_run_records_its_controller(tmp_path: Path) -> None:
+    run = Workspace(tmp_path / "ws").ensure().new_run("prep")
+    assert run.controller() == Controller.current()
+    assert Workspace(tmp_path / "ws").run("missing").controller() is None
+
+
+def test_a_run_folder_made_by_id_records_its_controller(tmp_path: Path) -> None:
+    # The runner makes the folder of an id chosen before the inputs were bound.
+    workspace = Workspace(tmp_path / "ws").ensure()
+    run = workspace.run(new_run_id("prep")).create()
+    assert run.controller() == Controller.current()

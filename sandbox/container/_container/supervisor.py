@@ -1,7 +1,7 @@
 """Run the entry point as a child and report exact resource figures at exit.
 
 Usage: python3 supervisor.py [--report FILE] [--chown UID:GID --chown-path PATH ...]
-       [--heartbeat FILE --heartbeat-timeout SECONDS] -- COMMAND [ARG ...]
+       [--heartbeat FILE --heartbeat-timeout SECONDS] [--signals FILE] -- COMMAND [ARG ...]
 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
 orphans, passes the child's exit code through unchanged (128 + N for a signal), and at
@@ -17,6 +17,10 @@ removed and listed in the report, setuid, setgid and world-writable bits cleared
 With ``--heartbeat``, it stops the job (SIGTERM, then SIGKILL) when the controller has
 not touched FILE for SECONDS: a controller that was killed, or that lost the engine,
 can no longer stop the container itself.
+
+With ``--signals``, every signal it receives is recorded in FILE (a JSON list) at once:
+a job stopped from outside (the engine shutting down, ``docker stop``) may be killed
+before any report is written, and this record tells it apart from a script's own exit.
 """
 
 import json
@@ -31,7 +35,9 @@ import time
 
 CGROUP_V1 = "/sys/fs/cgroup/memory"
 CGROUP_V1_PIDS = "/sys/fs/cgroup/pids"
-STOP_GRACE_S = 5.0
+STOP_GRACE_S = 2.0
+"""Between SIGTERM and SIGKILL for an abandoned job: nobody waits for its outputs."""
+WATCH_PERIOD_S = 0.5
 CGROUP_V2 = "/sys/fs/cgroup"
 
 
@@ -103,6 +109,7 @@ OPTIONS = {
     "--chown-path": "chown_paths",
     "--heartbeat": "heartbeat",
     "--heartbeat-timeout": "heartbeat_timeout",
+    "--signals": "signals",
 }
 
 
@@ -201,7 +208,7 @@ def watch_controller(path, timeout_s, child, finished, abandoned):
     """Stop the job when the controller stops touching ``path``: it died or lost the
     engine, and nobody would stop or remove this container otherwise. (Only the main
     thread reaps children; this one watches ``finished`` instead of polling.)"""
-    while not finished.wait(1.0):
+    while not finished.wait(WATCH_PERIOD_S):
         try:
             age_s = time.time() - os.stat(path).st_mtime
         except OSError:
@@ -222,9 +229,14 @@ def stop(child, finished):
             return
 
 
-def start_child(command, forwarded, children):
+def start_child(command, forwarded, children, signals_path=None):
     def forward(signum, _frame):
         forwarded.append(signum)
+        if signals_path:
+            try:
+                write_report(signals_path, forwarded)
+            except OSError:
+                pass
         for running in children:
             try:
                 os.kill(running.pid, signum)
@@ -265,7 +277,7 @@ def main(argv):
     forwarded, children, abandoned = [], [], []
     started = time.time()
     try:
-        child = start_child(command, forwarded, children)
+        child = start_child(command, forwarded, children, options.get("signals"))
     except OSError as exc:
         sys.stderr.write("sandbox: cannot start %s: %s\n" % (command[0], exc))
         return 127
