@@ -182,13 +182,14 @@ def apply_output_checks(
     }
     if not result.is_successful() or not checks:
         return result
-    problems = check_outputs(checks, {n: layout.outputs[n] for n in checks}, env)
-    if not problems:
-        return result
+    report = check_outputs(checks, {n: layout.outputs[n] for n in checks}, env)
+    findings = [*result.findings, *report.skipped]
+    if not report.problems:
+        return result.model_copy(update={"findings": findings})
     return result.model_copy(
         update={
             "status": Status.FAIL,
-            "error_message": "; ".join(problems),
-            "findings": [*result.findings, *problems],
+            "error_message": "; ".join(report.problems),
+            "findings": [*findings, *report.problems],
         }
     )
