@@ -15,19 +15,20 @@ from sandbox.execute import ContainerOutcome
 from sandbox.images import ResolvedImage
 from sandbox.inference import JobKind
 from sandbox.layout import JobLayout
+from sandbox.logs import CapturedLog
 from sandbox.monitor import usage_from_report
 from sandbox.resolve import ResolvedScript
 from sandbox.results import (
-    STDERR_TAIL_LINES,
     AppliedLimits,
     ExecutionResult,
+    LogFile,
     OutputFile,
     ResourceUsage,
     Status,
     TestResult,
 )
 from sandbox.verdict import judge
-from sandbox.workspace import RunFolder, write_text_atomic
+from sandbox.workspace import RunFolder
 
 __all__ = [
     "MESSAGE_LIMIT_BYTES",
@@ -49,12 +50,10 @@ def build_result(
     limits: AppliedLimits,
     outcome: ContainerOutcome,
 ) -> TestResult:
-    """The verdict and every figure of one finished run; the logs are saved beside it."""
+    """The verdict and every figure of one finished run (its logs are already saved)."""
     execution = _execution(resolved, run, image, layout, outcome)
     outputs = collect_outputs(layout.outputs)
     verdict = judge(execution, limits, outputs, engine_error=outcome.error)
-    write_text_atomic(run.root / "stdout.log", outcome.stdout)
-    write_text_atomic(run.root / "stderr.log", outcome.stderr)
     usage = execution.resources or ResourceUsage(source="none")
     return TestResult(
         run_id=run.run_id,
@@ -111,8 +110,10 @@ def _execution(
         image=image.reference,
         image_id=image.image_id,
         command=[*layout.entrypoint, *layout.arguments],
-        stderr_tail=_tail(outcome.stderr),
-        stdout_tail=_tail(outcome.stdout),
+        stderr_tail=outcome.stderr.tail,
+        stdout_tail=outcome.stdout.tail,
+        stderr_log=_log_file(outcome.stderr),
+        stdout_log=_log_file(outcome.stdout),
         exit_message=message,
         exit_message_valid=valid or training,
         failure_reason=failure,
@@ -138,8 +139,14 @@ def read_message(path: Path) -> tuple[str | None, bool]:
     return head.strip() or None, valid
 
 
-def _tail(text: str) -> list[str]:
-    return text.splitlines()[-STDERR_TAIL_LINES:]
+def _log_file(log: CapturedLog) -> LogFile:
+    """Where a captured stream was saved, how long it was, and whether its tail was cut."""
+    return LogFile(
+        path=None if log.path is None else str(log.path),
+        size_bytes=log.size_bytes,
+        tail_cut=log.tail_cut,
+        complete=log.write_error is None,
+    )
 
 
 def collect_outputs(outputs: Mapping[str, Path]) -> dict[str, list[OutputFile]]:

@@ -149,13 +149,12 @@ class ContainerHandle:
             error=str(state.get("Error", "")),
         )
 
-    def logs(self, *, stdout: bool, stderr: bool) -> str:
+    def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        """The output so far, chunk by chunk as the engine sends it: never whole in memory."""
         try:
-            raw = self._container.logs(stdout=stdout, stderr=stderr)
+            yield from self._container.logs(stdout=stdout, stderr=stderr, stream=True, follow=False)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             logger.warning("cannot read logs of %s: %s", self.id[:12], str(exc))
-            return ""
-        return bytes(raw).decode("utf-8", errors="replace")
 
     def follow_logs(self) -> Iterator[bytes]:
         """Stream stdout and stderr as they come; ends when the container exits.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandbox.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.errors import InfrastructureError
+from sandbox.logs import CapturedLog, capture
 from sandbox.monitor import StatsMonitor
 
 __all__ = ["ContainerOutcome", "run_container"]
@@ -36,8 +37,8 @@ class ContainerOutcome:
     started_at: datetime
     finished_at: datetime
     wall_time_s: float
-    stdout: str
-    stderr: str
+    stdout: CapturedLog
+    stderr: CapturedLog
     monitor: StatsMonitor | None
     error: str | None = None
 
@@ -50,11 +51,14 @@ def run_container(
     on_output: Callable[[bytes], None] | None = None,
     watch_stats: bool = True,
     heartbeat: Path | None = None,
+    log_dir: Path | None = None,
 ) -> ContainerOutcome:
     """Run ``request`` and return its outcome; the container is removed on every path.
 
     ``heartbeat``: a file touched while this controller waits, which the supervisor in
     the container watches, so that the job stops if this process dies.
+    ``log_dir``: where ``stdout.log`` and ``stderr.log`` are streamed whole; only
+    their tails are kept in memory.
 
     Raises:
         InfrastructureError: the container could not be created or started.
@@ -74,8 +78,8 @@ def run_container(
         exit_code, timed_out, error = _wait(handle, max_runtime_s)
         wall_time_s = time.monotonic() - started
         state = _state(handle)
-        stdout = handle.logs(stdout=True, stderr=False)
-        stderr = handle.logs(stdout=False, stderr=True)
+        stdout = capture(handle.logs(stdout=True, stderr=False), _log_file(log_dir, "stdout"))
+        stderr = capture(handle.logs(stdout=False, stderr=True), _log_file(log_dir, "stderr"))
         if follower is not None:
             follower.join(timeout=1.0)
     finally:
@@ -96,6 +100,10 @@ def run_container(
         monitor=monitor,
         error=error,
     )
+
+
+def _log_file(log_dir: Path | None, stream: str) -> Path | None:
+    return None if log_dir is None else log_dir / f"{stream}.log"
 
 
 class _Heartbeat:

@@ -193,6 +193,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         max_runtime_s=job.limits.max_runtime_s,
         on_output=request.on_output,
         heartbeat=containerize.heartbeat_file(job.run) if supervised else None,
+        log_dir=job.run.root,
     )
 
 
