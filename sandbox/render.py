@@ -63,6 +63,9 @@ def render_text(result: TestResult, console: Console) -> None:
         console.print("  stderr (last lines):")
         for line in result.stderr_tail[-_STDERR_LINES_SHOWN:]:
             console.print(f"    {escape(line)}", highlight=False)
+        log = result.stderr_log
+        if log is not None and log.path and log.tail_cut:
+            console.print(f"    (long lines cut; the whole stderr: {escape(log.path)})")
     console.print(f"  run folder: {escape(result.run_dir)}", style="dim")
 
 

@@ -87,7 +87,11 @@ def _testcase(result: TestResult) -> ET.Element:
         ET.SubElement(case, "skipped", {"message": _clean(result.error_message or "skipped")})
     ET.SubElement(case, "system-out").text = _clean(_summary(result))
     if result.stderr_tail:
-        ET.SubElement(case, "system-err").text = _clean("\n".join(result.stderr_tail))
+        lines = list(result.stderr_tail)
+        log = result.stderr_log
+        if log is not None and log.path and log.tail_cut:
+            lines.append(f"[long lines cut; the whole stderr: {log.path}]")
+        ET.SubElement(case, "system-err").text = _clean("\n".join(lines))
     return case
 
 
