@@ -12,6 +12,7 @@ from pathlib import Path
 
 __all__ = [
     "BaseImageError",
+    "DiskFullError",
     "EngineUnavailableError",
     "ExecutableNotFoundError",
     "ImageBuildError",
@@ -81,6 +82,15 @@ class InfrastructureError(SandboxError):
     """The machine cannot do the job: no engine, no image, no disk (exit code 3)."""
 
     exit_code = 3
+
+
+class DiskFullError(InfrastructureError):
+    """The workspace's disk is full (or the quota spent) before a run could record it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{reason} while writing {path}")
 
 
 class EngineUnavailableError(InfrastructureError):

@@ -41,6 +41,13 @@ from sandbox.resolve import (
 from sandbox.results import AppliedLimits, Status, TestResult
 from sandbox.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.spec import CallStyle
+from sandbox.storage import (
+    SpaceReserve,
+    disk_full_error,
+    is_disk_full,
+    save_result,
+    with_write_failure,
+)
 from sandbox.training import pack_artifacts, training_layout
 from sandbox.workspace import RunFolder, Workspace, write_json_atomic
 
@@ -95,7 +102,12 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     containerize.heartbeat_timeout_s()
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
-    job = _prepare(request, resolved, engine or Engine.connect())
+    try:
+        job = _prepare(request, resolved, engine or Engine.connect())
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise disk_full_error(exc, request.workspace) from exc
     try:
         outcome = _execute(job, request)
         return _finish(job, outcome, request)
@@ -106,6 +118,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
         _save_interrupted(job)
         raise
     finally:
+        SpaceReserve(job.run.root).release()
         # Also after Ctrl-C or a failure: no file of the run may stay root's.
         hand_over(job.engine, job.run, job.workspace, owner=job.owner, image=job.image.reference)
 
@@ -217,8 +230,10 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }
     )
-    write_json_atomic(job.run.result_file, result.to_json_dict())
-    return result
+    unwritten = outcome.stdout.write_error or outcome.stderr.write_error
+    if unwritten is not None:
+        result = with_write_failure(result, unwritten)
+    return save_result(job.run.result_file, result, SpaceReserve(job.run.root))
 
 
 def _remove_run_containers(job: _Job) -> None:
@@ -246,7 +261,7 @@ def _save_interrupted(job: _Job) -> None:
         spec=job.resolved.spec.model_dump(mode="json"),
         run_dir=str(job.run.root),
     )
-    write_json_atomic(job.run.result_file, result.to_json_dict())
+    save_result(job.run.result_file, result, SpaceReserve(job.run.root))
 
 
 def _run_findings(job: _Job) -> list[str]:
@@ -320,6 +335,8 @@ def _prepare_run_folder(
     write_json_atomic(run.root / "spec.json", resolved.spec.model_dump(mode="json"))
     # The folders the container writes must belong to the user it runs as.
     chown_folders([*writable, run.ml_output, run.supervisor], owner)
+    # Room for the verdict, even if the script fills the disk.
+    SpaceReserve(run.root).take()
 
 
 def _with_import_hint(

@@ -144,9 +144,16 @@ def hand_back(owner, paths):
 
 def write_report(path, report):
     temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
-        json.dump(report, handle)
-    os.rename(temporary, path)
+    try:
+        with open(temporary, "w") as handle:
+            json.dump(report, handle)
+        os.rename(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def watch_controller(path, timeout_s, child, finished, abandoned):
@@ -237,7 +244,10 @@ def main(argv):
     if options.get("owner"):
         hand_back(options["owner"], options["chown_paths"])
     if options.get("report"):
-        write_report(options["report"], report)
+        try:
+            write_report(options["report"], report)
+        except OSError as exc:  # a full disk: the script's exit code still stands
+            sys.stderr.write("sandbox: supervisor report not written: %s\n" % exc)
     return exit_code
 
 
