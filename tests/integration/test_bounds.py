@@ -168,3 +168,18 @@ def test_a_full_disk_ends_as_an_error_with_a_one_line_reason(
     saved = json.loads((run_dir / "result.json").read_text())
     assert (saved["status"], saved["error_message"]) == ("ERROR", result["error_message"])
     assert not (run_dir / ".result-space").exists()
+
+
+def test_a_disk_full_before_the_container_starts_is_one_line(
+    engine: object, small_disk: Path, tmp_path: Path
+) -> None:
+    workspace = small_disk / "ws"
+    code, stdout, stderr, _ = sandbox_cli(
+        tmp_path,
+        "test-script", "tabular_preprocessing", "--arg", "job_type=training",
+        "--env", "LABEL_FIELD=label", "--data-size", "large", "--workspace-dir", str(workspace),
+    )  # fmt: skip
+    assert (code, stdout) == (3, "")
+    assert stderr.strip().splitlines() == [
+        f"sandbox: error: no space left on device while writing {workspace}"
+    ]
