@@ -80,11 +80,19 @@ class TailBuffer:
         self._after_cr = False
 
     def feed(self, chunk: bytes) -> None:
-        if self._after_cr and chunk.startswith(b"\n"):
-            chunk = chunk[1:]  # the \n of a \r\n split between two chunks
         if not chunk:
             return
+        if self._after_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the \n of a \r\n split between two chunks
         self._after_cr = chunk.endswith(b"\r")
+        if chunk.count(b"\n") > self._max_lines:
+            # Only the last max_lines lines can stay: skip the rest without splitting it.
+            start = len(chunk)
+            for _ in range(self._max_lines + 1):
+                start = chunk.rfind(b"\n", 0, start)
+            chunk = chunk[start + 1 :]
+            self._lines.clear()
+            self._head, self._length = b"", 0
         *complete, rest = _BREAK.split(chunk)
         if complete:
             if len(complete) > self._max_lines:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from sandbox.logs import TAIL_LINE_BYTES, TAIL_LINES, TailBuffer, capture
@@ -75,3 +76,17 @@ def test_a_full_disk_stops_the_file_not_the_tail() -> None:
     assert log.write_error == "no space left on device while writing /dev/full"
     assert log.tail[-1] == "last line"
     assert log.size_bytes == 100011
+
+
+def test_any_chunking_gives_the_tail_str_splitlines_gives() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        pieces = [rng.choice([b"a", b"bb", b"\n", b"\r", b"\r\n", b"ccc"]) for _ in range(400)]
+        data = b"".join(pieces)
+        buffer = TailBuffer(max_lines=5)
+        offset = 0
+        while offset < len(data):
+            size = rng.choice([1, 2, 3, 17, 200])
+            buffer.feed(data[offset : offset + size])
+            offset += size
+        assert buffer.lines()[0] == data.decode().splitlines()[-5:], data
