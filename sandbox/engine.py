@@ -20,6 +20,7 @@ import docker
 import docker.errors
 import docker.types
 import requests.exceptions
+import urllib3.exceptions
 
 from sandbox.errors import (
     EngineUnavailableError,
@@ -162,7 +163,11 @@ class ContainerHandle:
             response = api._get(url, params=params, stream=True)
             api._raise_for_status(response)
             yield from _payloads(response.raw)
-        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        except (
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,  # raised by the raw read, which requests does not wrap
+        ) as exc:
             logger.warning("cannot read logs of %s: %s", self.id[:12], str(exc))
 
     def follow_logs(self) -> Iterator[bytes]:
