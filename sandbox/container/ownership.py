@@ -16,11 +16,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from sandbox.constants import PURPOSE_LABEL
+from sandbox.constants import PURPOSE_LABEL, WHEELHOUSE_DIR
 from sandbox.container.containerize import run_labels
 from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
-from sandbox.container.wheelhouse import WHEELHOUSE_DIR
 from sandbox.data.s3source import S3_CACHE_DIR
 from sandbox.errors import SandboxError
 from sandbox.results.workspace import RunFolder, Workspace
@@ -134,4 +133,4 @@ def _chown_in_container(
     )
     outcome = run_container(engine, request, max_runtime_s=_CHOWN_TIMEOUT_S, watch_stats=False)
     if outcome.exit_code != 0:
-        logger.warning("could not hand %s back: %s", root, outcome.stderr.strip()[-300:])
+        logger.warning("could not hand %s back: %s", root, "\n".join(outcome.stderr.tail)[-300:])
