@@ -116,8 +116,8 @@ def test_fifty_lines_of_two_mebibytes_leave_small_results_and_reports(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert report.returncode == 0, report.stderr
-    # The tail is stored twice in result.json (the result and its execution): each copy,
-    # like the reason and the report's own page, is bounded by the tail's caps.
+    # The tail is stored once in result.json (under execution); it, the reason and each
+    # report's copies of the tail are bounded by the tail's caps.
     bound = 3 * TAIL_TOTAL_BYTES + 64 * 1024
     result_file = run_dir / "result.json"
     for path in (result_file, junit, html):
@@ -125,7 +125,8 @@ def test_fifty_lines_of_two_mebibytes_leave_small_results_and_reports(
     assert len(stdout.encode()) + len(stderr.encode()) < bound
     result = json.loads(result_file.read_text())
     assert result["status"] == "FAIL"
-    assert result["stderr_tail"][-1].endswith(" … [cut: 2.0 MiB line]")
+    assert "stderr_tail" not in result
+    assert result["execution"]["stderr_tail"][-1].endswith(" … [cut: 2.0 MiB line]")
     stderr_log = result["execution"]["stderr_log"]
     assert stderr_log["tail_cut"] is True
     assert stderr_log["path"] == str(run_dir / "stderr.log")
