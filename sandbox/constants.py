@@ -44,9 +44,15 @@ __all__ = [
     "PROFILE_LABEL",
     "PURPOSE_LABEL",
     "PYTHON_LABEL",
+    "RESERVE_BYTES",
+    "RESERVE_FILE",
     "RESULT_FILE",
     "RUN_ID_LABEL",
     "SCRIPT_LABEL",
+    "STDERR_LOG_FILE",
+    "STDOUT_LOG_FILE",
+    "TAIL_LINE_BYTES",
+    "TAIL_TOTAL_BYTES",
     "TOOL_LABEL",
     "TRAINING_CODE_DIR",
     "TRAINING_DATA_DIR",
@@ -143,3 +149,16 @@ WHEELHOUSE_DIR = "wheelhouse"
 """The wheelhouse cache's folder in a workspace."""
 ARTIFACTS_DIR = "artifacts"
 """The cache of model artifacts trained in an image, in a workspace's data folder."""
+STDOUT_LOG_FILE = "stdout.log"
+STDERR_LOG_FILE = "stderr.log"
+"""The container's whole output streams, in its run folder."""
+RESERVE_FILE = ".result-space"
+"""Held in the run folder while the container runs; given up to save the result."""
+RESERVE_BYTES = 256 * 1024
+"""Room for a result without its timeline, spec and output listing (tails are capped)."""
+
+# Bounds on what the controller holds of a container's output.
+TAIL_LINE_BYTES = 1024
+"""A longer tail line keeps its first kilobyte and says how long it was."""
+TAIL_TOTAL_BYTES = 64 * 1024
+"""The whole tail of one stream never holds more than this."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseImageError",
+    "DiskFullError",
     "EngineUnavailableError",
     "ExecutableNotFoundError",
     "ImageBuildError",
@@ -108,6 +109,15 @@ class InfrastructureError(SandboxError):
     """The machine cannot do the job: no engine, no image, no disk (exit code 3)."""
 
     exit_code = 3
+
+
+class DiskFullError(InfrastructureError):
+    """The workspace's disk is full (or the quota spent) before a run could record it."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{reason} while writing {path}")
 
 
 class EngineUnavailableError(InfrastructureError):

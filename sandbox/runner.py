@@ -64,6 +64,12 @@ from sandbox.results.collect import apply_output_checks, build_result, collect_o
 from sandbox.results.hollow import judge_hollow
 from sandbox.results.masking import Masker
 from sandbox.results.models import AppliedLimits, Status, TestResult
+from sandbox.results.storage import (
+    SpaceReserve,
+    disk_full_error,
+    is_disk_full,
+    with_write_failure,
+)
 from sandbox.results.store import save_result
 from sandbox.results.workspace import (
     RunFolder,
@@ -186,9 +192,21 @@ def _run_resolved(
     containerize.heartbeat_timeout_s()
     source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
     if engine is not None:
-        return _run_in_folder(_prepare(request, resolved, source_dir, engine), request)
+        return _run_in_folder(_prepared(request, resolved, source_dir, engine), request)
     with connect() as opened:  # an engine opened here is closed here
-        return _run_in_folder(_prepare(request, resolved, source_dir, opened), request)
+        return _run_in_folder(_prepared(request, resolved, source_dir, opened), request)
+
+
+def _prepared(
+    request: RunRequest, resolved: ResolvedScript, source_dir: Path | None, engine: Engine
+) -> _Job:
+    """:func:`_prepare`, a full disk while preparing being one line (exit 3)."""
+    try:
+        return _prepare(request, resolved, source_dir, engine)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise disk_full_error(exc, request.workspace) from exc
 
 
 def _run_in_folder(job: _Job, request: RunRequest) -> TestResult:
@@ -209,6 +227,7 @@ def _run_in_folder(job: _Job, request: RunRequest) -> TestResult:
         _save_error(job, f"{type(exc).__name__}: {exc}")
         raise
     finally:
+        SpaceReserve(job.run.root).release()
         # Also after Ctrl-C or a failure: no file of the run may stay root's.
         hand_over(job.engine, job.run, job.workspace, owner=job.owner, image=job.image.reference)
 
@@ -376,16 +395,15 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         max_runtime_s=job.limits.max_runtime_s,
         on_output=job.masker.stream(request.on_output) if request.on_output else None,
         heartbeat=containerize.heartbeat_file(job.run) if supervised else None,
+        log_dir=job.run.root,
+        # Logs and tails are stored without the secret values the script printed.
+        mask=job.masker.chunks,
     )
 
 
 def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestResult:
     """Judge, check outputs, pack artifacts, hand files back, and save the result."""
     resolved, layout = job.resolved, job.layout
-    # Logs and tails are stored without the secret values the script printed.
-    outcome = dataclasses.replace(
-        outcome, stdout=job.masker.text(outcome.stdout), stderr=job.masker.text(outcome.stderr)
-    )
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
     result = judge_hollow(apply_output_checks(result, resolved, layout, env), resolved, layout)
@@ -408,6 +426,9 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
             job.deps, result.stderr_tail, result.error_message, network=resolved.spec.network
         )
         result = result.model_copy(update={"error_message": reason})
+    unwritten = outcome.stdout.write_error or outcome.stderr.write_error
+    if unwritten is not None:
+        result = with_write_failure(result, unwritten)
     return save_result(job.masker.result(result))
 
 
@@ -516,6 +537,8 @@ def _prepare_run_folder(
     # What the container writes, or reads, must belong to the user it runs as: the run
     # folder is private.
     chown_folders([*writable, run.ml_output, run.supervisor, run.config, *config_files], owner)
+    # Room for the verdict, even if the script fills the disk.
+    SpaceReserve(run.root).take()
 
 
 def _with_import_hint(

@@ -22,6 +22,7 @@ from sandbox.results.printable import printable, printable_markup
 __all__ = ["LineStreamer", "ProgressDisplay"]
 
 _LINE_CHARS = 100
+_PENDING_BYTES = 64 * 1024
 
 
 class LineStreamer:
@@ -42,6 +43,9 @@ class LineStreamer:
         with self._lock:
             self._pending += chunk
             *lines, self._pending = self._pending.split(b"\n")
+            if len(self._pending) > _PENDING_BYTES:  # a line without end: print it in parts
+                lines.append(self._pending)
+                self._pending = b""
         for line in lines:
             self._print(line)
 

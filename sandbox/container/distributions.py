@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,8 +144,8 @@ def _list_image(engine: Engine, image_id: str, profile: str) -> dict[str, Any]:
         raise ImageBuildError(profile, f"cannot list the image's distributions: {exc}") from exc
     try:
         code = handle.wait(_LIST_TIMEOUT_S)
-        output = handle.logs(stdout=True, stderr=False)
-        errors = handle.logs(stdout=False, stderr=True)
+        output = _text(handle.logs(stdout=True, stderr=False))
+        errors = _text(handle.logs(stdout=False, stderr=True))
     finally:
         handle.remove()
     try:
@@ -155,3 +156,7 @@ def _list_image(engine: Engine, image_id: str, profile: str) -> dict[str, Any]:
         detail = (errors.strip().splitlines() or [f"exit code {code}"])[-1]
         raise ImageBuildError(profile, f"cannot list the image's distributions: {detail}")
     return listing
+
+
+def _text(blocks: Iterable[bytes]) -> str:
+    return b"".join(blocks).decode("utf-8", errors="replace")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sandbox.constants import STDERR_LOG_FILE, STDOUT_LOG_FILE
 from sandbox.container.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
+from sandbox.container.logs import CapturedLog, capture
 from sandbox.container.monitor import StatsMonitor
 from sandbox.errors import InfrastructureError
 
@@ -40,8 +42,8 @@ class ContainerOutcome:
     started_at: datetime
     finished_at: datetime
     wall_time_s: float
-    stdout: str
-    stderr: str
+    stdout: CapturedLog
+    stderr: CapturedLog
     monitor: StatsMonitor | None
     error: str | None = None
 
@@ -54,11 +56,17 @@ def run_container(
     on_output: Callable[[bytes], None] | None = None,
     watch_stats: bool = True,
     heartbeat: Path | None = None,
+    log_dir: Path | None = None,
+    mask: Callable[[Iterable[bytes]], Iterable[bytes]] | None = None,
 ) -> ContainerOutcome:
     """Run ``request`` and return its outcome; the container is removed on every path.
 
     ``heartbeat``: a file touched while this controller waits, which the supervisor in
     the container watches, so that the job stops if this process dies.
+    ``log_dir``: where ``stdout.log`` and ``stderr.log`` are streamed whole; only
+    their tails are kept in memory.
+    ``mask``: applied to each stream before it is written or its tail kept (e.g.
+    :meth:`sandbox.results.masking.Masker.chunks`, so that no secret value is stored).
 
     Raises:
         InfrastructureError: the container could not be created or started.
@@ -87,8 +95,13 @@ def run_container(
                 beating.stop()
             _await_engine(handle, ENGINE_RETURN_S)
         state = _state(handle)
-        stdout = handle.logs(stdout=True, stderr=False)
-        stderr = handle.logs(stdout=False, stderr=True)
+        keep = mask or (lambda chunks: chunks)
+        stdout = capture(
+            keep(handle.logs(stdout=True, stderr=False)), _log(log_dir, STDOUT_LOG_FILE)
+        )
+        stderr = capture(
+            keep(handle.logs(stdout=False, stderr=True)), _log(log_dir, STDERR_LOG_FILE)
+        )
         if follower is not None:
             follower.join(timeout=1.0)
     finally:
@@ -110,6 +123,10 @@ def run_container(
         monitor=monitor,
         error=error,
     )
+
+
+def _log(log_dir: Path | None, name: str) -> Path | None:
+    return None if log_dir is None else log_dir / name
 
 
 class _Heartbeat:

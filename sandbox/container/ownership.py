@@ -141,4 +141,4 @@ def _chown_in_container(
     )
     outcome = run_container(engine, request, max_runtime_s=_CHOWN_TIMEOUT_S, watch_stats=False)
     if outcome.exit_code != 0:
-        logger.warning("could not hand %s back: %s", root, outcome.stderr.strip()[-300:])
+        logger.warning("could not hand %s back: %s", root, "\n".join(outcome.stderr.tail)[-300:])

@@ -40,7 +40,9 @@ class ContainerHandle(Protocol):
 
     def state(self) -> ContainerState: ...
 
-    def logs(self, *, stdout: bool, stderr: bool) -> str: ...
+    def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        """The output so far, in blocks (never whole in memory)."""
+        ...
 
     def follow_logs(self) -> Iterator[bytes]:
         """Stream stdout and stderr as they come; ends when the container exits."""

@@ -304,7 +304,8 @@ def image_trainer(
         )
         outcome = run_container(engine, request, max_runtime_s=_TRAIN_TIMEOUT_S, watch_stats=False)
         if outcome.exit_code != 0:
-            tail = outcome.stderr.strip().splitlines()[-1:] or ["no error output"]
+            lines = [line for line in outcome.stderr.tail if line.strip()]
+            tail = lines[-1:] or ["no error output"]
             raise InfrastructureError(
                 f"training model artifacts in {image} failed (exit {outcome.exit_code}): {tail[0]}"
             )

@@ -168,9 +168,13 @@ def _stderr(result: TestResult) -> str:
         return '<section id="stderr"><h2>stderr</h2><p class="note">empty</p></section>'
     text = "\n".join(result.stderr_tail)
     title = f"stderr (last {len(result.stderr_tail)} lines)"
-    return (
-        f'<section id="stderr"><h2>{_e(title)}</h2><pre>{_e(text, multiline=True)}</pre></section>'
-    )
+    log = result.stderr_log
+    note = ""
+    if log is not None and log.path and log.tail_cut:
+        whole = f"long lines are cut here; the whole stderr ({_size(log.size_bytes)}): {log.path}"
+        note = f'<p class="note">{_e(whole)}</p>'
+    pre = f"<pre>{_e(text, multiline=True)}</pre>"
+    return f'<section id="stderr"><h2>{_e(title)}</h2>{note}{pre}</section>'
 
 
 def _spec(result: TestResult) -> str:

@@ -88,9 +88,11 @@ def _testcase(result: TestResult) -> ET.Element:
         ET.SubElement(case, "skipped", {"message": _clean(result.error_message or "skipped")})
     ET.SubElement(case, "system-out").text = _clean(_summary(result), multiline=True)
     if result.stderr_tail:
-        ET.SubElement(case, "system-err").text = _clean(
-            "\n".join(result.stderr_tail), multiline=True
-        )
+        lines = list(result.stderr_tail)
+        log = result.stderr_log
+        if log is not None and log.path and log.tail_cut:
+            lines.append(f"[long lines cut; the whole stderr: {log.path}]")
+        ET.SubElement(case, "system-err").text = _clean("\n".join(lines), multiline=True)
     return case
 
 

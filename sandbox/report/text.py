@@ -64,6 +64,9 @@ def render_text(result: TestResult, console: Console) -> None:
         console.print("  stderr (last lines):")
         for line in result.stderr_tail[-_STDERR_LINES_SHOWN:]:
             console.print(f"    {printable_markup(line)}", highlight=False)
+        log = result.stderr_log
+        if log is not None and log.path and log.tail_cut:
+            console.print(f"    (long lines cut; the whole stderr: {printable_markup(log.path)})")
     console.print(f"  run folder: {printable_markup(result.run_dir)}", style="dim")
 
 

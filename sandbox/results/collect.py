@@ -14,19 +14,20 @@ from sandbox.container import containerize
 from sandbox.container.execute import ContainerOutcome
 from sandbox.container.images import ResolvedImage
 from sandbox.container.layout import JobLayout
+from sandbox.container.logs import CapturedLog
 from sandbox.container.monitor import usage_from_report
 from sandbox.contract.resolve import ResolvedScript
 from sandbox.results.checks import check_outputs
 from sandbox.results.models import (
-    STDERR_TAIL_LINES,
     AppliedLimits,
     ExecutionResult,
+    LogFile,
     OutputFile,
     Status,
     TestResult,
 )
 from sandbox.results.verdict import judge
-from sandbox.results.workspace import RunFolder, write_text_atomic
+from sandbox.results.workspace import RunFolder
 
 __all__ = [
     "MESSAGE_LIMIT_BYTES",
@@ -48,12 +49,10 @@ def build_result(
     limits: AppliedLimits,
     outcome: ContainerOutcome,
 ) -> TestResult:
-    """The verdict and every figure of one finished run; the logs are saved beside it."""
+    """The verdict and every figure of one finished run (its logs are already saved)."""
     execution = _execution(resolved, run, image, layout, outcome)
     outputs = collect_outputs(layout.outputs)
     verdict = judge(execution, limits, outputs, engine_error=outcome.error)
-    write_text_atomic(run.root / "stdout.log", outcome.stdout)
-    write_text_atomic(run.root / "stderr.log", outcome.stderr)
     return TestResult(
         run_id=run.run_id,
         script_name=resolved.script_path.stem,
@@ -100,8 +99,10 @@ def _execution(
         image=image.reference,
         image_id=image.image_id,
         command=[*layout.entrypoint, *layout.arguments],
-        stderr_tail=_tail(outcome.stderr),
-        stdout_tail=_tail(outcome.stdout),
+        stderr_tail=outcome.stderr.tail,
+        stdout_tail=outcome.stdout.tail,
+        stderr_log=_log_file(outcome.stderr),
+        stdout_log=_log_file(outcome.stdout),
         exit_message=message,
         exit_message_valid=valid or training,
         failure_reason=failure,
@@ -128,8 +129,14 @@ def read_message(path: Path) -> tuple[str | None, bool]:
     return head.strip() or None, valid
 
 
-def _tail(text: str) -> list[str]:
-    return text.splitlines()[-STDERR_TAIL_LINES:]
+def _log_file(log: CapturedLog) -> LogFile:
+    """Where a captured stream was saved, how long it was, and whether its tail was cut."""
+    return LogFile(
+        path=None if log.path is None else str(log.path),
+        size_bytes=log.size_bytes,
+        tail_cut=log.tail_cut,
+        complete=log.write_error is None,
+    )
 
 
 def collect_outputs(outputs: Mapping[str, Path]) -> dict[str, list[OutputFile]]:
@@ -182,13 +189,14 @@ def apply_output_checks(
     }
     if not result.is_successful() or not checks:
         return result
-    problems = check_outputs(checks, {n: layout.outputs[n] for n in checks}, env)
-    if not problems:
-        return result
+    report = check_outputs(checks, {n: layout.outputs[n] for n in checks}, env)
+    findings = [*result.findings, *report.skipped]
+    if not report.problems:
+        return result.model_copy(update={"findings": findings})
     return result.model_copy(
         update={
             "status": Status.FAIL,
-            "error_message": "; ".join(problems),
-            "findings": [*result.findings, *problems],
+            "error_message": "; ".join(report.problems),
+            "findings": [*findings, *report.problems],
         }
     )

@@ -12,7 +12,7 @@ logs) is replaced by ``***`` too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -130,6 +130,25 @@ class Masker:
             payload["spec"]["environment"] = self.environment(environment)
         return TestResult.model_validate(self.data(payload))
 
+    def chunks(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        """A byte stream with every secret value replaced by ``***``, also a value split
+        across two chunks: the last few bytes of each chunk wait for the next one."""
+        if not self.values:
+            yield from chunks
+            return
+        encoded = [value.encode("utf-8") for value in self.values]
+        held = max(len(value) for value in encoded) - 1
+        pending = b""
+        for chunk in chunks:
+            pending = _replace_all(pending + chunk, encoded)
+            # A value starting before the last `held` bytes is whole, so already masked.
+            if len(pending) > held:
+                cut = len(pending) - held
+                yield pending[:cut]
+                pending = pending[cut:]
+        if pending:
+            yield pending
+
     def stream(self, on_output: Callable[[bytes], None]) -> Callable[[bytes], None]:
         """A live-output callback that masks each chunk before passing it on (a value
         split across two chunks is not caught: the stored logs are masked whole)."""
@@ -138,8 +157,12 @@ class Masker:
         encoded = [value.encode("utf-8") for value in self.values]
 
         def masked(chunk: bytes) -> None:
-            for value in encoded:
-                chunk = chunk.replace(value, MASK.encode())
-            on_output(chunk)
+            on_output(_replace_all(chunk, encoded))
 
         return masked
+
+
+def _replace_all(data: bytes, values: list[bytes]) -> bytes:
+    for value in values:
+        data = data.replace(value, MASK.encode())
+    return data

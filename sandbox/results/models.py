@@ -20,6 +20,7 @@ __all__ = [
     "AppliedLimits",
     "Artifact",
     "ExecutionResult",
+    "LogFile",
     "OutputFile",
     "ResourceUsage",
     "Status",
@@ -122,6 +123,17 @@ class AppliedLimits(_Result):
         return prefix + ", ".join(parts)
 
 
+class LogFile(_Result):
+    """One output stream of the container, kept whole in the run folder."""
+
+    path: str | None = Field(default=None, description="The file with the whole stream.")
+    size_bytes: int = Field(default=0, description="How much the container wrote to it.")
+    tail_cut: bool = Field(
+        default=False, description="A tail line was cut, or lines dropped, to keep it small."
+    )
+    complete: bool = Field(default=True, description="False when the file is incomplete.")
+
+
 class ExecutionResult(_Result):
     """What the container did, before any verdict."""
 
@@ -136,6 +148,8 @@ class ExecutionResult(_Result):
     command: list[str]
     stderr_tail: list[str] = Field(default_factory=list)
     stdout_tail: list[str] = Field(default_factory=list)
+    stderr_log: LogFile | None = None
+    stdout_log: LogFile | None = None
     exit_message: str | None = None
     exit_message_valid: bool = True
     failure_reason: str | None = None
@@ -211,6 +225,11 @@ class TestResult(_Result, FlatFigures):
     def is_successful(self) -> bool:
         """True only for PASS."""
         return self.status is Status.PASS
+
+    @property
+    def stderr_log(self) -> LogFile | None:
+        """Where the whole stderr was saved (:attr:`stderr_tail` may be cut)."""
+        return self.execution.stderr_log if self.execution else None
 
     @property
     def ok(self) -> bool:

@@ -29,6 +29,7 @@ from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError,
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.pipeline import PipelineResult
 from sandbox.results.safe_remove import remove_below
+from sandbox.results.storage import SpaceReserve, is_disk_full, with_write_failure, write_failure
 from sandbox.results.workspace import MARKER_FILE, Workspace, write_json_atomic
 
 __all__ = [
@@ -91,13 +92,47 @@ class CleanReport(BaseModel):
 
 
 def save_result(result: TestResult) -> TestResult:
-    """Write ``result`` as its run folder's ``result.json`` (atomically), and return it.
+    """Write ``result`` as its run folder's ``result.json`` (atomically), and return it
+    as saved.
 
     A result without a run folder (a run stopped before it had one) is returned as is.
+    On a full disk: the run folder's space reserve is given up and the result, now an
+    ERROR naming what could not be written, is saved whole if it fits, else without its
+    spec, execution details and output listing. If even that fails, the returned result
+    says so in its findings, and nothing half-written is left.
     """
-    if result.run_dir:
-        write_json_atomic(Path(result.run_dir) / RESULT_FILE, result.to_json_dict())
-    return result
+    if not result.run_dir:
+        return result
+    path = Path(result.run_dir) / RESULT_FILE
+    try:
+        write_json_atomic(path, result.to_json_dict())
+        return result
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        result = with_write_failure(result, write_failure(path, exc))
+    finally:
+        SpaceReserve(Path(result.run_dir)).release()
+    for payload in (result.to_json_dict(), _summary(result)):
+        try:
+            write_json_atomic(path, payload)
+            return result
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            failure = write_failure(path, exc)
+    return result.model_copy(
+        update={"findings": [*result.findings, f"the result was not saved: {failure}"]}
+    )
+
+
+def _summary(result: TestResult) -> dict[str, object]:
+    """The result without its longest parts, for a disk with little room left."""
+    note = "saved without timeline, spec, execution details and output listing: disk full"
+    small = result.model_copy(
+        update={"spec": {}, "execution": None, "outputs": {}, "findings": [*result.findings, note]}
+    )
+    return small.to_json_dict()
 
 
 def save_pipeline_result(result: PipelineResult) -> PipelineResult:

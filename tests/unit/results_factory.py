@@ -7,7 +7,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox.results.models import AppliedLimits, OutputFile, Status, TestResult, TimelineSample
+from sandbox.results.models import (
+    AppliedLimits,
+    ExecutionResult,
+    LogFile,
+    OutputFile,
+    Status,
+    TestResult,
+    TimelineSample,
+)
 from sandbox.results.workspace import MARKER_FILE, write_json_atomic
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
@@ -73,3 +81,20 @@ def store(workspace: Path, result: TestResult) -> Path:
 def at(minutes_ago: float) -> datetime:
     """A time ``minutes_ago`` before now (cleaning compares with the clock)."""
     return datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+
+
+def cut_tail_result(log_path: str = "/ws/runs/r/stderr.log") -> TestResult:
+    """A FAIL whose stderr tail was cut, its whole stderr saved at ``log_path``."""
+    tail = ["E" * 1024 + " … [cut: 2.0 MiB line]"] * 50
+    execution = ExecutionResult(
+        exit_code=1,
+        started_at=NOW,
+        finished_at=NOW,
+        wall_time_s=1.0,
+        image="img",
+        image_id="sha256:0",
+        command=["python3", "x.py"],
+        stderr_tail=tail,
+        stderr_log=LogFile(path=log_path, size_bytes=50 * (2 * 1024**2 + 1), tail_cut=True),
+    )
+    return make_result("long_lines", Status.FAIL, execution=execution)

@@ -127,6 +127,17 @@ def test_line_streamer_prints_whole_lines_with_a_prefix() -> None:
     assert out.getvalue().splitlines()[-1] == "[prep] third [bold]not markup[/]"
 
 
+def test_line_streamer_prints_a_line_without_end_in_parts_not_all_at_once() -> None:
+    out = io.StringIO()
+    streamer = LineStreamer(Console(file=out, width=200))
+    for _ in range(20):
+        streamer(b"x" * 16384)
+    printed = out.getvalue().splitlines()
+    assert printed and all(len(line) <= 80 * 1024 for line in printed)
+    streamer.flush()
+    assert len("".join(out.getvalue().splitlines())) == 20 * 16384
+
+
 def test_progress_off_a_terminal_prints_one_line_per_finished_step() -> None:
     out = io.StringIO()
     console = Console(file=out, width=200)

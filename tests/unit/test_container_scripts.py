@@ -64,6 +64,14 @@ def test_supervisor_passes_the_exit_code_through(tmp_path: Path, code: int) -> N
     assert not (tmp_path / "supervisor.json.tmp").exists()
 
 
+def test_a_report_that_cannot_be_written_leaves_the_scripts_exit_code(tmp_path: Path) -> None:
+    # As on a full disk: the script's own verdict must not become the supervisor's crash.
+    done = _supervise(tmp_path / "gone" / "supervisor.json", "import sys; sys.exit(0)")
+    assert done.returncode == 0
+    assert "supervisor report not written" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_supervisor_reports_a_signal_as_128_plus_n(tmp_path: Path) -> None:
     report = tmp_path / "supervisor.json"
     done = _supervise(report, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,8 +87,8 @@ class FakeHandle:
         status = "exited" if self.exit_code is not None else "running"
         return ContainerState(status=status, exit_code=self.exit_code, oom_killed=False, error="")
 
-    def logs(self, *, stdout: bool, stderr: bool) -> str:
-        return "out line\n" if stdout else "err line\n"
+    def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        return iter([b"out ", b"line\n"] if stdout else [b"err line\n"])
 
     def stats(self) -> Iterator[dict[str, Any]]:
         if self.stats_error is not None:
@@ -126,7 +126,8 @@ def test_normal_exit(fast_stop: None) -> None:
     assert outcome.exit_code == 3
     assert outcome.timed_out is False
     assert outcome.error is None
-    assert (outcome.stdout, outcome.stderr) == ("out line\n", "err line\n")
+    assert (outcome.stdout.tail, outcome.stderr.tail) == (["out line"], ["err line"])
+    assert outcome.stdout.path is None and outcome.stdout.size_bytes == 9
     assert outcome.state is not None and outcome.state.status == "exited"
     assert outcome.finished_at >= outcome.started_at
     assert handle.signals == []
@@ -258,3 +259,20 @@ def test_an_engine_that_never_returns_is_awaited_only_so_long(
     assert outcome.error == "engine gone"
     assert time.monotonic() - started < 2.0
     assert handle.refused_removals == 4  # one attempt: the next command removes it
+
+
+def test_logs_are_streamed_whole_to_the_log_folder(fast_stop: None, tmp_path: Path) -> None:
+    outcome = _run(FakeHandle(exit_code=0), max_runtime_s=10, log_dir=tmp_path)
+    assert (tmp_path / "stdout.log").read_bytes() == b"out line\n"
+    assert (tmp_path / "stderr.log").read_bytes() == b"err line\n"
+    assert outcome.stderr.path == tmp_path / "stderr.log"
+    assert outcome.stderr.write_error is None
+
+
+def test_the_mask_applies_to_the_log_files_and_tails(fast_stop: None, tmp_path: Path) -> None:
+    def hide_err(chunks: Iterable[bytes]) -> Iterator[bytes]:
+        return (chunk.replace(b"err", b"***") for chunk in chunks)
+
+    outcome = _run(FakeHandle(exit_code=0), max_runtime_s=10, log_dir=tmp_path, mask=hide_err)
+    assert (tmp_path / "stderr.log").read_bytes() == b"*** line\n"
+    assert outcome.stderr.tail == ["*** line"]

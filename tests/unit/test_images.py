@@ -102,8 +102,8 @@ class FakeListing:
     def state(self) -> ContainerState:
         return ContainerState(status="exited", exit_code=0, oom_killed=False, error="")
 
-    def logs(self, *, stdout: bool, stderr: bool) -> str:
-        return self.OUTPUT if stdout else ""
+    def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        return iter([self.OUTPUT.encode()] if stdout else [])
 
     def follow_logs(self) -> Iterator[bytes]:
         return iter([])

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from junitparser import Failure, JUnitXml, Skipped
-from results_factory import make_result
+from results_factory import cut_tail_result, make_result
 
 from sandbox.report.junit import failure_message, junit_xml
 from sandbox.results.models import Status
@@ -88,3 +88,9 @@ def test_element_order_is_the_schema_order() -> None:
 def test_no_results_is_an_empty_suite() -> None:
     (suite,) = parse(junit_xml([]))
     assert suite.tests == 0 and list(suite) == []
+
+
+def test_a_cut_stderr_tail_points_to_the_whole_log() -> None:
+    (suite,) = parse(junit_xml([cut_tail_result()]))
+    (case,) = list(suite)
+    assert case.system_err.endswith("[long lines cut; the whole stderr: /ws/runs/r/stderr.log]")

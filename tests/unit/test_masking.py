@@ -116,3 +116,15 @@ def test_live_output_is_masked_chunk_by_chunk() -> None:
     seen: list[bytes] = []
     Masker.for_spec(_spec()).stream(seen.append)(b"the key is s3cr3tvalue\n")
     assert seen == [b"the key is ***\n"]
+
+
+def test_a_stored_stream_is_masked_even_where_a_value_is_split_between_blocks() -> None:
+    masker = Masker.for_spec(_spec())
+    blocks = [b"key s3cr", b"3tvalue and postgres://u:", b"pw@db/x again s3cr3tvalu", b"e\n"]
+    masked = b"".join(masker.chunks(blocks))
+    assert masked == b"key *** and *** again ***\n"
+
+
+def test_a_stream_without_secrets_passes_unchanged() -> None:
+    blocks = [b"a" * 10, b"b" * 10]
+    assert list(Masker(frozenset(), ()).chunks(blocks)) == blocks

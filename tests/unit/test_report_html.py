@@ -5,7 +5,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from results_factory import make_result
+from results_factory import cut_tail_result, make_result
 
 from sandbox.report.html import SHORT_RUN_NOTE, _nice_ceiling, render_html
 from sandbox.results.models import Artifact, Status, TimelineSample
@@ -122,3 +122,8 @@ def test_no_outputs_no_findings_no_stderr_no_spec_are_said_plainly() -> None:
 )
 def test_axis_tops_are_round_numbers(value: float, ceiling: float) -> None:
     assert _nice_ceiling(value) == ceiling
+
+
+def test_a_cut_stderr_tail_points_to_the_whole_log() -> None:
+    page = render_html(cut_tail_result())
+    assert "the whole stderr (100.0 MiB): /ws/runs/r/stderr.log" in page

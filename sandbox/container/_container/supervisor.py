@@ -197,11 +197,18 @@ def hand_back_one(path, uid, gid):
 
 def write_report(path, report):
     temporary = path + ".tmp"
-    # Private, as the run folder it lands in.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(report, handle)
-    os.rename(temporary, path)
+    try:
+        # Private, as the run folder it lands in.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(report, handle)
+        os.rename(temporary, path)
+    except OSError:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def watch_controller(path, timeout_s, child, finished, abandoned):
@@ -298,7 +305,10 @@ def main(argv):
     if options.get("owner"):
         report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
     if options.get("report"):
-        write_report(options["report"], report)
+        try:
+            write_report(options["report"], report)
+        except OSError as exc:  # a full disk: the script's exit code still stands
+            sys.stderr.write("sandbox: supervisor report not written: %s\n" % exc)
     return exit_code
 
 
