@@ -220,9 +220,10 @@ def _resolved_request(options: dict[str, Any]) -> tuple[Any, Any]:
         script_path, options["contract_path"] or options["spec_path"], _overrides(options)
     )
     if resolved.spec.call_style is CallStyle.MAIN:
-        raise UsageError(
-            f"script {script_path.stem}: the main call style has no SageMaker equivalent; "
-            "production runs the entry point"
+        stderr_console().print(
+            f"sandbox: script {script_path.stem}: the spec's main call style is a local "
+            "convenience; the job runs the entry point, as production does",
+            highlight=False,
         )
     destination = Destination(
         s3_prefix=prefix,

@@ -113,11 +113,12 @@ def submit_job(
     options = options or SubmitOptions()
     validate_request(request.operation, request.params)
     upload_job_files(clients.s3, request)
+    # A job SageMaker refuses leaves no run folder behind.
+    _create(clients.sagemaker, request)
     run = Workspace(workspace).ensure().new_run(resolved.script_path.stem)
     masker = Masker.for_spec(resolved.spec)
     write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
     write_json_atomic(run.root / "request.json", request.printable())
-    _create(clients.sagemaker, request)
     try:
         described = _follow(clients, request, options)
     except KeyboardInterrupt:
