@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -151,3 +152,38 @@ def test_the_merge_junit_command_writes_the_file(tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["merge-junit", str(tmp_path / "nope.xml"), "-o", str(out)])
     assert missing.exit_code == 2
     assert "nope.xml: not a readable JUnit XML file" in missing.stderr
+
+
+# the CI examples of the README -----------------------------------------------------------
+
+
+def _readme_yaml_blocks() -> list[dict[str, Any]]:
+    import re
+
+    import yaml
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### In CI: shards, JUnit, HTML reports", 1)[1].split("\n### ", 1)[0]
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+
+
+def test_the_readme_ci_examples_are_valid_yaml_with_shards_junit_and_reports() -> None:
+    github, gitlab = _readme_yaml_blocks()
+    job = github["jobs"]["scripts"]
+    shards = job["strategy"]["matrix"]["shard"]
+    steps = "\n".join(str(step.get("run", "")) for step in job["steps"])
+    assert f"--shard ${{{{ matrix.shard }}}}/{len(shards)}" in steps
+    assert "sandbox report" in steps and "docker load" in steps and "docker save" in steps
+    assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
+    merge = "\n".join(str(step.get("run", "")) for step in github["jobs"]["junit"]["steps"])
+    assert "sandbox merge-junit junit-*.xml -o junit.xml" in merge
+
+    shard_job = gitlab["sandbox"]
+    assert shard_job["services"] == ["docker:27-dind"]
+    assert gitlab["variables"]["DOCKER_HOST"] == "tcp://docker:2375"
+    assert '--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in shard_job["script"][0]
+    assert shard_job["parallel"] == 4
+    assert shard_job["artifacts"]["reports"]["junit"] == "junit-*.xml"
+    assert "reports/" in shard_job["artifacts"]["paths"]
+    assert shard_job["cache"]["paths"] == [".cache/sandbox-image.tar"]
+    assert gitlab["sandbox-junit"]["needs"] == ["sandbox"]
