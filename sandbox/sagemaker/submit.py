@@ -16,13 +16,13 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sandbox.collect import collect_outputs
-from sandbox.errors import UsageError
+from sandbox.errors import SandboxError, UsageError
 from sandbox.inference import JobKind
 from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript
@@ -119,6 +119,9 @@ def submit_job(
     masker = Masker.for_spec(resolved.spec)
     write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
     write_json_atomic(run.root / "request.json", request.printable())
+    if options.on_log is not None:  # the job's logs may print a secret value
+        on_log = options.on_log
+        options = replace(options, on_log=lambda line: on_log(masker.text(line)))
     try:
         described = _follow(clients, request, options)
     except KeyboardInterrupt:
@@ -318,11 +321,14 @@ def _finish(
     artifacts: list[Artifact] = []
     outputs_dirs: dict[str, Path] = {}
     if status is Status.PASS:
-        if request.kind is JobKind.TRAINING:
-            artifacts, missing = _download_artifacts(s3, request, described, run)
-            findings.extend(missing)
-        else:
-            outputs_dirs = _download_outputs(s3, request, run)
+        try:
+            if request.kind is JobKind.TRAINING:
+                artifacts, missing = _download_artifacts(s3, request, described, run)
+                findings.extend(missing)
+            else:
+                outputs_dirs = _download_outputs(s3, request, run)
+        except SandboxError as exc:  # the job's verdict stands; its result is still saved
+            findings.append(f"the outputs could not be downloaded: {exc}")
     return _result(resolved, request, run, described, status, reason).model_copy(
         update={
             "outputs": collect_outputs(outputs_dirs),

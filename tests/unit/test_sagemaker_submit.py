@@ -373,3 +373,91 @@ class _Refusing:
             {"Error": {"Code": "ResourceInUse", "Message": "Job name in use"}},
             "CreateProcessingJob",
         )
+
+
+class FakeLogs:
+    """CloudWatch Logs with one stream that grows between polls."""
+
+    def __init__(self, pages: list[list[str]]) -> None:
+        self.pages = pages
+        self.tokens_seen: list[str | None] = []
+
+    def describe_log_streams(self, **kwargs: Any) -> dict[str, Any]:
+        assert kwargs == {
+            "logGroupName": "/aws/sagemaker/ProcessingJobs",
+            "logStreamNamePrefix": "calib-logs/",
+        }
+        return {"logStreams": [{"logStreamName": "calib-logs/algo-1-123"}]}
+
+    def get_log_events(self, **kwargs: Any) -> dict[str, Any]:
+        self.tokens_seen.append(kwargs.get("nextToken"))
+        page = self.pages.pop(0) if self.pages else []
+        return {
+            "events": [{"message": line} for line in page],
+            "nextForwardToken": f"f/{len(self.tokens_seen)}",
+        }
+
+
+def test_the_jobs_log_lines_are_followed_forward_and_masked(
+    bucket: str, data: Path, tmp_path: Path
+) -> None:
+    resolved, request = _calibration(bucket, data, "calib-logs", secret_env=["SCORE_FIELD"])
+    fake = FakeSageMaker()
+    logs = FakeLogs([["starting", "score column: score"], ["done"]])
+    lines: list[str] = []
+    cancel = threading.Event()
+
+    def on_status(status: str) -> None:
+        if status == "InProgress" and len(lines) == 3:
+            cancel.set()
+
+    submit_job(
+        resolved,
+        request,
+        tmp_path / "ws",
+        Clients(sagemaker=fake, s3=boto3.client("s3"), logs=logs),
+        SubmitOptions(poll_interval_s=0, cancel=cancel, on_status=on_status, on_log=lines.append),
+    )
+    assert lines == ["starting", "*** column: ***", "done"]
+    assert logs.tokens_seen[:3] == [None, "f/1", "f/2"]
+
+
+def test_a_job_without_logs_is_followed_all_the_same(
+    bucket: str, data: Path, tmp_path: Path
+) -> None:
+    resolved, request = _calibration(bucket, data, "calib-no-logs")
+    lines: list[str] = []
+    result = submit_job(
+        resolved,
+        request,
+        tmp_path / "ws",
+        Clients.connect(),  # moto has no log group for it
+        SubmitOptions(poll_interval_s=0, on_log=lines.append),
+    )
+    assert result.status is Status.PASS
+    assert lines == []
+
+
+def test_outputs_that_cannot_be_downloaded_keep_the_verdict_and_the_result(
+    bucket: str, data: Path, tmp_path: Path
+) -> None:
+    resolved, request = _calibration(bucket, data, "calib-no-bucket")
+    for output in request.params["ProcessingOutputConfig"]["Outputs"]:
+        output["S3Output"]["S3Uri"] = f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/out"
+    result = submit_job(
+        resolved, request, tmp_path / "ws", Clients.connect(), SubmitOptions(poll_interval_s=0)
+    )
+    assert result.status is Status.PASS
+    assert "the outputs could not be downloaded" in result.findings[-1]
+    assert "no such bucket" in result.findings[-1]
+    [saved] = load_results(tmp_path / "ws").results
+    assert saved.run_id == result.run_id
+
+
+def test_a_local_input_that_is_no_folder_is_refused(bucket: str, tmp_path: Path) -> None:
+    from sandbox.errors import UsageError
+
+    afile = tmp_path / "data.csv"
+    afile.write_text("a\n1\n")
+    with pytest.raises(UsageError, match=r"--input eval_data: .*data\.csv is not a folder"):
+        _calibration(bucket, afile, "calib-file")
