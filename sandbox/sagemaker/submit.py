@@ -27,7 +27,7 @@ from sandbox.inference import JobKind
 from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript
 from sandbox.results import AppliedLimits, Artifact, Status, TestResult
-from sandbox.s3client import make_client, translated_errors
+from sandbox.s3client import is_missing, make_client, require_boto3, translated_errors
 from sandbox.s3source import split_s3_uri
 from sandbox.sagemaker.request import JobRequest
 from sandbox.sagemaker.validation import validate_request
@@ -64,7 +64,7 @@ class Clients:
         Raises:
             UsageError: boto3 is not installed.
         """
-        make_client()  # reports a missing boto3 as one line
+        require_boto3()
         import boto3
 
         session = boto3.session.Session(region_name=region)
@@ -462,8 +462,6 @@ def _download_artifacts(
         "model.tar.gz": model_uri or f"{output_path}/{request.job_name}/output/model.tar.gz",
         "output.tar.gz": f"{output_path}/{request.job_name}/output/output.tar.gz",
     }
-    from sandbox.s3client import is_missing
-
     artifacts, missing = [], []
     for name, uri in wanted.items():
         bucket, key = split_s3_uri(uri)
