@@ -117,13 +117,21 @@ def _job_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--max-runtime", type=click.IntRange(1, 777600), help="Seconds."),
             click.option("--network/--no-network", default=None, help="Network isolation off/on."),
             hyperparameters_option,
-            click.option("--kind", type=click.Choice(["processing", "training"])),
+            click.option(
+                "--kind",
+                type=click.Choice(["processing", "training"]),
+                help="The job's kind, whatever the script's paths suggest.",
+            ),
             click.option(
                 "--call-style",
                 type=click.Choice(["entrypoint"]),
                 help="Only entrypoint: SageMaker has no way to call main().",
             ),
-            click.option("--allow-unknown-args", is_flag=True),
+            click.option(
+                "--allow-unknown-args",
+                is_flag=True,
+                help="Pass --arg names the script's argparse does not declare.",
+            ),
             click.option("--job-name", help="Default: <script>-<UTC time>."),
             _destination_options,
         ]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.collect import collect_outputs
-from sandbox.errors import SandboxError, UsageError
+from sandbox.errors import InfrastructureError, SandboxError, UsageError
 from sandbox.inference import JobKind
 from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript
@@ -266,11 +266,17 @@ class _LogFollower:
 
 @contextmanager
 def _api_errors(request: JobRequest) -> Iterator[None]:
-    """botocore's errors of the SageMaker API as one line naming the job."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """botocore's errors of the SageMaker API as one line naming the job: what the user
+    can fix (a refused request, credentials) exits 2, an endpoint that does not answer 3."""
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as EndpointError
 
     try:
         yield
+    except (EndpointError, HTTPClientError) as exc:
+        raise InfrastructureError(
+            f"job {request.job_name}: SageMaker does not answer: {exc}"
+        ) from exc
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise UsageError(

@@ -461,3 +461,34 @@ def test_a_local_input_that_is_no_folder_is_refused(bucket: str, tmp_path: Path)
     afile.write_text("a\n1\n")
     with pytest.raises(UsageError, match=r"--input eval_data: .*data\.csv is not a folder"):
         _calibration(bucket, afile, "calib-file")
+
+
+def test_a_sagemaker_endpoint_that_does_not_answer_is_exit_3(
+    bucket: str, data: Path, tmp_path: Path
+) -> None:
+    import socket
+
+    from sandbox.errors import InfrastructureError
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    from botocore.config import Config
+
+    silent = boto3.client(
+        "sagemaker",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    resolved, request = _calibration(bucket, data, "calib-silent")
+    with pytest.raises(
+        InfrastructureError, match="job calib-silent: SageMaker does not answer"
+    ) as caught:
+        submit_job(
+            resolved,
+            request,
+            tmp_path / "ws",
+            Clients(sagemaker=silent, s3=boto3.client("s3")),
+            SubmitOptions(poll_interval_s=0),
+        )
+    assert caught.value.exit_code == 3
