@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from sandbox.inference import JobKind
 from sandbox.masking import Masker
 from sandbox.resolve import ResolvedScript
 from sandbox.results import AppliedLimits, Artifact, Status, TestResult
-from sandbox.s3client import is_missing, make_client, require_boto3, translated_errors
+from sandbox.s3client import is_missing, make_client, make_service_client, translated_errors
 from sandbox.s3source import split_s3_uri
 from sandbox.sagemaker.request import JobRequest
 from sandbox.sagemaker.validation import validate_request
@@ -64,15 +63,10 @@ class Clients:
         Raises:
             UsageError: boto3 is not installed.
         """
-        require_boto3()
-        import boto3
-
-        session = boto3.session.Session(region_name=region)
-        endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
         return cls(
-            sagemaker=session.client("sagemaker", endpoint_url=endpoint),
+            sagemaker=make_service_client("sagemaker", region),
             s3=make_client(),
-            logs=session.client("logs", endpoint_url=endpoint),
+            logs=make_service_client("logs", region),
         )
 
 

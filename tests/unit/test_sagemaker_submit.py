@@ -492,3 +492,14 @@ def test_a_sagemaker_endpoint_that_does_not_answer_is_exit_3(
             SubmitOptions(poll_interval_s=0),
         )
     assert caught.value.exit_code == 3
+
+
+def test_clients_honour_a_service_endpoint_before_the_general_one(
+    s3_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", "http://127.0.0.1:9")
+    clients = Clients.connect("eu-west-1")
+    assert clients.sagemaker.meta.endpoint_url == "http://127.0.0.1:9"
+    assert clients.sagemaker.meta.region_name == "eu-west-1"
+    assert clients.logs.meta.endpoint_url == s3_env
+    assert clients.s3.meta.endpoint_url == s3_env
