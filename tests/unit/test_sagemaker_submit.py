@@ -503,3 +503,44 @@ def test_clients_honour_a_service_endpoint_before_the_general_one(
     assert clients.sagemaker.meta.region_name == "eu-west-1"
     assert clients.logs.meta.endpoint_url == s3_env
     assert clients.s3.meta.endpoint_url == s3_env
+
+
+class FakeTraining:
+    """A training job that runs until it is stopped (moto has no StopTrainingJob)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.stopped = False
+
+    def create_training_job(self, **params: Any) -> dict[str, Any]:
+        self.calls.append("create")
+        return {"TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/t"}
+
+    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        self.calls.append("describe")
+        if not self.stopped:
+            return {"TrainingJobStatus": "InProgress", "SecondaryStatus": "Training"}
+        return {"TrainingJobStatus": "Stopped", "SecondaryStatus": "Stopped"}
+
+    def stop_training_job(self, TrainingJobName: str) -> None:
+        self.calls.append("stop")
+        self.stopped = True
+
+
+def test_ctrl_c_stops_a_training_job_with_stop_training_job(bucket: str, tmp_path: Path) -> None:
+    resolved = resolve_script(find_script("xgboost_training", SCRIPTS), None, Overrides())
+    destination = Destination(f"s3://{bucket}/jobs", ROLE, "img.example/xgb:1", "train-stop")
+    request = build_job_request(resolved, destination)
+    fake = FakeTraining()
+    cancel = threading.Event()
+    cancel.set()
+    result = submit_job(
+        resolved,
+        request,
+        tmp_path / "ws",
+        Clients(sagemaker=fake, s3=boto3.client("s3")),
+        SubmitOptions(poll_interval_s=0, cancel=cancel),
+    )
+    assert fake.calls == ["create", "describe", "stop", "describe"]
+    assert result.status is Status.ERROR
+    assert result.artifacts == []
