@@ -34,6 +34,7 @@ from sandbox.results.models import (
     Status,
     TestResult,
 )
+from sandbox.results.store import save_result
 from sandbox.results.workspace import RunFolder, Workspace, write_json_atomic
 from sandbox.sagemaker.request import JobRequest
 from sandbox.sagemaker.validation import validate_request
@@ -126,13 +127,9 @@ def submit_job(
         described = _follow(clients, request, options)
     except KeyboardInterrupt:
         _stop(clients.sagemaker, request)
-        result = _interrupted(resolved, request, run)
-        write_json_atomic(run.result_file, masker.result(result).to_json_dict())
+        save_result(masker.result(_interrupted(resolved, request, run)))
         raise
-    result = _finish(resolved, request, run, described, clients.s3)
-    result = masker.result(result)
-    write_json_atomic(run.result_file, result.to_json_dict())
-    return result
+    return save_result(masker.result(_finish(resolved, request, run, described, clients.s3)))
 
 
 # Upload ------------------------------------------------------------------------------
