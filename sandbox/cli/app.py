@@ -9,12 +9,14 @@ import sys
 import click
 
 from sandbox import __version__
+from sandbox.cli.ci import merge_junit_command
 from sandbox.cli.common import stderr_console
 from sandbox.cli.data import gen_data_command
 from sandbox.cli.images import images_group
 from sandbox.cli.pipeline import test_pipeline_command
 from sandbox.cli.results import RESULT_COMMANDS
 from sandbox.cli.run import test_script_command
+from sandbox.cli.sagemaker import SAGEMAKER_COMMANDS
 from sandbox.cli.spec import spec_group
 
 __all__ = ["cli", "main"]
@@ -50,6 +52,9 @@ cli.add_command(gen_data_command)
 cli.add_command(images_group)
 cli.add_command(spec_group)
 cli.add_command(test_pipeline_command)
+cli.add_command(merge_junit_command)
+for _command in SAGEMAKER_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
+from sandbox.cli.sagemaker import export_pipeline_definition, pipeline_export_options
 
 __all__ = ["test_pipeline_command"]
 
@@ -62,9 +63,13 @@ __all__ = ["test_pipeline_command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write a self-contained HTML report (the DAG, per-step figures), atomically.",
 )
+@pipeline_export_options
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
     """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
+    if options["export"]:
+        export_pipeline_definition(options)
+        return
     from sandbox.data.datagen import DataSize
     from sandbox.pipeline.run import PipelineRequest, run_pipeline
     from sandbox.report import pipeline as pipeline_report

@@ -44,6 +44,11 @@ __all__ = ["test_script_command"]
 @click.argument("scripts", nargs=-1)
 @click.option("--all", "all_scripts", is_flag=True, help="Every *.py script in --scripts-dir.")
 @click.option(
+    "--shard",
+    metavar="K/N",
+    help="Run only shard K of N of the scripts (a stable split by name), for a CI matrix.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -157,8 +162,11 @@ def test_script_command(**options: Any) -> None:
     from sandbox.runner import RunRequest
 
     scripts, all_scripts = options["scripts"], options["all_scripts"]
+    shard = _parse_shard(options["shard"])
     names = expand_scripts(scripts, options["scripts_dir"], all_scripts=all_scripts)
-    single = names_one_script(scripts, all_scripts=all_scripts)
+    single = names_one_script(scripts, all_scripts=all_scripts) and shard is None
+    if shard is not None:
+        names = _shard_of(names, shard, options)
     if single:
         results = [_test_one_script({**options, "script": names[0]})]
     else:
@@ -166,6 +174,23 @@ def test_script_command(**options: Any) -> None:
             names, options, lambda name: _run_request({**options, "script": name}, RunRequest)
         )
     _finish_test_script(results, options, single=single)
+
+
+def _parse_shard(text: str | None) -> Any:
+    from sandbox.pipeline.shards import parse_shard
+
+    return None if text is None else parse_shard(text)
+
+
+def _shard_of(names: list[str], shard: Any, options: dict[str, Any]) -> list[str]:
+    """The scripts of ``--shard K/N``; a shard left with none passes, with an empty report."""
+    from sandbox.pipeline.shards import select_shard
+
+    chosen = select_shard(names, shard)
+    if not chosen:
+        stderr_console().print(f"sandbox: shard {shard} has no script ({len(names)} in all)")
+        _finish_test_script([], options, single=False)
+    return chosen
 
 
 def _test_one_script(options: dict[str, Any]) -> Any:

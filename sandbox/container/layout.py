@@ -7,6 +7,7 @@ writes :attr:`JobLayout.config_files`, creates the output folders and hands
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "input_mounts",
     "module_call",
     "nested_mountpoints",
+    "processing_job_config",
     "processing_layout",
 ]
 
@@ -160,7 +162,7 @@ def processing_layout(
         Mount(run.ml_output, ML_OUTPUT_DIR, read_only=False),
     ]
     config = {
-        "processingjobconfig.json": _processing_job_config(
+        "processingjobconfig.json": processing_job_config(
             spec,
             inputs,
             image=image,
@@ -260,16 +262,24 @@ def _s3_uri(job_name: str, direction: str, channel: str) -> str:
     return f"s3://sandbox-local/{job_name}/{direction}/{channel}"
 
 
-def _processing_job_config(
+def processing_job_config(
     spec: ScriptSpec,
     inputs: list[InputBinding],
     *,
     image: str,
     job_name: str,
     start: EntryPoint,
+    s3_uri: Callable[[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    channels = [(b.channel, b.container_path, _s3_input(spec, b, job_name)) for b in inputs]
-    channels.append(("code", CODE_PATH, S3Source(_s3_uri(job_name, "input", "code"))))
+    """The job as DescribeProcessingJob shows it, and as ``processingjobconfig.json`` holds it.
+
+    ``s3_uri(direction, channel)`` places the code (channel ``code``), the inputs that
+    have no S3 data of their own and the outputs (direction ``input`` or ``output``);
+    by default under a stand-in bucket named after the job.
+    """
+    uri = s3_uri or (lambda direction, channel: _s3_uri(job_name, direction, channel))
+    channels = [(b.channel, b.container_path, _s3_input(spec, b, uri)) for b in inputs]
+    channels.append(("code", CODE_PATH, S3Source(uri("input", "code"))))
     app: dict[str, Any] = {"ImageUri": image}
     if not start.from_image:
         app["ContainerEntrypoint"] = start.entrypoint
@@ -289,7 +299,7 @@ def _processing_job_config(
                     "AppManaged": False,
                     "S3Output": {
                         "LocalPath": channel.path,
-                        "S3Uri": _s3_uri(job_name, "output", name),
+                        "S3Uri": uri("output", name),
                         "S3UploadMode": "EndOfJob",
                     },
                 }
@@ -309,11 +319,13 @@ def _processing_job_config(
     }
 
 
-def _s3_input(spec: ScriptSpec, binding: InputBinding, job_name: str) -> S3Source:
+def _s3_input(
+    spec: ScriptSpec, binding: InputBinding, s3_uri: Callable[[str, str], str]
+) -> S3Source:
     """The real S3 input, or a stand-in URI with the S3 types the spec states."""
     if binding.s3 is not None:
         return binding.s3
-    uri = _s3_uri(job_name, "input", binding.channel)
+    uri = s3_uri("input", binding.channel)
     channel = spec.inputs.get(binding.channel)
     if channel is None:
         return S3Source(uri)

@@ -1,4 +1,5 @@
-"""The one module that talks to boto3: S3 clients, and botocore's errors as ours.
+"""The one module that talks to boto3: S3 clients (and the SageMaker and CloudWatch Logs
+clients a submit uses), and botocore's errors as ours.
 
 boto3 is optional (the ``s3`` extra) and imported only here, only when S3 data is asked
 for. Every botocore error becomes one line naming the URI: a
@@ -20,6 +21,7 @@ __all__ = [
     "endpoint_of",
     "is_missing",
     "make_client",
+    "make_service_client",
     "require_boto3",
     "translated_errors",
 ]
@@ -47,6 +49,24 @@ def make_client() -> Any:
         connect_timeout=10, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
     )
     return boto3.session.Session().client("s3", endpoint_url=_endpoint_override(), config=config)
+
+
+def make_service_client(service: str, region: str | None = None) -> Any:
+    """A client of another AWS service (``sagemaker``, ``logs``), made as the S3 one:
+    the standard credential chain, ``AWS_ENDPOINT_URL`` honoured.
+
+    Raises:
+        UsageError: boto3 is not installed.
+    """
+    try:
+        import boto3
+    except ImportError as exc:
+        raise _no_boto3() from exc
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(
+        "AWS_ENDPOINT_URL"
+    )
+    session = boto3.session.Session(region_name=region)
+    return session.client(service, endpoint_url=endpoint or None)
 
 
 def require_boto3() -> None:

@@ -407,3 +407,19 @@ def test_a_run_whose_controller_died_is_saved_as_interrupted_and_its_container_r
         result.error_message == f"interrupted: its controller (pid {dead.pid}) died before it ended"
     )
     assert not (going / "result.json").exists()
+
+
+def test_no_module_but_the_store_writes_a_result_file() -> None:
+    """``result.json`` and ``pipeline_result.json`` are written only by ``save_result`` and
+    ``save_pipeline_result``: no other module of the package names them in a write."""
+    package = Path(__file__).resolve().parents[2] / "sandbox"
+    writers = []
+    for source in sorted(package.rglob("*.py")):
+        if source == package / "results" / "store.py":
+            continue
+        for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+            if "write_json_atomic(" in line and (
+                "result_file" in line or "RESULT_FILE" in line or "result.json" in line
+            ):
+                writers.append(f"{source.relative_to(package)}:{number}")
+    assert writers == []
