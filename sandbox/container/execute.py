@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandbox.container.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.container.monitor import StatsMonitor
+from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 
 __all__ = ["ContainerOutcome", "run_container"]
@@ -40,6 +41,9 @@ class ContainerOutcome:
     stderr: str
     monitor: StatsMonitor | None
     error: str | None = None
+    transfer: Transfer | None = None
+    """What copying the job's folders in and out cost (engines without this machine's
+    files); ``None`` with bind mounts."""
 
 
 def run_container(
@@ -64,7 +68,7 @@ def run_container(
     if heartbeat is not None:
         heartbeat.touch(mode=0o600)  # fresh before the supervisor first looks
     handle = engine.start(request)
-    beating = _Heartbeat(heartbeat) if heartbeat is not None else None
+    beating = _Heartbeat(heartbeat, handle) if heartbeat is not None else None
     started = time.monotonic()
     monitor: StatsMonitor | None = None
     try:
@@ -78,6 +82,8 @@ def run_container(
         stderr = handle.logs(stdout=False, stderr=True)
         if follower is not None:
             follower.join(timeout=1.0)
+        # Before the removal: the outputs of a copy-mode container exist only in it.
+        transfer = handle.copy_back()
     finally:
         if beating is not None:
             beating.stop()
@@ -95,14 +101,16 @@ def run_container(
         stderr=stderr,
         monitor=monitor,
         error=error,
+        transfer=transfer,
     )
 
 
 class _Heartbeat:
     """Touches a file every few seconds on a daemon thread until stopped."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, handle: ContainerHandle) -> None:
         self._path = path
+        self._handle = handle
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="sandbox-heartbeat", daemon=True)
         self._thread.start()
@@ -111,6 +119,7 @@ class _Heartbeat:
         while not self._stopped.wait(HEARTBEAT_INTERVAL_S):
             try:
                 self._path.touch()
+                self._handle.push(self._path)
             except OSError as exc:  # keep trying: a silent heartbeat stops the job
                 logger.warning("heartbeat not written: %s", str(exc))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
+    from sandbox.container.transfer import Transfer
 
 __all__ = ["ContainerHandle", "Engine"]
 
@@ -43,6 +44,15 @@ class ContainerHandle(Protocol):
 
     def stats(self) -> Iterator[dict[str, Any]]:
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
+        ...
+
+    def copy_back(self) -> Transfer | None:
+        """Copy mode (an engine that does not see this machine's files): bring the
+        writable mounts back to the host; ``None`` with bind mounts."""
+        ...
+
+    def push(self, host_path: Path) -> None:
+        """Copy mode: show the container this host file's current content."""
         ...
 
     def remove(self) -> None:

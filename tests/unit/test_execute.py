@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sandbox.container import execute
 from sandbox.container.engine import ContainerRequest, ContainerState
 from sandbox.container.execute import run_container
 from sandbox.container.seam import ContainerHandle
+from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 
 MIB = 1024 * 1024
@@ -60,6 +62,9 @@ class FakeHandle:
         self.wait_timeouts: list[float | None] = []
         self.signals: list[str] = []
         self.removed = 0
+        self.transfer: Transfer | None = None
+        self.copied_back_before_removal: bool | None = None
+        self.pushed: list[Path] = []
 
     def wait(self, timeout_s: float | None) -> int | None:
         self.wait_timeouts.append(timeout_s)
@@ -91,6 +96,13 @@ class FakeHandle:
 
     def follow_logs(self) -> Iterator[bytes]:
         return iter([b"hello ", b"world\n"])
+
+    def copy_back(self) -> Transfer | None:
+        self.copied_back_before_removal = self.removed == 0
+        return self.transfer
+
+    def push(self, host_path: Path) -> None:
+        self.pushed.append(host_path)
 
     def remove(self) -> None:
         self.removed += 1
@@ -210,3 +222,29 @@ def test_start_failure_propagates_without_a_handle() -> None:
 
     with pytest.raises(InfrastructureError, match="no such image"):
         run_container(FailingEngine(), REQUEST, max_runtime_s=1)
+
+
+def test_a_copy_mode_container_is_copied_back_before_it_is_removed(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=0)
+    handle.transfer = Transfer(bytes_in=10, seconds_in=0.1, bytes_out=20, seconds_out=0.2)
+    outcome = _run(handle, max_runtime_s=None)
+    assert outcome.transfer is handle.transfer
+    assert handle.copied_back_before_removal is True
+    assert handle.removed == 1
+
+
+def test_the_heartbeat_is_pushed_to_the_container(
+    fast_stop: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execute, "HEARTBEAT_INTERVAL_S", 0.01)
+    handle = FakeHandle(exit_code=0, running_waits=1)
+    waited = handle.wait
+
+    def slow_wait(timeout_s: float | None) -> int | None:
+        time.sleep(0.1)
+        return waited(timeout_s)
+
+    monkeypatch.setattr(handle, "wait", slow_wait)
+    beat = tmp_path / "heartbeat"
+    _run(handle, max_runtime_s=None, heartbeat=beat)
+    assert beat in handle.pushed
