@@ -1,9 +1,11 @@
 """A second Docker engine that does not see this machine's ``/tmp``, for the copy mode.
 
-``dockerd`` runs in its own mount namespace (``unshare --mount --propagation private``)
-with a private tmpfs over ``/tmp`` (and over ``/run/containerd``, so that it starts its
-own containerd), on its own socket, exec root, pid file and cgroup parent, with no bridge
-and no iptables rules: the main engine is not touched. Its data root is on disk and is
+``dockerd`` runs in its own mount and network namespaces (``unshare --mount --net
+--propagation private``) with a private tmpfs over ``/tmp`` (and over ``/run/containerd``,
+so that it starts its own containerd), on its own socket, exec root, pid file and cgroup
+parent, with no bridge and no iptables rules: the main engine is not touched. Its own
+network namespace matters: ``dockerd --bridge none`` deletes any ``docker0`` it sees,
+which in the machine's namespace is the main engine's bridge. Its data root is on disk and is
 kept between sessions, named by the image id it holds, so the ~1 GB image is loaded once.
 """
 
@@ -26,6 +28,7 @@ __all__ = ["SecondEngine", "SecondEngineUnavailable", "second_engine"]
 
 _DATA_ROOT_PREFIX = "/var/lib/sandbox-test-dockerd-"
 _START_TIMEOUT_S = 60.0
+_UNSHARE = ["unshare", "--mount", "--net", "--propagation", "private"]
 
 
 class SecondEngineUnavailable(Exception):
@@ -70,10 +73,13 @@ def second_engine(image_reference: str, image_id: str) -> Iterator[SecondEngine]
         (run_dir / "daemon.json").write_text("{}\n")  # not the machine's /etc/docker one
         log = data_root.parent / f"{data_root.name}.{run_id}.log"
         stack.callback(log.unlink, True)
+        main_bridge = Path("/sys/class/net/docker0")
+        had_bridge = main_bridge.exists()
         process = _start(run_dir, socket, data_root, log, run_id)
         stack.callback(_stop, process)
         host = f"unix://{socket}"
         _wait_until_it_answers(host, process, log)
+        assert main_bridge.exists() or not had_bridge, "the second dockerd removed docker0"
         _load_image(host, image_reference)
         yield SecondEngine(host=host, data_root=data_root, log=log)
 
@@ -124,7 +130,7 @@ def _start(
     )
     with open(log, "ab") as output:
         return subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "sh", *dockerd],
+            [*_UNSHARE, "sh", "-c", inner, "sh", *dockerd],
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
