@@ -95,3 +95,24 @@ def test_a_run_through_it_copies_and_gives_the_same_outputs_as_a_local_run(
     with DockerEngine.connect() as other:
         # Every container of the session carries the session's label (see conftest).
         assert other.count_labelled(os.environ["SANDBOX_EXTRA_LABELS"]) == 0
+
+
+def test_forced_copy_mode_brings_back_the_exit_message_and_the_same_verdict(
+    engine: DockerEngine, offline_image: ResolvedImage, tmp_path: Path
+) -> None:
+    results = {}
+    for mode in ("bind", "copy"):
+        request = RunRequest(
+            script="exit_message",
+            scripts_dir=Path(__file__).parent / "scripts",
+            workspace=tmp_path / mode,
+            copy_mode=mode,
+        )
+        results[mode] = run_script(request, engine)
+    bind, copy = results["bind"], results["copy"]
+    assert (bind.status, copy.status) == (Status.FAIL, Status.FAIL)
+    assert copy.exit_code == bind.exit_code == 2
+    assert copy.exit_message is not None and copy.exit_message == bind.exit_message
+    assert copy.error_message == bind.error_message
+    assert any("copied back" in line for line in copy.findings)
+    assert not any("copied back" in line for line in bind.findings)
