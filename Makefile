@@ -53,6 +53,7 @@ bench: install engine ## Benchmarks: print ratios measured side by side
 	$(BIN)/python bench/datagen.py
 	$(BIN)/python bench/derived_images.py
 	$(BIN)/python bench/controller_memory.py
+	$(BIN)/python bench/copy_mode.py
 
 clean: ## Remove the workspace and leftover containers of the tool
 	-$(BIN)/sandbox clean-workspace 2>/dev/null

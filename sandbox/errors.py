@@ -123,10 +123,12 @@ class DiskFullError(InfrastructureError):
 class EngineUnavailableError(InfrastructureError):
     """No Docker engine answers."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, endpoint: str | None = None) -> None:
         self.detail = detail
+        self.endpoint = endpoint
+        where = f" at {endpoint}" if endpoint else ""
         super().__init__(
-            f"no Docker engine answers ({detail}); start Docker, or run "
+            f"no Docker engine answers{where} ({detail}); start Docker, or run "
             "'bash .ci/ensure-docker.sh' as root on Debian/Ubuntu"
         )
 

@@ -40,6 +40,7 @@ from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints
 from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.container.ownership import chown_folders, hand_over, invoking_user
 from sandbox.container.training import pack_artifacts, training_layout
+from sandbox.container.transfer import copy_mode_setting
 from sandbox.contract.resolve import (
     Overrides,
     ResolvedScript,
@@ -129,6 +130,10 @@ class RunRequest:
     """Bake the requirements into a derived image instead of installing them each run."""
     strict: bool = False
     """A module the script imports and the image lacks stops the run before it starts."""
+    copy_mode: str | None = None
+    """``auto``, ``bind`` or ``copy``: how the job's folders reach the container; ``None``:
+    ``SANDBOX_COPY_MODE``, else ``auto`` (copies when the engine does not see this
+    machine's files)."""
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
@@ -141,6 +146,7 @@ def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:
     """
     # Bad input is reported before the engine is asked for anything.
     containerize.heartbeat_timeout_s()
+    copy_mode_setting(request.copy_mode)
     check_limit_options(request.memory, request.cpus)
     script_path = find_script(request.script, request.scripts_dir)
     resolved = resolve_script(script_path, request.spec_path, request.overrides)
@@ -190,6 +196,7 @@ def _run_resolved(
     connect: Callable[[], Engine],
 ) -> TestResult:
     containerize.heartbeat_timeout_s()
+    copy_mode_setting(request.copy_mode)
     source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
     if engine is not None:
         return _run_in_folder(_prepared(request, resolved, source_dir, engine), request)
@@ -389,6 +396,7 @@ def _run_container(job: _Job, request: RunRequest, *, supervised: bool) -> Conta
         labels=job.labels,
         supervised=supervised,
     )
+    container = dataclasses.replace(container, copy_mode=copy_mode_setting(request.copy_mode))
     return run_container(
         job.engine,
         container,
@@ -416,7 +424,13 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     result = result.model_copy(
         update={
             "inputs": {b.channel: b.source for b in job.plan.bindings},
-            "findings": [*result.findings, *job.deps.findings, *_run_findings(job), *packing],
+            "findings": [
+                *result.findings,
+                *job.deps.findings,
+                *_run_findings(job),
+                *packing,
+                *([outcome.transfer.summary()] if outcome.transfer is not None else []),
+            ],
             "artifacts": artifacts,
             "error_message": _with_import_hint(result, resolved, request.source_dir),
         }

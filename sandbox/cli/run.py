@@ -137,6 +137,12 @@ __all__ = ["test_script_command"]
     is_flag=True,
     help="Exit 2 before the run when the script imports a module the image lacks.",
 )
+@click.option(
+    "--copy-mode",
+    type=click.Choice(["auto", "bind", "copy"]),
+    help="How folders reach the container: bind mounts, copies (an engine that does not "
+    "see this machine's files), or auto (detect; default, or SANDBOX_COPY_MODE).",
+)
 @hyperparameters_option
 @click.option(
     "--kind",
@@ -254,6 +260,7 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         requirements_file=options["requirements_file"],
         bake_requirements=options["bake_requirements"],
         strict=options["strict"],
+        copy_mode=options["copy_mode"],
     )
 
 

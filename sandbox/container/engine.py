@@ -13,6 +13,9 @@ import logging
 import re
 import tarfile
 import tempfile
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,12 +25,22 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.tls
 import docker.types
 import requests.exceptions
 import urllib3.exceptions
 
 from sandbox.constants import CONTROLLER_LABEL, DEFAULT_PIDS_LIMIT, TOOL_LABEL, WORKSPACE_LABEL
+from sandbox.container.endpoint import Endpoint, resolve_endpoint
 from sandbox.container.seam import ContainerHandle, Engine
+from sandbox.container.transfer import (
+    CopyMode,
+    Transfer,
+    copy_mode_setting,
+    extract_safely,
+    file_archive,
+    mounts_archive,
+)
 from sandbox.errors import (
     EngineUnavailableError,
     ExecutableNotFoundError,
@@ -86,6 +99,8 @@ class ContainerRequest:
     tmpfs: dict[str, str] = field(default_factory=dict)
     name: str | None = None
     pids_limit: int = DEFAULT_PIDS_LIMIT
+    copy_mode: CopyMode | None = None
+    """How the mounts reach the container; ``None``: ``SANDBOX_COPY_MODE``, else auto."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +140,9 @@ class DockerContainer:
     """A started container (a :class:`~sandbox.container.seam.ContainerHandle`); always
     call :meth:`remove` (the runner does, in ``finally``)."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Any, copied: _Copied | None = None) -> None:
         self._container = container
+        self._copied = copied
 
     @property
     def id(self) -> str:
@@ -209,6 +225,55 @@ class DockerContainer:
         """The engine's stats stream; it does not end on exit (empty samples follow)."""
         yield from self._container.stats(stream=True, decode=True)
 
+    def copy_back(self) -> Transfer | None:
+        """In copy mode, bring the writable mounts' folders back to the host (streamed,
+        extracted safely) and return what the copies cost; ``None`` with bind mounts."""
+        copied = self._copied
+        if copied is None:
+            return None
+        for mount in copied.mounts:
+            if mount.read_only or not mount.host_path.is_dir():
+                continue
+            try:
+                chunks, _stat = self._container.client.api.get_archive(
+                    self.id, mount.container_path, chunk_size=_COPY_CHUNK
+                )
+                extract_safely(
+                    chunks,
+                    mount.host_path,
+                    container_path=mount.container_path,
+                    mounts=copied.mounts,
+                    transfer=copied.transfer,
+                )
+            except docker.errors.NotFound:
+                continue  # the job removed the folder: nothing to bring back
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise InfrastructureError(
+                    f"cannot copy {mount.container_path} back from the container: "
+                    f"{_first_line(str(exc))}"
+                ) from exc
+            except (OSError, tarfile.TarError) as exc:
+                raise InfrastructureError(
+                    f"cannot copy {mount.container_path} back to {mount.host_path}: {exc}"
+                ) from exc
+        return copied.transfer
+
+    def push(self, host_path: Path) -> None:
+        """Show the container the current content of this host file under a mount (copy
+        mode; a bind mount shows it already). A failure is logged, not raised."""
+        copied = self._copied
+        if copied is None:
+            return
+        target = copied.container_path_of(host_path)
+        if target is None:
+            return
+        try:
+            self._container.client.api.put_archive(
+                self.id, "/", file_archive(host_path, target, copied.owner)
+            )
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            logger.warning("cannot refresh %s in the container: %s", target, str(exc))
+
     def remove(self) -> bool:
         """Remove the container, killing it if it still runs; never raises.
 
@@ -228,8 +293,9 @@ class DockerEngine:
     """A connection to one Docker engine (an :class:`~sandbox.container.seam.Engine`);
     a context manager that closes it."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, endpoint: Endpoint | None = None) -> None:
         self._client = client
+        self._endpoint = endpoint
 
     def __enter__(self) -> DockerEngine:
         return self
@@ -244,13 +310,91 @@ class DockerEngine:
 
     @classmethod
     def connect(cls) -> DockerEngine:
-        """Connect to the engine the environment points at (``DOCKER_HOST`` or the socket)."""
+        """Connect to the engine the ``docker`` command line would use: ``DOCKER_HOST``,
+        else the Docker context (``DOCKER_CONTEXT``, else the CLI config's current one),
+        else the default socket.
+
+        Raises:
+            EngineUnavailableError: the engine does not answer (the message names the
+                endpoint tried and where it came from), or the context does not exist.
+        """
+        endpoint = resolve_endpoint()
+        client = None
         try:
-            client = docker.from_env(timeout=_API_TIMEOUT_S)
+            client = _client(endpoint)
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-            raise EngineUnavailableError(_first_line(str(exc))) from exc
-        return cls(client)
+            if client is not None:
+                client.close()
+            raise EngineUnavailableError(_first_line(str(exc)), endpoint.describe()) from exc
+        return cls(client, endpoint)
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        return self._endpoint
+
+    def shares_files(self, image: str) -> bool:
+        """Whether this engine sees this machine's files, so bind mounts work: not when
+        its endpoint is not a local socket; else a probe (a file in a fresh folder,
+        bound into a created container of ``image``, must be visible there). The answer
+        is kept per engine for the life of the process."""
+        if self._endpoint is not None and not self._endpoint.is_local_socket:
+            return False
+        key = self._engine_key()
+        with _SHARES_LOCK:
+            known = _SHARES_FILES.get(key)
+        if known is None:
+            known = self._probe_shared_files(image)
+            with _SHARES_LOCK:
+                _SHARES_FILES[key] = known
+            logger.info("engine %s sees this machine's files: %s", key, known)
+        return known
+
+    def _engine_key(self) -> str:
+        host = self._endpoint.host if self._endpoint is not None else ""
+        return f"{host}#{self._info().get('ID', '')}"
+
+    def _probe_shared_files(self, image: str) -> bool:
+        with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
+            name = f"probe-{uuid.uuid4().hex}"
+            (Path(folder) / name).write_text("probe\n", encoding="utf-8")
+            try:
+                container = self._client.containers.create(
+                    image=image,
+                    entrypoint=["/probe-never-started"],
+                    mounts=[
+                        docker.types.Mount(
+                            target="/sandbox-probe", source=folder, type="bind", read_only=True
+                        )
+                    ],
+                    labels={TOOL_LABEL: "sandbox-probe"},
+                    network_mode="none",
+                )
+            except docker.errors.ImageNotFound as exc:
+                raise ImageNotFoundError(image, _first_line(str(exc))) from exc
+            except docker.errors.APIError as exc:
+                # "bind source path does not exist": the engine's host has no such folder.
+                logger.debug("probe container refused: %s", str(exc))
+                return False
+            except requests.exceptions.RequestException as exc:
+                raise InfrastructureError(f"cannot create container: {exc}") from exc
+            try:
+                chunks, _stat = self._client.api.get_archive(container.id, f"/sandbox-probe/{name}")
+                for _chunk in chunks:
+                    pass
+                return True
+            except docker.errors.NotFound:
+                return False
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise InfrastructureError(f"cannot probe the engine's files: {exc}") from exc
+            finally:
+                DockerContainer(container).remove()
+
+    def _copies(self, request: ContainerRequest) -> bool:
+        mode = request.copy_mode or copy_mode_setting()
+        if mode is CopyMode.AUTO:
+            return bool(request.mounts) and not self.shares_files(request.image)
+        return mode is CopyMode.COPY
 
     def close(self) -> None:
         self._client.close()
@@ -375,14 +519,21 @@ class DockerEngine:
             ImageNotFoundError: the image is not present.
             InfrastructureError: anything else the engine refused or did not answer.
         """
+        copies = self._copies(request)
+        kwargs = _create_kwargs(request)
+        if copies:
+            kwargs.pop("mounts", None)
         try:
-            container = self._client.containers.create(**_create_kwargs(request))
+            container = self._client.containers.create(**kwargs)
         except docker.errors.ImageNotFound as exc:
             raise ImageNotFoundError(request.image, _first_line(str(exc))) from exc
         except (docker.errors.APIError, requests.exceptions.RequestException) as exc:
             raise InfrastructureError(f"cannot create container: {_first_line(str(exc))}") from exc
-        handle = DockerContainer(container)
+        copied = _Copied(request.mounts, _owner(request.user)) if copies else None
+        handle = DockerContainer(container, copied)
         try:
+            if copied is not None:
+                self._copy_in(container, copied)
             container.start()
         except BaseException as exc:
             handle.remove()
@@ -390,6 +541,17 @@ class DockerEngine:
                 raise _start_error(exc) from exc
             raise
         return handle
+
+    def _copy_in(self, container: Any, copied: _Copied) -> None:
+        """Put every mount's host folder into the created container (one tar stream)."""
+        archive = _Counted(mounts_archive(copied.mounts, copied.owner))
+        started = time.monotonic()
+        try:
+            self._client.api.put_archive(container.id, "/", archive)
+        except (OSError, tarfile.TarError) as exc:
+            raise InfrastructureError(f"cannot copy the job's folders in: {exc}") from exc
+        copied.transfer.bytes_in = archive.count
+        copied.transfer.seconds_in = time.monotonic() - started
 
     def remove_labelled(self, label: str, *, stopped_only: bool = False) -> int:
         """Remove every container carrying ``label``; return how many were removed.
@@ -455,6 +617,75 @@ def _payloads(raw: Any) -> Iterator[bytes]:
         pending = pending[offset:]
         if payloads:
             yield b"".join(payloads)
+
+
+_COPY_CHUNK = 1024 * 1024
+_SHARES_FILES: dict[str, bool] = {}
+_SHARES_LOCK = threading.Lock()
+
+
+def _client(endpoint: Endpoint) -> Any:
+    """A docker-py client for ``endpoint``; ``DOCKER_HOST`` keeps docker-py's reading of
+    the environment (``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``)."""
+    if endpoint.context is None:
+        return docker.from_env(timeout=_API_TIMEOUT_S)
+    tls: Any = None
+    if endpoint.tls is not None:
+        material = endpoint.tls
+        client_cert = None
+        if material.client_cert is not None and material.client_key is not None:
+            client_cert = (str(material.client_cert), str(material.client_key))
+        tls = docker.tls.TLSConfig(
+            client_cert=client_cert,
+            ca_cert=str(material.ca_cert) if material.ca_cert else None,
+            verify=material.verify and material.ca_cert is not None,
+        )
+    return docker.DockerClient(base_url=endpoint.host, tls=tls, timeout=_API_TIMEOUT_S)
+
+
+@dataclass
+class _Copied:
+    """A copy-mode container's mounts, owner and copy figures."""
+
+    mounts: list[Mount]
+    owner: tuple[int, int]
+    transfer: Transfer = field(default_factory=Transfer)
+
+    def container_path_of(self, host_path: Path) -> str | None:
+        """Where a host file under one of the mounts is in the container (the deepest)."""
+        best: tuple[int, str] | None = None
+        for mount in self.mounts:
+            try:
+                relative = host_path.relative_to(mount.host_path)
+            except ValueError:
+                continue
+            depth = len(mount.host_path.parts)
+            if best is None or depth > best[0]:
+                target = mount.container_path.rstrip("/")
+                path = target if relative == Path(".") else f"{target}/{relative.as_posix()}"
+                best = (depth, path)
+        return best[1] if best else None
+
+
+class _Counted:
+    """An iterator of chunks that counts the bytes it hands out."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.count += len(chunk)
+            yield chunk
+
+
+def _owner(user: str | None) -> tuple[int, int]:
+    uid, _, gid = (user or "0:0").partition(":")
+    try:
+        return int(uid), int(gid or uid)
+    except ValueError:
+        return 0, 0
 
 
 def _create_kwargs(request: ContainerRequest) -> dict[str, Any]:

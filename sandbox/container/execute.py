@@ -14,6 +14,7 @@ from sandbox.constants import STDERR_LOG_FILE, STDOUT_LOG_FILE
 from sandbox.container.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.container.logs import CapturedLog, capture
 from sandbox.container.monitor import StatsMonitor
+from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 
 __all__ = ["ContainerOutcome", "run_container"]
@@ -46,6 +47,9 @@ class ContainerOutcome:
     stderr: CapturedLog
     monitor: StatsMonitor | None
     error: str | None = None
+    transfer: Transfer | None = None
+    """What copying the job's folders in and out cost (engines without this machine's
+    files); ``None`` with bind mounts."""
 
 
 def run_container(
@@ -76,7 +80,7 @@ def run_container(
     if heartbeat is not None:
         heartbeat.touch(mode=0o600)  # fresh before the supervisor first looks
     handle = engine.start(request)
-    beating = _Heartbeat(heartbeat) if heartbeat is not None else None
+    beating = _Heartbeat(heartbeat, handle) if heartbeat is not None else None
     started = time.monotonic()
     monitor: StatsMonitor | None = None
     engine_lost = False
@@ -104,6 +108,8 @@ def run_container(
         )
         if follower is not None:
             follower.join(timeout=1.0)
+        # Before the removal: the outputs of a copy-mode container exist only in it.
+        transfer = handle.copy_back()
     finally:
         if beating is not None:
             beating.stop()
@@ -122,6 +128,7 @@ def run_container(
         stderr=stderr,
         monitor=monitor,
         error=error,
+        transfer=transfer,
     )
 
 
@@ -132,8 +139,9 @@ def _log(log_dir: Path | None, name: str) -> Path | None:
 class _Heartbeat:
     """Touches a file every few seconds on a daemon thread until stopped."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, handle: ContainerHandle) -> None:
         self._path = path
+        self._handle = handle
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="sandbox-heartbeat", daemon=True)
         self._thread.start()
@@ -142,6 +150,7 @@ class _Heartbeat:
         while not self._stopped.wait(HEARTBEAT_INTERVAL_S):
             try:
                 self._path.touch()
+                self._handle.push(self._path)
             except OSError as exc:  # keep trying: a silent heartbeat stops the job
                 logger.warning("heartbeat not written: %s", str(exc))
 

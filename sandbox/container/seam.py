@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ContainerState,
         ImageInfo,
     )
+    from sandbox.container.transfer import Transfer
 
 __all__ = ["ContainerHandle", "Engine"]
 
@@ -54,6 +55,15 @@ class ContainerHandle(Protocol):
 
     def engine_answers(self) -> bool:
         """Whether the engine that runs this container answers now."""
+        ...
+
+    def copy_back(self) -> Transfer | None:
+        """Copy mode (an engine that does not see this machine's files): bring the
+        writable mounts back to the host; ``None`` with bind mounts."""
+        ...
+
+    def push(self, host_path: Path) -> None:
+        """Copy mode: show the container this host file's current content."""
         ...
 
     def remove(self) -> bool:

@@ -152,3 +152,20 @@ def test_secret_env_set_nowhere_is_a_one_line_error_before_any_engine(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert "secret variable DB_URL: not set" in lines[0]
+
+
+def test_a_bad_copy_mode_in_the_environment_exits_2_before_any_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = tmp_path / "tabular.py"
+    script.write_text(SCRIPT, encoding="utf-8")
+    monkeypatch.setenv("SANDBOX_COPY_MODE", "rsync")
+    result = _invoke("test-script", str(script))
+    assert result.exit_code == 2, result.output
+    assert "SANDBOX_COPY_MODE='rsync': give auto, bind or copy" in result.stderr
+
+
+def test_copy_mode_takes_only_auto_bind_or_copy() -> None:
+    result = _invoke("test-script", "anything", "--copy-mode", "rsync")
+    assert result.exit_code == 2
+    assert "--copy-mode" in result.stderr

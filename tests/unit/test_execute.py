@@ -14,6 +14,7 @@ from sandbox.container import execute
 from sandbox.container.engine import ContainerRequest, ContainerState
 from sandbox.container.execute import run_container
 from sandbox.container.seam import ContainerHandle
+from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 
 MIB = 1024 * 1024
@@ -66,6 +67,9 @@ class FakeHandle:
         self.wait_timeouts: list[float | None] = []
         self.signals: list[str] = []
         self.removed = 0
+        self.transfer: Transfer | None = None
+        self.copied_back_before_removal: bool | None = None
+        self.pushed: list[Path] = []
 
     def wait(self, timeout_s: float | None) -> int | None:
         self.wait_timeouts.append(timeout_s)
@@ -97,6 +101,13 @@ class FakeHandle:
 
     def follow_logs(self) -> Iterator[bytes]:
         return iter([b"hello ", b"world\n"])
+
+    def copy_back(self) -> Transfer | None:
+        self.copied_back_before_removal = self.removed == 0
+        return self.transfer
+
+    def push(self, host_path: Path) -> None:
+        self.pushed.append(host_path)
 
     def engine_answers(self) -> bool:
         return self.answers.pop(0) if self.answers else True
@@ -276,3 +287,29 @@ def test_the_mask_applies_to_the_log_files_and_tails(fast_stop: None, tmp_path: 
     outcome = _run(FakeHandle(exit_code=0), max_runtime_s=10, log_dir=tmp_path, mask=hide_err)
     assert (tmp_path / "stderr.log").read_bytes() == b"*** line\n"
     assert outcome.stderr.tail == ["*** line"]
+
+
+def test_a_copy_mode_container_is_copied_back_before_it_is_removed(fast_stop: None) -> None:
+    handle = FakeHandle(exit_code=0)
+    handle.transfer = Transfer(bytes_in=10, seconds_in=0.1, bytes_out=20, seconds_out=0.2)
+    outcome = _run(handle, max_runtime_s=None)
+    assert outcome.transfer is handle.transfer
+    assert handle.copied_back_before_removal is True
+    assert handle.removed == 1
+
+
+def test_the_heartbeat_is_pushed_to_the_container(
+    fast_stop: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(execute, "HEARTBEAT_INTERVAL_S", 0.01)
+    handle = FakeHandle(exit_code=0, running_waits=1)
+    waited = handle.wait
+
+    def slow_wait(timeout_s: float | None) -> int | None:
+        time.sleep(0.1)
+        return waited(timeout_s)
+
+    monkeypatch.setattr(handle, "wait", slow_wait)
+    beat = tmp_path / "heartbeat"
+    _run(handle, max_runtime_s=None, heartbeat=beat)
+    assert beat in handle.pushed

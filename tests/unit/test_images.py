@@ -29,6 +29,7 @@ from sandbox.container.images import (
     profiles_root,
 )
 from sandbox.container.seam import ContainerHandle
+from sandbox.container.transfer import Transfer
 from sandbox.errors import (
     BaseImageError,
     ImageBuildError,
@@ -110,6 +111,12 @@ class FakeListing:
 
     def stats(self) -> Iterator[dict[str, Any]]:
         return iter([])
+
+    def copy_back(self) -> Transfer | None:
+        return None
+
+    def push(self, host_path: Path) -> None:
+        pass
 
     def remove(self) -> None:
         pass
