@@ -47,6 +47,7 @@ __all__ = [
     "removed_special_files",
     "report_file",
     "run_labels",
+    "timeline_file",
 ]
 
 SUPERVISOR_PYTHON = "python3"
@@ -56,6 +57,7 @@ OUT_DIR = "/opt/sandbox/out"
 HOME_DIR = "/tmp/sandbox-home"
 _CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
 _REPORT = "supervisor.json"
+_TIMELINE = "timeline.json"
 _HEARTBEAT = "heartbeat"
 _HEARTBEAT_TIMEOUT_S = 60.0
 HEARTBEAT_TIMEOUT_ENV = "SANDBOX_HEARTBEAT_TIMEOUT_S"
@@ -90,6 +92,11 @@ def extra_labels() -> dict[str, str]:
 
 def report_file(run: RunFolder) -> Path:
     return run.supervisor / _REPORT
+
+
+def timeline_file(run: RunFolder) -> Path:
+    """The supervisor's samples of the cgroup, written at exit."""
+    return run.supervisor / _TIMELINE
 
 
 def main_exit_code(run: RunFolder) -> int | None:
@@ -200,7 +207,7 @@ def heartbeat_timeout_s() -> float:
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
     # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
     command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
-    command += ["--report", f"{OUT_DIR}/{_REPORT}"]
+    command += ["--report", f"{OUT_DIR}/{_REPORT}", "--timeline", f"{OUT_DIR}/{_TIMELINE}"]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
     if as_root:

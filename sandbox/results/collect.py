@@ -106,7 +106,11 @@ def _execution(
         exit_message_valid=valid or training,
         failure_reason=failure,
         main_sys_exit_code=containerize.main_exit_code(run),
-        resources=usage_from_report(containerize.report_file(run), outcome.monitor),
+        resources=usage_from_report(
+            containerize.report_file(run),
+            outcome.monitor,
+            timeline_file=containerize.timeline_file(run),
+        ),
     )
 
 
