@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.contract.resolve import Overrides
+from sandbox.report.html import render_html
 from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
 
@@ -138,6 +139,8 @@ def test_a_half_second_run_has_a_timeline_whose_figures_agree(engine: Any, tmp_p
     # The timeline leaves inactive page cache out, the cgroup's peak does not.
     assert 100 <= highest <= result.peak_memory_mb
     assert result.peak_rss_mb >= 100
+    page = render_html(result)
+    assert 'id="no-timeline"' not in page and "<svg" in page
 
 
 def test_a_gpu_instance_type_runs_on_cpu_with_a_finding(engine: Any, tmp_path: Path) -> None:
