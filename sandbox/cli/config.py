@@ -63,8 +63,11 @@ def _command_of(
     while isinstance(command, click.Group) and words and words[0] in command.commands:
         path, command = (*path, words[0]), command.commands[words[0]]
         words = words[1:]
-    if isinstance(command, click.Group):  # no command given: the one most runs use
-        path, command = (*path, "test-script"), command.commands["test-script"]
+    if isinstance(command, click.Group) and not path:  # no command: the one most runs use
+        path, command = ("test-script",), command.commands["test-script"]
+    if isinstance(command, click.Group):
+        names = ", ".join(sorted(command.commands))
+        raise UsageError(f"sandbox config {' '.join(path)}: name one of its commands: {names}")
     return path, command, words
 
 

@@ -116,6 +116,12 @@ def test_a_nested_command_table_is_taken(project: Path) -> None:
     assert settings_lines(invoke("config", "images", "build"))["rebuild"].startswith("true  # ")
 
 
+def test_config_of_a_group_asks_for_one_of_its_commands(project: Path) -> None:
+    result = invoke("config", "images")
+    assert result.exit_code == 2
+    assert "sandbox config images: name one of its commands: build, list, show" in result.output
+
+
 def test_sandbox_toml_is_the_table_itself_and_wins_in_its_folder(project: Path) -> None:
     (project / "sandbox.toml").write_text('image = "from-sandbox-toml"\n', encoding="utf-8")
     found = find_settings_file(Path.cwd())
