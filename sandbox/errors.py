@@ -30,6 +30,7 @@ __all__ = [
     "SandboxError",
     "ScriptIsFolderError",
     "ScriptNotFoundError",
+    "SettingsError",
     "SpecError",
     "UsageError",
     "WorkspaceError",
@@ -65,6 +66,17 @@ class OptionError(UsageError):
         self.value = value
         self.problem = problem
         super().__init__(f"{option} {value!r}: {problem}")
+
+
+class SettingsError(UsageError):
+    """A settings file (``[tool.sandbox]`` or ``sandbox.toml``) holds a key or value the
+    command line cannot take: ``pyproject.toml: [tool.sandbox] imge: unknown setting``."""
+
+    def __init__(self, path: str, key: str, problem: str) -> None:
+        self.path = path
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{path}: {key}: {problem}")
 
 
 class SpecError(UsageError):

@@ -36,6 +36,7 @@ from sandbox.container.dependencies import (
 from sandbox.container.engine import DockerEngine, Engine
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
+from sandbox.container.instances import cpu_only_finding
 from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
 from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.container.ownership import chown_folders, hand_over, invoking_user
@@ -481,6 +482,8 @@ def _run_findings(job: _Job) -> list[str]:
             f"no instance type given: the job config names {DEFAULT_INSTANCE_TYPE}, "
             "but no CPU or memory limit applied"
         )
+    if job.limits.instance_type is not None:
+        findings.extend(filter(None, [cpu_only_finding(job.limits.instance_type)]))
     return findings
 
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from pathlib import Path
 
 import click
 
 from sandbox import __version__
 from sandbox.cli.ci import merge_junit_command
-from sandbox.cli.common import stderr_console
+from sandbox.cli.common import handles_errors, stderr_console
+from sandbox.cli.config import SETTINGS_KEY, config_command
 from sandbox.cli.data import gen_data_command
 from sandbox.cli.images import images_group
 from sandbox.cli.pipeline import test_pipeline_command
 from sandbox.cli.results import RESULT_COMMANDS
 from sandbox.cli.run import test_script_command
 from sandbox.cli.sagemaker import SAGEMAKER_COMMANDS
+from sandbox.cli.settings import Settings, add_env_vars, load_settings
 from sandbox.cli.spec import spec_group
 
 __all__ = ["cli", "main"]
@@ -25,13 +28,17 @@ __all__ = ["cli", "main"]
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sandbox")
 @click.option("-v", "--verbose", is_flag=True, help="Log what the tool does (to stderr).")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(context: click.Context, verbose: bool) -> None:
     """Test SageMaker Processing and Training scripts in a production-shaped container.
 
     \b
     Quick start:
       sandbox test-script tabular_preprocessing --arg job_type=training --env LABEL_FIELD=label
       sandbox test-script ./path/to/script.py --output-format json
+
+    Defaults come from [tool.sandbox] of pyproject.toml (or sandbox.toml), then SANDBOX_*
+    variables, then flags; `sandbox config` shows them.
     """
     if verbose:
         from rich.logging import RichHandler
@@ -43,6 +50,14 @@ def cli(verbose: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("sandbox: %(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
+    settings = _settings()
+    context.meta[SETTINGS_KEY] = settings
+    context.default_map = settings.default_map
+
+
+@handles_errors
+def _settings() -> Settings:
+    return load_settings(cli, Path.cwd())
 
 
 cli.add_command(test_script_command)
@@ -55,6 +70,8 @@ cli.add_command(test_pipeline_command)
 cli.add_command(merge_junit_command)
 for _command in SAGEMAKER_COMMANDS:
     cli.add_command(_command)
+cli.add_command(config_command)
+add_env_vars(cli)
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "removed_special_files",
     "report_file",
     "run_labels",
+    "timeline_file",
 ]
 
 SUPERVISOR_PYTHON = "python3"
@@ -60,6 +61,7 @@ OUT_DIR = "/opt/sandbox/out"
 HOME_DIR = "/tmp/sandbox-home"
 _CONTAINER_FILES = Path(__file__).resolve().parent / "_container"
 _REPORT = "supervisor.json"
+_TIMELINE = "timeline.json"
 _HEARTBEAT = "heartbeat"
 _HEARTBEAT_TIMEOUT_S = 5.0
 """Short: a killed controller's job must stop within seconds (5 s, a check every 0.5 s,
@@ -109,6 +111,11 @@ def received_signals(run: RunFolder) -> list[int]:
     except (OSError, ValueError):
         return []
     return [int(s) for s in signals if isinstance(s, int)] if isinstance(signals, list) else []
+
+
+def timeline_file(run: RunFolder) -> Path:
+    """The supervisor's samples of the cgroup, written at exit."""
+    return run.supervisor / _TIMELINE
 
 
 def main_exit_code(run: RunFolder) -> int | None:
@@ -219,7 +226,14 @@ def heartbeat_timeout_s() -> float:
 def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> list[str]:
     # python3 with -I -S: the job's PYTHONPATH and site-packages are not the supervisor's.
     command = [SUPERVISOR_PYTHON, "-I", "-S", f"{BIN_DIR}/supervisor.py"]
-    command += ["--report", f"{OUT_DIR}/{_REPORT}", "--signals", f"{OUT_DIR}/{_SIGNALS}"]
+    command += [
+        "--report",
+        f"{OUT_DIR}/{_REPORT}",
+        "--signals",
+        f"{OUT_DIR}/{_SIGNALS}",
+        "--timeline",
+        f"{OUT_DIR}/{_TIMELINE}",
+    ]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
     if as_root:

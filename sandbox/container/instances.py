@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import csv
+import difflib
 import re
 from dataclasses import dataclass
+from importlib import resources
 
 from sandbox.errors import UsageError
 
-__all__ = ["INSTANCE_TYPES", "InstanceType", "instance_type", "parse_memory_mb"]
+__all__ = [
+    "INSTANCE_TYPES",
+    "InstanceType",
+    "cpu_only_finding",
+    "instance_type",
+    "parse_memory_mb",
+]
+
+_TABLE = "instance_types.csv"
+"""The table of SageMaker ML instance types, in ``sandbox/container/data``."""
+_ACCELERATORS = ("Inferentia", "Trainium")
+"""Device models that are AWS accelerator chips rather than GPUs."""
 
 
 @dataclass(frozen=True)
@@ -19,41 +33,65 @@ class InstanceType:
     memory_gib: float
     gpus: int = 0
     gpu_model: str | None = None
+    gpu_memory_gib: float | None = None
 
     @property
     def memory_mb(self) -> float:
         return self.memory_gib * 1024
 
+    @property
+    def devices(self) -> str | None:
+        """Its GPUs or accelerator chips in words (``1 V100 GPU``), ``None`` without any."""
+        if not self.gpus:
+            return None
+        kind = "accelerator" if str(self.gpu_model).startswith(_ACCELERATORS) else "GPU"
+        return f"{self.gpus} {self.gpu_model} {kind}{'s' if self.gpus > 1 else ''}"
 
-def _table(*rows: tuple[str, int, float, int, str | None]) -> dict[str, InstanceType]:
-    return {name: InstanceType(name, cpus, mem, gpus, gpu) for name, cpus, mem, gpus, gpu in rows}
+
+def _row(row: dict[str, str]) -> InstanceType:
+    return InstanceType(
+        name=row["name"],
+        vcpus=int(row["vcpus"]),
+        memory_gib=float(row["memory_gib"]),
+        gpus=int(row["gpus"]),
+        gpu_model=row["gpu_model"] or None,
+        gpu_memory_gib=float(row["gpu_memory_gib"]) if row["gpu_memory_gib"] else None,
+    )
 
 
-INSTANCE_TYPES: dict[str, InstanceType] = _table(
-    ("ml.t3.medium", 2, 4, 0, None),
-    ("ml.t3.large", 2, 8, 0, None),
-    ("ml.t3.xlarge", 4, 16, 0, None),
-    ("ml.m5.large", 2, 8, 0, None),
-    ("ml.m5.xlarge", 4, 16, 0, None),
-    ("ml.m5.2xlarge", 8, 32, 0, None),
-    ("ml.m5.4xlarge", 16, 64, 0, None),
-    ("ml.c5.xlarge", 4, 8, 0, None),
-    ("ml.c5.2xlarge", 8, 16, 0, None),
-    ("ml.r5.large", 2, 16, 0, None),
-    ("ml.r5.xlarge", 4, 32, 0, None),
-    ("ml.g4dn.xlarge", 4, 16, 1, "T4 16 GB"),
-    ("ml.g5.xlarge", 4, 16, 1, "A10G 24 GB"),
-)
+def _load() -> dict[str, InstanceType]:
+    text = resources.files("sandbox.container").joinpath("data", _TABLE).read_text("utf-8")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return {row["name"]: _row(row) for row in csv.DictReader(lines)}
+
+
+INSTANCE_TYPES: dict[str, InstanceType] = _load()
 
 
 def instance_type(name: str) -> InstanceType:
-    """Look up an instance type; the error lists the known ones."""
+    """Look up an instance type; the error names the closest known ones."""
     key = name if name.startswith("ml.") else f"ml.{name}"
     try:
         return INSTANCE_TYPES[key]
     except KeyError:
-        known = ", ".join(INSTANCE_TYPES)
-        raise UsageError(f"unknown instance type {name!r}; known: {known}") from None
+        close = difflib.get_close_matches(key, INSTANCE_TYPES, n=5, cutoff=0.6)
+        hint = f"closest: {', '.join(close)}" if close else f"e.g. {', '.join(_EXAMPLES)}"
+        raise UsageError(
+            f"unknown instance type {name!r}; {hint} ({len(INSTANCE_TYPES)} known, "
+            "see the README's instance types)"
+        ) from None
+
+
+def cpu_only_finding(name: str) -> str | None:
+    """What a run of a GPU (or accelerator) type lacked here: the container is given no
+    device, so the script ran on the CPU and memory limits alone."""
+    instance = instance_type(name)
+    if instance.devices is None:
+        return None
+    return f"{instance.name} has {instance.devices}; the sandbox gives none: the run used CPU only"
+
+
+_EXAMPLES = ("ml.t3.medium", "ml.m5.xlarge", "ml.c5.2xlarge", "ml.g4dn.xlarge")
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)

@@ -1,9 +1,10 @@
 """Resource figures: the engine's stats stream while the container runs, and the
-supervisor's exact report read at exit.
+supervisor's exact report and timeline read at exit.
 
 The stream samples about once a second and misses short spikes, so the supervisor's
-report (cgroup peak read from inside the container at exit) is the figure of record;
-the stream gives the timeline, and the figures when no supervisor could run.
+report (cgroup peak read from inside the container at exit) is the figure of record,
+and its timeline (the cgroup read ten times a second) the timeline; the stream gives
+both when no supervisor could run (an image without ``python3``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ from typing import Any
 
 from sandbox.results.models import ResourceUsage, TimelineSample
 
-__all__ = ["StatsMonitor", "memory_without_cache_bytes", "usage_from_report"]
+__all__ = [
+    "StatsMonitor",
+    "memory_without_cache_bytes",
+    "timeline_from_file",
+    "usage_from_report",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +114,53 @@ class StatsMonitor:
         )
 
 
-def usage_from_report(report_file: Path, monitor: StatsMonitor | None) -> ResourceUsage | None:
-    """Combine the supervisor's exact report with the stream's timeline."""
+def timeline_from_file(path: Path) -> list[TimelineSample]:
+    """The supervisor's samples (``[t_s, memory_bytes, cpu_usec]``), CPU percent from the
+    difference to the previous sample; empty when the file is missing or malformed."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["samples"]
+        triples = [(float(t), _int_or_none(mem), _int_or_none(cpu)) for t, mem, cpu in rows]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    samples: list[TimelineSample] = []
+    previous: tuple[float, int | None, int | None] | None = None
+    for t_s, memory_bytes, cpu_usec in triples:
+        samples.append(
+            TimelineSample(
+                t_s=round(t_s, 3),
+                memory_mb=round((memory_bytes or 0) / _MIB, 2),
+                cpu_percent=_round(_cpu_between(previous, (t_s, memory_bytes, cpu_usec))),
+            )
+        )
+        previous = (t_s, memory_bytes, cpu_usec)
+    return samples
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _cpu_between(
+    before: tuple[float, int | None, int | None] | None, after: tuple[float, int | None, int | None]
+) -> float | None:
+    if before is None or before[2] is None or after[2] is None or after[0] <= before[0]:
+        return None
+    return max(0.0, (after[2] - before[2]) / ((after[0] - before[0]) * 1e6) * 100.0)
+
+
+def usage_from_report(
+    report_file: Path, monitor: StatsMonitor | None, *, timeline_file: Path | None = None
+) -> ResourceUsage | None:
+    """Combine the supervisor's exact report with its timeline, or else the stream's."""
     try:
         report = json.loads(report_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         report = None
     if not isinstance(report, dict):
         return monitor.usage() if monitor is not None else None
-    timeline = list(monitor.samples) if monitor is not None else []
+    timeline = timeline_from_file(timeline_file) if timeline_file is not None else []
+    if not timeline:
+        timeline = list(monitor.samples) if monitor is not None else []
     cpus = [s.cpu_percent for s in timeline if s.cpu_percent is not None]
     wall_s = report.get("wall_s")
     cpu_total = (report.get("cpu_user_s") or 0) + (report.get("cpu_system_s") or 0)

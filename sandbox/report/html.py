@@ -99,8 +99,8 @@ def _resources(result: TestResult) -> str:
     rows = [
         ("exit code", "none" if result.exit_code is None else result.exit_code),
         ("wall time", f"{result.execution_time:.2f} s"),
-        ("peak memory (cgroup, with page cache)", _mib(result.peak_memory_mb)),
-        ("peak RSS", _mib(result.peak_rss_mb)),
+        ("peak memory (all processes, their page cache in)", _mib(result.peak_memory_mb)),
+        ("peak RSS (largest process, shared libraries in)", _mib(result.peak_rss_mb)),
         ("CPU time", _cpu_time(result)),
         ("max CPU", _percent(result.max_cpu_percent)),
         ("limits", result.limits.describe()),

@@ -85,9 +85,13 @@ def _figures(result: TestResult) -> Table:
     table.add_row("  image", printable_markup(result.image))
     table.add_row("  limits", printable_markup(result.limits.describe()))
     if result.peak_memory_mb is not None:
-        table.add_row("  peak memory", f"{result.peak_memory_mb:.1f} MiB (cgroup, with page cache)")
+        table.add_row(
+            "  peak memory", f"{result.peak_memory_mb:.1f} MiB (all processes, their page cache in)"
+        )
     if result.peak_rss_mb is not None:
-        table.add_row("  peak RSS", f"{result.peak_rss_mb:.1f} MiB")
+        table.add_row(
+            "  peak RSS", f"{result.peak_rss_mb:.1f} MiB (largest process, shared libraries in)"
+        )
     if result.cpu_user_s is not None:
         table.add_row(
             "  CPU", f"{result.cpu_user_s:.2f} s user, {result.cpu_system_s or 0:.2f} s system"

@@ -108,7 +108,11 @@ def _execution(
         failure_reason=failure,
         main_sys_exit_code=containerize.main_exit_code(run),
         signals_received=containerize.received_signals(run),
-        resources=usage_from_report(containerize.report_file(run), outcome.monitor),
+        resources=usage_from_report(
+            containerize.report_file(run),
+            outcome.monitor,
+            timeline_file=containerize.timeline_file(run),
+        ),
     )
 
 

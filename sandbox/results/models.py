@@ -67,7 +67,8 @@ class Artifact(_Result):
 
 
 class TimelineSample(_Result):
-    """One sample of the engine's stats stream."""
+    """One sample of the container's memory and CPU: read by the supervisor inside the
+    container (about ten a second), or from the engine's stats stream without it."""
 
     t_s: float = Field(description="Seconds since the container started.")
     memory_mb: float = Field(description="Usage without page cache, as `docker stats` shows.")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.contract.resolve import Overrides
+from sandbox.report.html import render_html
 from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
 
@@ -124,3 +125,29 @@ def test_instance_type_sets_limits_and_says_when_the_host_is_smaller(
     assert result.limits.memory_mb == 64 * 1024
     assert result.limits.cpus == min(16, cpus)
     assert any("fewer than 16" in note for note in result.limits.notes)
+
+
+def test_a_half_second_run_has_a_timeline_whose_figures_agree(engine: Any, tmp_path: Path) -> None:
+    result = run(engine, tmp_path, "half_second")
+    assert result.status is Status.PASS, result.stderr_tail
+    timeline = result.timeline
+    assert len(timeline) >= 4, timeline  # sampled inside the container, ~10 a second
+    assert [s.t_s for s in timeline] == sorted(s.t_s for s in timeline)
+    assert any(s.cpu_percent and s.cpu_percent > 30 for s in timeline)
+    assert result.peak_memory_mb is not None and result.peak_rss_mb is not None
+    highest = max(s.memory_mb for s in timeline)
+    # The timeline leaves inactive page cache out, the cgroup's peak does not.
+    assert 100 <= highest <= result.peak_memory_mb
+    assert result.peak_rss_mb >= 100
+    page = render_html(result)
+    assert 'id="no-timeline"' not in page and "<svg" in page
+
+
+def test_a_gpu_instance_type_runs_on_cpu_with_a_finding(engine: Any, tmp_path: Path) -> None:
+    result = run(engine, tmp_path, "busy_loop", overrides=Overrides(instance_type="ml.p3.2xlarge"))
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.limits.instance_type == "ml.p3.2xlarge"
+    assert result.limits.memory_mb == 61 * 1024
+    assert "ml.p3.2xlarge has 1 V100 GPU; the sandbox gives none: the run used CPU only" in (
+        result.findings
+    )

@@ -38,6 +38,12 @@ def test_wheel_holds_every_profile_byte_for_byte(wheel: Path) -> None:
     assert shipped == in_repo
 
 
+def test_wheel_holds_the_instance_types(wheel: Path) -> None:
+    table = REPO / "sandbox" / "container" / "data" / "instance_types.csv"
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("sandbox/container/data/instance_types.csv") == table.read_bytes()
+
+
 def test_installed_wheel_lists_the_profiles_with_the_clones_tags(
     wheel: Path, tmp_path: Path, engine: object
 ) -> None:

@@ -49,6 +49,67 @@ def _supervise(report: Path, code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _supervisor_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sandbox_supervisor", SUPERVISOR)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_timeline_keeps_at_most_max_samples_evenly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    supervisor = _supervisor_module()
+    monkeypatch.setattr(supervisor, "MAX_SAMPLES", 8)
+    timeline = supervisor.Timeline(lambda: (1, 2), time.time(), threading.Event())
+    for _ in range(20):
+        timeline.record()
+    assert len(timeline.samples) < 8
+    # full at the 8th, 12th, 16th and 20th sample: halved four times, the interval doubled
+    assert len(timeline.samples) == 4
+    assert timeline.interval_s == pytest.approx(supervisor.SAMPLE_INTERVAL_S * 16)
+    assert all(memory == 1 and cpu == 2 for _, memory, cpu in timeline.samples)
+
+
+def test_timeline_thread_samples_until_the_job_ends() -> None:
+    import threading
+
+    supervisor = _supervisor_module()
+    finished = threading.Event()
+    timeline = supervisor.Timeline(lambda: (5, None), time.time(), finished)
+    thread = threading.Thread(target=timeline.run)
+    thread.start()
+    time.sleep(0.35)
+    finished.set()
+    thread.join(TIMEOUT_S)
+    assert not thread.is_alive()
+    assert 3 <= len(timeline.samples) <= 6  # one at start, ~every 0.1 s, one at the end
+    times = [t for t, _, _ in timeline.samples]
+    assert times == sorted(times)
+
+
+def test_cgroup_file_reads_a_number_or_one_key_again_and_again(tmp_path: Path) -> None:
+    supervisor = _supervisor_module()
+    stat_file = tmp_path / "memory.stat"
+    stat_file.write_text("cache 10\ntotal_inactive_file 7\ninactive_file 3\n")
+    stat_ = supervisor.CgroupFile(str(stat_file))
+    assert stat_.number(b"inactive_file") == 3
+    assert stat_.number(b"total_inactive_file") == 7
+    assert stat_.number(b"cache") == 10
+    assert stat_.number(b"absent") is None
+    usage_file = tmp_path / "usage"
+    usage_file.write_text("4096\n")
+    usage = supervisor.CgroupFile(str(usage_file))
+    assert (usage.number(), usage.number()) == (4096, 4096)
+    assert supervisor.CgroupFile(str(tmp_path / "absent")).number() is None
+    assert supervisor.without(100, 30) == 70
+    assert supervisor.without(100, 300) == 100
+    assert supervisor.without(None, 3) is None
+
+
 @pytest.mark.parametrize("code", [0, 3])
 def test_supervisor_passes_the_exit_code_through(tmp_path: Path, code: int) -> None:
     report = tmp_path / "supervisor.json"

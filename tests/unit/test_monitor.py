@@ -13,6 +13,7 @@ from sandbox.container.monitor import (
     StatsMonitor,
     cpu_percent,
     memory_without_cache_bytes,
+    timeline_from_file,
     usage_from_report,
 )
 
@@ -247,3 +248,53 @@ def test_report_that_is_json_but_not_an_object_falls_back_to_stats(tmp_path: Pat
     usage = usage_from_report(report, _monitor([_sample(1, 64)]))
     assert usage is not None
     assert usage.source == "stats"
+
+
+# the supervisor's timeline ----------------------------------------------------------
+
+
+def _timeline(tmp_path: Path, rows: Any) -> Path:
+    path = tmp_path / "timeline.json"
+    path.write_text(json.dumps({"samples": rows}), encoding="utf-8")
+    return path
+
+
+def test_timeline_cpu_percent_from_the_counter_between_samples(tmp_path: Path) -> None:
+    rows = [[0.0, 10 * MIB, 0], [0.1, 20 * MIB, 50_000], [0.3, 30 * MIB, 250_000]]
+    samples = timeline_from_file(_timeline(tmp_path, rows))
+    assert [s.t_s for s in samples] == [0.0, 0.1, 0.3]
+    assert [s.memory_mb for s in samples] == [10.0, 20.0, 30.0]
+    assert [s.cpu_percent for s in samples] == [None, 50.0, 100.0]
+
+
+def test_timeline_without_a_cpu_counter(tmp_path: Path) -> None:
+    samples = timeline_from_file(_timeline(tmp_path, [[0.0, MIB, None], [0.1, MIB, None]]))
+    assert [s.cpu_percent for s in samples] == [None, None]
+
+
+@pytest.mark.parametrize("text", ["", "[]", '{"samples": [[1, 2]]}', '{"samples": [["x", 1, 1]]}'])
+def test_a_bad_timeline_is_no_timeline(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "timeline.json"
+    path.write_text(text, encoding="utf-8")
+    assert timeline_from_file(path) == []
+    assert timeline_from_file(tmp_path / "absent.json") == []
+
+
+def test_the_supervisors_timeline_replaces_the_streams(tmp_path: Path) -> None:
+    report = tmp_path / "supervisor.json"
+    report.write_text(json.dumps(REPORT), encoding="utf-8")
+    rows = [[0.0, 100 * MIB, 0], [0.1, 300 * MIB, 100_000], [0.2, 200 * MIB, 150_000]]
+    monitor = _monitor([_sample(1, 64)])
+    usage = usage_from_report(report, monitor, timeline_file=_timeline(tmp_path, rows))
+    assert usage is not None
+    assert [s.memory_mb for s in usage.timeline] == [100.0, 300.0, 200.0]
+    assert usage.max_cpu_percent == 100.0
+
+
+def test_the_streams_timeline_when_the_supervisor_wrote_none(tmp_path: Path) -> None:
+    report = tmp_path / "supervisor.json"
+    report.write_text(json.dumps(REPORT), encoding="utf-8")
+    monitor = _monitor([_sample(1, 64)])
+    usage = usage_from_report(report, monitor, timeline_file=tmp_path / "absent.json")
+    assert usage is not None
+    assert [s.memory_mb for s in usage.timeline] == [64.0]

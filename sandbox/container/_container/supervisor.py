@@ -1,6 +1,7 @@
 """Run the entry point as a child and report exact resource figures at exit.
 
-Usage: python3 supervisor.py [--report FILE] [--chown UID:GID --chown-path PATH ...]
+Usage: python3 supervisor.py [--report FILE] [--timeline FILE]
+       [--chown UID:GID --chown-path PATH ...]
        [--heartbeat FILE --heartbeat-timeout SECONDS] [--signals FILE] -- COMMAND [ARG ...]
 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
@@ -9,6 +10,12 @@ exit writes FILE (JSON) with the cgroup's memory peak, page cache, the peak RSS 
 process tree, CPU seconds, wall seconds, and the forks the pids limit refused. The
 cgroup disappears when the container exits, so this is the only moment the peak can
 still be read exactly.
+
+With ``--timeline``, a thread reads the cgroup's memory (without inactive page cache, as
+``docker stats``) and CPU counter every 0.1 s while the job runs, sleeping in between,
+and at exit writes FILE (JSON): ``{"samples": [[t_s, memory_bytes, cpu_usec], ...]}``.
+At most MAX_SAMPLES are kept: when full, every other one is dropped and the interval
+doubles, so a long run keeps an even timeline of bounded size.
 
 With ``--chown`` (a root job), it hands the contents of each ``--chown-path`` to
 UID:GID after the child exits, made safe to keep: device nodes, FIFOs and sockets are
@@ -39,6 +46,9 @@ STOP_GRACE_S = 2.0
 """Between SIGTERM and SIGKILL for an abandoned job: nobody waits for its outputs."""
 WATCH_PERIOD_S = 0.5
 CGROUP_V2 = "/sys/fs/cgroup"
+CGROUP_V1_CPU = ("/sys/fs/cgroup/cpuacct", "/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/cpu")
+SAMPLE_INTERVAL_S = 0.1
+MAX_SAMPLES = 1200
 
 
 def read_text(path):
@@ -103,8 +113,105 @@ def cgroup_pids():
     return {}
 
 
+def cgroup_sampler():
+    """A function returning (memory bytes without inactive page cache, CPU microseconds)
+    of this container's cgroup, or None when neither cgroup version is readable. The
+    files stay open and are re-read from offset 0: a sample costs a few system calls."""
+    if os.path.exists(CGROUP_V1 + "/memory.usage_in_bytes"):
+        cpu = next((f for f in CGROUP_V1_CPU if os.path.exists(f + "/cpuacct.usage")), None)
+        usage = CgroupFile(CGROUP_V1 + "/memory.usage_in_bytes")
+        stat = CgroupFile(CGROUP_V1 + "/memory.stat")
+        cpu_ns = CgroupFile(cpu + "/cpuacct.usage" if cpu else None)
+
+        def sample_v1():
+            nanoseconds = cpu_ns.number()
+            return (
+                without(usage.number(), stat.number(b"total_inactive_file")),
+                nanoseconds // 1000 if nanoseconds is not None else None,
+            )
+
+        return sample_v1
+    if os.path.exists(CGROUP_V2 + "/memory.current"):
+        current = CgroupFile(CGROUP_V2 + "/memory.current")
+        stat = CgroupFile(CGROUP_V2 + "/memory.stat")
+        cpu_stat = CgroupFile(CGROUP_V2 + "/cpu.stat")
+
+        def sample_v2():
+            return (
+                without(current.number(), stat.number(b"inactive_file")),
+                cpu_stat.number(b"usage_usec"),
+            )
+
+        return sample_v2
+    return None
+
+
+class CgroupFile:
+    """One cgroup file kept open; ``number()`` re-reads it whole, or one key of it."""
+
+    def __init__(self, path):
+        try:
+            self.fd = os.open(path, os.O_RDONLY) if path else None
+        except OSError:
+            self.fd = None
+
+    def number(self, key=None):
+        if self.fd is None:
+            return None
+        try:
+            text = b"\n" + os.pread(self.fd, 16384, 0)
+            if key is not None:
+                found = text.find(b"\n" + key + b" ")
+                if found < 0:
+                    return None
+                text = text[found + len(key) + 2 :].split(b"\n", 1)[0]
+            return int(text)
+        except (OSError, ValueError):
+            return None
+
+
+def without(usage, inactive):
+    if usage is None:
+        return None
+    return usage - inactive if inactive is not None and inactive < usage else usage
+
+
+class Timeline:
+    """Samples of the cgroup taken on a thread until ``finished`` is set; bounded."""
+
+    def __init__(self, sample, started, finished):
+        self.sample, self.started, self.finished = sample, started, finished
+        self.samples, self.interval_s = [], SAMPLE_INTERVAL_S
+
+    def run(self):
+        while True:
+            self.record()
+            if self.finished.wait(self.interval_s):
+                self.record()  # the last figures, as the job ends
+                return
+
+    def record(self):
+        memory_bytes, cpu_usec = self.sample()
+        self.samples.append([round(time.time() - self.started, 3), memory_bytes, cpu_usec])
+        if len(self.samples) >= MAX_SAMPLES:
+            del self.samples[1::2]
+            self.interval_s *= 2
+
+
+def start_timeline(started, finished):
+    sample = cgroup_sampler()
+    if sample is None:
+        return None
+    timeline = Timeline(sample, started, finished)
+    thread = threading.Thread(target=timeline.run)
+    thread.daemon = True
+    thread.start()
+    return timeline, thread
+
+
 OPTIONS = {
     "--report": "report",
+    "--timeline": "timeline",
     "--chown": "owner",
     "--chown-path": "chown_paths",
     "--heartbeat": "heartbeat",
@@ -263,8 +370,10 @@ def start_child(command, forwarded, children, signals_path=None):
 
 def measure(exit_code, started, forwarded, abandoned):
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = resource.getrusage(resource.RUSAGE_SELF)
     report = {
         "exit_code": exit_code,
+        "supervisor_cpu_s": own.ru_utime + own.ru_stime,
         "wall_s": time.time() - started,
         "cpu_user_s": usage.ru_utime,
         "cpu_system_s": usage.ru_stime,
@@ -289,6 +398,7 @@ def main(argv):
         sys.stderr.write("sandbox: cannot start %s: %s\n" % (command[0], exc))
         return 127
     finished = threading.Event()
+    sampling = start_timeline(started, finished) if options.get("timeline") else None
     if options.get("heartbeat"):
         timeout_s = float(options.get("heartbeat_timeout", 60))
         watchdog = threading.Thread(
@@ -301,6 +411,9 @@ def main(argv):
     finished.set()
     child.returncode = exit_code
     reap_orphans()
+    if sampling is not None:
+        sampling[1].join(1.0)
+        write_report(options["timeline"], {"samples": sampling[0].samples})
     report = measure(exit_code, started, forwarded, abandoned)
     if options.get("owner"):
         report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
