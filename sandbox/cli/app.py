@@ -13,6 +13,7 @@ from sandbox.cli.common import stderr_console
 from sandbox.cli.data import gen_data_command
 from sandbox.cli.images import images_group
 from sandbox.cli.pipeline import test_pipeline_command
+from sandbox.cli.replay import replay_command
 from sandbox.cli.results import RESULT_COMMANDS
 from sandbox.cli.run import test_script_command
 from sandbox.cli.spec import spec_group
@@ -50,6 +51,7 @@ cli.add_command(gen_data_command)
 cli.add_command(images_group)
 cli.add_command(spec_group)
 cli.add_command(test_pipeline_command)
+cli.add_command(replay_command)
 
 
 def main() -> None:

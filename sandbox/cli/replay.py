@@ -1,0 +1,84 @@
+"""``sandbox replay``: run a production SageMaker job locally, beside its own verdict."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    data_size_option,
+    echo_json,
+    handles_errors,
+    output_format_option,
+    parse_pairs,
+    spinner,
+    stdout_console,
+    with_progress,
+    workspace_dir_option,
+)
+
+__all__ = ["replay_command"]
+
+
+@click.command("replay")
+@click.argument("job")
+@click.option(
+    "--code",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The entry script, instead of the job's code in S3.",
+)
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="CHANNEL=PATH",
+    help="Feed one input channel from a folder or s3://bucket/prefix instead of the "
+    "job's own data (repeatable).",
+)
+@click.option("--synthetic", is_flag=True, help="Generate every input instead of reading S3.")
+@data_size_option()
+@workspace_dir_option()
+@output_format_option
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML (for CI).",
+)
+@handles_errors
+def replay_command(**options: Any) -> None:
+    """Run JOB locally as production ran it: a saved DescribeProcessingJob or
+    DescribeTrainingJob response (JSON), or a job name or ARN to describe."""
+    from sandbox.cli.run import _data_location
+    from sandbox.datagen import DataSize
+    from sandbox.sagemaker.replay import ReplayRequest, replay_job
+
+    request = ReplayRequest(
+        job=options["job"],
+        code=options["code"],
+        inputs={
+            name: _data_location(f"--input {name}", value)
+            for name, value in parse_pairs("--input", options["inputs"]).items()
+        },
+        synthetic=options["synthetic"],
+        data_size=DataSize(options["data_size"]),
+        workspace=options["workspace_dir"],
+    )
+    with spinner() as update:
+        result = replay_job(with_progress(request, update))
+    if options["junit_xml"] is not None:
+        from sandbox.report_junit import junit_xml
+        from sandbox.reports import write_report_file
+
+        write_report_file(options["junit_xml"], junit_xml([result]))
+    if options["output_format"] == "json":
+        echo_json(result.to_json_dict())
+    else:
+        from sandbox.render import render_text
+
+        render_text(result, stdout_console())
+    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)

@@ -1,0 +1,1 @@
+"""SageMaker API requests and responses, both ways."""
