@@ -21,12 +21,15 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
+from sandbox.cli.replay import definition_options, run_definition_command
+from sandbox.errors import UsageError
 
 __all__ = ["test_pipeline_command"]
 
 
 @click.command("test-pipeline")
-@click.argument("pipeline_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("pipeline_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@definition_options
 @scripts_dir_option("Where to look up a step's script given by name.")
 @workspace_dir_option("Where runs, pipeline runs and generated data are kept")
 @data_size_option("Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.")
@@ -64,11 +67,31 @@ __all__ = ["test_pipeline_command"]
 )
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
-    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
+    """Run the steps of PIPELINE_FILE (YAML) in order, each step's outputs feeding the
+    next; or, with --definition, the steps of a SageMaker Pipeline definition (JSON)."""
     from sandbox import pipeline_report
+    from sandbox.reports import write_report_file
+
+    if (options["definition"] is None) == (options["pipeline_file"] is None):
+        raise UsageError("give a PIPELINE_FILE (YAML) or --definition PIPELINE.json, not both")
+    if options["definition"] is not None:
+        result = run_definition_command(options)
+    else:
+        result = _run_pipeline_file(options)
+    if options["junit_xml"]:
+        write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
+    if options["html_file"]:
+        write_report_file(options["html_file"], pipeline_report.render_html(result))
+    if options["output_format"] == "json":
+        echo_json(result.to_json_dict())
+    else:
+        pipeline_report.render_text(result, stdout_console())
+    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+
+
+def _run_pipeline_file(options: dict[str, Any]) -> Any:
     from sandbox.datagen import DataSize
     from sandbox.pipeline import PipelineRequest, run_pipeline
-    from sandbox.reports import write_report_file
 
     request = PipelineRequest(
         pipeline_file=options["pipeline_file"],
@@ -80,13 +103,4 @@ def test_pipeline_command(**options: Any) -> None:
         only_step=options["only_step"],
     )
     with spinner() as update:
-        result = run_pipeline(with_progress(request, update))
-    if options["junit_xml"]:
-        write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
-    if options["html_file"]:
-        write_report_file(options["html_file"], pipeline_report.render_html(result))
-    if options["output_format"] == "json":
-        echo_json(result.to_json_dict())
-    else:
-        pipeline_report.render_text(result, stdout_console())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+        return run_pipeline(with_progress(request, update))

@@ -82,3 +82,54 @@ def replay_command(**options: Any) -> None:
 
         render_text(result, stdout_console())
     sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+
+
+def definition_options(command: Any) -> Any:
+    """The ``test-pipeline`` options of a SageMaker Pipeline definition."""
+    options = [
+        click.option(
+            "--definition",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A SageMaker Pipeline definition (JSON, what Pipeline.definition() returns).",
+        ),
+        click.option(
+            "--param",
+            "params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="With --definition: a pipeline parameter's value (repeatable).",
+        ),
+        click.option(
+            "--code",
+            "codes",
+            multiple=True,
+            metavar="STEP=PATH",
+            help="With --definition: a step's entry script instead of its code in S3.",
+        ),
+        click.option(
+            "--code-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="With --definition: scripts matched to the steps by file name.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def run_definition_command(options: dict[str, Any]) -> Any:
+    """``test-pipeline --definition``: run the definition, return its PipelineResult."""
+    from sandbox.datagen import DataSize
+    from sandbox.sagemaker.definition import DefinitionRequest, run_definition
+
+    request = DefinitionRequest(
+        definition=options["definition"],
+        parameters=parse_pairs("--param", options["params"]),
+        code={step: Path(path) for step, path in parse_pairs("--code", options["codes"]).items()},
+        code_dir=options["code_dir"],
+        workspace=options["workspace_dir"],
+        data_size=DataSize(options["data_size"]),
+        jobs=options["jobs"],
+    )
+    with spinner() as update:
+        return run_definition(with_progress(request, update))

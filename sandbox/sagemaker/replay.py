@@ -37,6 +37,7 @@ from sandbox.workspace import Workspace, write_json_atomic
 __all__ = [
     "ReplayRequest",
     "compare_verdicts",
+    "local_image",
     "replay_job",
     "stage_code",
 ]
@@ -84,7 +85,7 @@ def replay_job(
     staging = _staging_folder(workspace, _job_name(job))
     script = stage_code(plan, request.code, staging, S3Cache(workspace.root / S3_CACHE_DIR))
     engine = engine or Engine.connect()
-    image, image_findings = _local_image(plan.spec["image"], engine)
+    image, image_findings = local_image(plan.spec["image"], engine)
     spec_file = _write_spec(plan, request, script, image, staging, source=request.job)
     result = run_script(
         RunRequest(
@@ -120,7 +121,7 @@ def _staging_folder(workspace: Workspace, job_name: str) -> Path:
     return folder
 
 
-def _local_image(image_uri: str, engine: Engine) -> tuple[str, list[str]]:
+def local_image(image_uri: str, engine: Engine) -> tuple[str, list[str]]:
     """The job's image when the engine has it, else the local profile of its framework."""
     profile = framework_profile(image_uri)
     if profile is None or engine.image(image_uri) is not None:
