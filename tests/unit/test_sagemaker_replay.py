@@ -1,0 +1,116 @@
+"""Describe responses to specs, and production's verdict beside the local one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox.errors import SpecError
+from sandbox.results import Status, TestResult
+from sandbox.sagemaker.describe import parse_job
+from sandbox.sagemaker.jobspec import framework_profile, job_spec
+from sandbox.sagemaker.replay import compare_verdicts
+
+
+def _training(**changes: Any) -> dict[str, Any]:
+    job: dict[str, Any] = {
+        "TrainingJobName": "t",
+        "TrainingJobStatus": "Failed",
+        "FailureReason": (
+            'AlgorithmError: ExecuteUserScriptError:\nExitCode 1\nErrorMessage "ValueError: bad"'
+        ),
+        "AlgorithmSpecification": {"TrainingImage": "x/sagemaker-xgboost:1.7-1"},
+        "ResourceConfig": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1},
+        "OutputDataConfig": {"S3OutputPath": "s3://b/out"},
+    }
+    job.update(changes)
+    return job
+
+
+def _result(status: Status, exit_code: int | None, tail: list[str]) -> TestResult:
+    return TestResult(
+        run_id="r",
+        script_name="s",
+        script_path="s.py",
+        kind="training",
+        call_style="entrypoint",
+        status=status,
+        execution_time=1.0,
+        exit_code=exit_code,
+        stderr_tail=tail,
+    )
+
+
+def test_a_missing_field_is_named() -> None:
+    raw = _training()
+    del raw["ResourceConfig"]
+    with pytest.raises(SpecError, match="field 'ResourceConfig': Field required"):
+        parse_job(raw, source="job.json")
+
+
+def test_neither_kind_is_named_as_such() -> None:
+    with pytest.raises(SpecError, match="ProcessingJobName' or 'TrainingJobName' missing"):
+        parse_job({"Foo": 1}, source="job.json")
+
+
+def test_framework_images_map_to_local_profiles() -> None:
+    uri = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    assert framework_profile(uri) == "sklearn-1.2"
+    assert framework_profile("1.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1") == (
+        "xgboost-1.7"
+    )
+    assert framework_profile("1.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.5-1") is None
+
+
+def test_same_exit_code_and_exception_agree() -> None:
+    job = parse_job(_training(), source="j")
+    line = compare_verdicts(job, _result(Status.FAIL, 1, ["Traceback", "ValueError: bad"]))
+    assert "they agree (exit code 1 vs 1, ValueError vs ValueError)" in line
+
+
+def test_a_different_exception_disagrees() -> None:
+    job = parse_job(_training(), source="j")
+    line = compare_verdicts(job, _result(Status.FAIL, 1, ["KeyError: 'x'"]))
+    assert "they DISAGREE (ValueError vs KeyError)" in line
+
+
+def test_a_local_pass_of_a_failed_job_disagrees() -> None:
+    job = parse_job(_training(), source="j")
+    assert "they DISAGREE" in compare_verdicts(job, _result(Status.PASS, 0, []))
+
+
+def test_unreproducible_fields_are_findings_not_dropped() -> None:
+    job = parse_job(
+        _training(
+            ResourceConfig={
+                "InstanceType": "ml.p4d.24xlarge",
+                "InstanceCount": 4,
+                "VolumeKmsKeyId": "k1",
+            },
+            VpcConfig={"Subnets": ["s"]},
+            InputDataConfig=[
+                {
+                    "ChannelName": "train",
+                    "InputMode": "Pipe",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3Uri": "s3://b/t",
+                            "S3DataDistributionType": "ShardedByS3Key",
+                        }
+                    },
+                }
+            ],
+        ),
+        source="j",
+    )
+    findings = "\n".join(job_spec(job).findings)
+    for expected in (
+        "InstanceCount 4",
+        "VolumeKmsKeyId k1",
+        "VpcConfig",
+        "Pipe mode",
+        "1/4",
+        "ml.p4d.24xlarge",
+    ):
+        assert expected in findings, expected
