@@ -107,6 +107,11 @@ def definition_options(command: Any) -> Any:
             help="With --definition: a step's entry script instead of its code in S3.",
         ),
         click.option(
+            "--synthetic",
+            is_flag=True,
+            help="With --definition: generate the inputs no step feeds instead of reading S3.",
+        ),
+        click.option(
             "--code-dir",
             type=click.Path(file_okay=False, path_type=Path),
             help="With --definition: scripts matched to the steps by file name.",
@@ -127,9 +132,12 @@ def run_definition_command(options: dict[str, Any]) -> Any:
         parameters=parse_pairs("--param", options["params"]),
         code={step: Path(path) for step, path in parse_pairs("--code", options["codes"]).items()},
         code_dir=options["code_dir"],
+        synthetic=options["synthetic"],
         workspace=options["workspace_dir"],
         data_size=DataSize(options["data_size"]),
         jobs=options["jobs"],
+        from_step=options["from_step"],
+        only_step=options["only_step"],
     )
     with spinner() as update:
         return run_definition(with_progress(request, update))

@@ -30,7 +30,13 @@ from sandbox.errors import SpecError, UsageError
 from sandbox.pipeline import RESULT_FILE, PipelineRequest, run_pipeline
 from sandbox.pipeline_results import PipelineResult, StepResult
 from sandbox.results import Status, TestResult
-from sandbox.s3source import S3_CACHE_DIR, S3Cache
+from sandbox.s3source import S3_CACHE_DIR, S3Cache, is_s3_uri
+from sandbox.sagemaker.conditions import (
+    ConditionContext,
+    NotEvaluable,
+    PropertyFile,
+    evaluate_conditions,
+)
 from sandbox.sagemaker.describe import ProcessingJobRequest, TrainingJobRequest
 from sandbox.sagemaker.jobspec import JobSpec, job_spec
 from sandbox.sagemaker.replay import local_image, stage_code
@@ -68,16 +74,14 @@ class DefinitionRequest:
     """``--code STEP=PATH``: a step's entry script."""
     code_dir: Path | None = None
     """``--code-dir DIR``: scripts matched to steps by file name."""
+    synthetic: bool = False
+    """Generate the inputs no other step feeds instead of reading their S3 data."""
     workspace: Path = Path(".sandbox")
     data_size: DataSize = DataSize.SMALL
     jobs: int = 1
+    from_step: str | None = None
+    only_step: str | None = None
     on_progress: Callable[[str], None] | None = None
-
-
-@dataclass(frozen=True)
-class _NotRun:
-    name: str
-    reason: str
 
 
 def run_definition(request: DefinitionRequest, engine: Engine | None = None) -> PipelineResult:
@@ -110,11 +114,13 @@ def run_definition(request: DefinitionRequest, engine: Engine | None = None) -> 
             workspace=request.workspace,
             data_size=request.data_size,
             jobs=request.jobs,
+            from_step=request.from_step,
+            only_step=request.only_step,
             on_progress=request.on_progress,
         ),
         engine,
     )
-    return _with_definition_steps(result, builder, source)
+    return _with_definition_steps(result, builder)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -124,6 +130,12 @@ def _load(path: Path) -> dict[str, Any]:
         raise SpecError(str(path), "definition file not found") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SpecError(str(path), f"not valid JSON: {exc}") from exc
+    if isinstance(raw, dict) and isinstance(raw.get("PipelineDefinition"), str):
+        # A DescribePipelineDefinitionForExecution response holds the definition as text.
+        try:
+            raw = json.loads(raw["PipelineDefinition"])
+        except json.JSONDecodeError as exc:
+            raise SpecError(str(path), f"field 'PipelineDefinition': not JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise SpecError(str(path), "a pipeline definition is a JSON object with 'Steps'")
     return raw
@@ -180,7 +192,8 @@ class _Builder:
         self.cache = S3Cache(Workspace(request.workspace).root / S3_CACHE_DIR)
         self.steps: list[dict[str, Any]] = []
         self.edges: list[dict[str, str]] = []
-        self.not_run: list[_NotRun] = []
+        self.not_run: list[dict[str, Any]] = []
+        self.property_files: dict[tuple[str, str], PropertyFile] = {}
         self.findings: dict[str, list[str]] = {}
 
     def add(self, step: Any) -> None:
@@ -189,9 +202,13 @@ class _Builder:
         name, kind = str(step["Name"]), str(step.get("Type", ""))
         model = _RUNNABLE.get(kind)
         if model is None:
-            self.not_run.append(_NotRun(name, f"a {kind or 'untyped'} step is not run locally"))
+            self.not_run.append(step)
             return
-        arguments = self._resolve(step.get("Arguments", {}), name)
+        for item in step.get("PropertyFiles", []):
+            self.property_files[(name, str(item.get("PropertyFileName")))] = PropertyFile(
+                str(item.get("OutputName")), str(item.get("FilePath"))
+            )
+        arguments = self.resolve(step.get("Arguments", {}), name)
         try:
             job = model.model_validate(arguments)
         except ValidationError as exc:
@@ -221,8 +238,8 @@ class _Builder:
                 self.edges.append(
                     {"from": upstream.replace("/", ".", 1), "to": f"{name}.{channel}"}
                 )
-            else:
-                inputs[channel] = uri
+            elif not self.request.synthetic:
+                inputs[channel] = uri if is_s3_uri(uri) else str(Path(uri).resolve())
         self.steps.append(
             {
                 "name": name,
@@ -241,18 +258,24 @@ class _Builder:
             return code_dir / plan.script_name
         return None
 
-    def _resolve(self, value: Any, step: str) -> Any:
+    def resolve(self, value: Any, step: str) -> Any:
+        """``value`` with its ``Get`` and ``Std:Join`` resolved; another step's output
+        becomes a step reference that :meth:`_add_job` turns into an edge.
+
+        Raises:
+            UsageError: a reference that cannot be resolved locally.
+        """
         if isinstance(value, list):
-            return [self._resolve(item, step) for item in value]
+            return [self.resolve(item, step) for item in value]
         if not isinstance(value, dict):
             return value
         if set(value) == {"Get"}:
             return self._get(str(value["Get"]), step)
         if set(value) == {"Std:Join"}:
             join = value["Std:Join"]
-            parts = [self._resolve(item, step) for item in join.get("Values", [])]
+            parts = [self.resolve(item, step) for item in join.get("Values", [])]
             return str(join.get("On", "")).join(_text(part) for part in parts)
-        return {key: self._resolve(item, step) for key, item in value.items()}
+        return {key: self.resolve(item, step) for key, item in value.items()}
 
     def _get(self, reference: str, step: str) -> Any:
         if reference.startswith("Parameters."):
@@ -285,10 +308,9 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _with_definition_steps(
-    result: PipelineResult, builder: _Builder, source: str
-) -> PipelineResult:
-    """Each run step with its findings, then the steps that were not run, saved again."""
+def _with_definition_steps(result: PipelineResult, builder: _Builder) -> PipelineResult:
+    """Each run step with its findings, then the steps that were not run (a Condition
+    evaluated where it can be), saved again."""
     steps = [
         step.model_copy(
             update={
@@ -299,23 +321,87 @@ def _with_definition_steps(
         )
         for step in result.steps
     ]
-    for not_run in builder.not_run:
-        steps.append(_not_run_step(not_run))
-    updated = result.model_copy(update={"steps": steps, "pipeline_file": source})
+    context = ConditionContext(
+        parameters=builder.parameters,
+        property_files=builder.property_files,
+        output_dirs={
+            step.name: Path(step.run_dir) / "outputs"
+            for step in result.steps
+            if step.status is Status.PASS and step.run_dir
+        },
+    )
+    settled = [entry for raw in builder.not_run for entry in _settle(raw, builder, context)]
+    failed = any(step.status is Status.FAIL for step in settled)
+    updated = result.model_copy(
+        update={"steps": [*steps, *settled], "status": Status.FAIL if failed else result.status}
+    )
     if updated.run_dir:
         write_json_atomic(Path(updated.run_dir) / RESULT_FILE, updated.to_json_dict())
     return updated
 
 
-def _not_run_step(not_run: _NotRun) -> StepResult:
+def _settle(raw: dict[str, Any], builder: _Builder, context: ConditionContext) -> list[StepResult]:
+    """A step that runs no container: a Condition (evaluated when its operands are
+    known here, its branches after it), or any other type, not run."""
+    name, kind = str(raw["Name"]), str(raw.get("Type") or "untyped")
+    if kind != "Condition":
+        return [_not_run_step(name, Status.SKIPPED, f"not run: a {kind} step is not run locally")]
+    arguments = raw.get("Arguments", {})
+    branches = {"if": arguments.get("IfSteps", []), "else": arguments.get("ElseSteps", [])}
+    try:
+        value, text = evaluate_conditions(arguments.get("Conditions", []), context)
+    except NotEvaluable as exc:
+        reason = f"not evaluated: {exc}"
+        nested = [
+            _not_run_step(str(step.get("Name")), Status.SKIPPED, f"in a branch of {name}, {reason}")
+            for steps in branches.values()
+            for step in steps
+        ]
+        return [_not_run_step(name, Status.SKIPPED, f"a Condition step, {reason}"), *nested]
+    taken = "if" if value else "else"
+    names = ", ".join(str(step.get("Name")) for step in branches[taken]) or "no steps"
+    reason = f"evaluated here: {text} is {str(value).lower()}: the {taken} branch runs ({names})"
+    settled = [_not_run_step(name, Status.SKIPPED, reason)]
+    for label, steps in branches.items():
+        for step in steps:
+            settled.append(_branch_step(step, name, label, taken == label, text, builder))
+    return settled
+
+
+def _branch_step(
+    step: dict[str, Any], condition: str, label: str, taken: bool, text: str, builder: _Builder
+) -> StepResult:
+    name, kind = str(step.get("Name")), str(step.get("Type"))
+    where = f"in the {label} branch of {condition}"
+    if not taken:
+        return _not_run_step(name, Status.SKIPPED, f"{where}, not taken")
+    if kind == "Fail":
+        try:
+            message = _text(
+                builder.resolve(step.get("Arguments", {}).get("ErrorMessage", ""), name)
+            )
+        except UsageError as exc:
+            message = str(exc)
+        return _not_run_step(
+            name,
+            Status.FAIL,
+            f"reached {where} ({text}): production fails here: {message}",
+            selected=True,
+        )
+    return _not_run_step(
+        name, Status.SKIPPED, f"{where} (taken): steps inside a branch are not run locally"
+    )
+
+
+def _not_run_step(name: str, status: Status, reason: str, *, selected: bool = False) -> StepResult:
     result = TestResult(
         run_id="",
         script_name="",
         script_path="",
         kind="",
         call_style="",
-        status=Status.SKIPPED,
+        status=status,
         execution_time=0.0,
-        error_message=f"not run: {not_run.reason}",
+        error_message=reason,
     )
-    return StepResult(name=not_run.name, status=Status.SKIPPED, selected=False, result=result)
+    return StepResult(name=name, status=status, selected=selected, result=result)

@@ -35,7 +35,8 @@ files = sorted(p.name for p in model.rglob("*") if p.is_file())
 if not files:
     raise SystemExit("no model files")
 out = pathlib.Path("/opt/ml/processing/evaluation")
-(out / "evaluation.json").write_text(json.dumps({"model_files": files}))
+report = {"model_files": files, "metrics": {"files": {"value": len(files)}}}
+(out / "evaluation.json").write_text(json.dumps(report))
 """
 
 
@@ -47,10 +48,11 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
     from sagemaker.workflow.fail_step import FailStep
-    from sagemaker.workflow.functions import Join
+    from sagemaker.workflow.functions import Join, JsonGet
     from sagemaker.workflow.parameters import ParameterInteger, ParameterString
     from sagemaker.workflow.pipeline import Pipeline
     from sagemaker.workflow.pipeline_context import PipelineSession
+    from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep
     from sagemaker.xgboost.estimator import XGBoost
 
@@ -58,6 +60,7 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
     input_data = ParameterString("InputData", default_value=f"s3://{bucket}/data/")
     label = ParameterString("LabelField", default_value="label")
     rounds = ParameterInteger("NumRound", default_value=5)
+    min_files = ParameterInteger("MinModelFiles", default_value=1)
 
     def processor(**env: Any) -> SKLearnProcessor:
         return SKLearnProcessor(
@@ -105,8 +108,10 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
             }
         ),
     )
+    report = PropertyFile(name="Report", output_name="evaluation", path="evaluation.json")
     evaluate = ProcessingStep(
         "Evaluate",
+        property_files=[report],
         step_args=processor().run(
             code=str(code_dir / "evaluate.py"),
             inputs=[
@@ -123,13 +128,22 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
     )
     check = ConditionStep(
         "CheckRounds",
-        conditions=[ConditionGreaterThanOrEqualTo(left=rounds, right=1)],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(
+                left=JsonGet(
+                    step_name="Evaluate", property_file=report, json_path="metrics.files.value"
+                ),
+                right=min_files,
+            )
+        ],
         if_steps=[],
-        else_steps=[FailStep("TooFewRounds", error_message="no rounds")],
+        else_steps=[
+            FailStep("TooFewFiles", error_message=Join(on=" ", values=["fewer than", min_files]))
+        ],
     )
     pipeline = Pipeline(
         "replay-demo",
-        parameters=[input_data, label, rounds],
+        parameters=[input_data, label, rounds, min_files],
         steps=[preprocess, train, evaluate, check],
         sagemaker_session=session,
     )
@@ -191,6 +205,7 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
         "Train": "PASS",
         "Evaluate": "PASS",
         "CheckRounds": "SKIPPED",
+        "TooFewFiles": "SKIPPED",
     }
     edges = {(edge["from"], edge["to"]): edge["status"] for edge in result["edges"]}
     assert edges == {
@@ -199,7 +214,12 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
         ("Train.model", "Evaluate.model"): "PASS",
     }
     steps = {step["name"]: step for step in result["steps"]}
-    assert "Condition step is not run locally" in steps["CheckRounds"]["result"]["error_message"]
+    condition = steps["CheckRounds"]["result"]["error_message"]
+    assert "evaluated here: Evaluate's Report metrics.files.value (" in condition
+    assert ">= MinModelFiles (1) is true: the if branch runs (no steps)" in condition
+    assert (
+        "else branch of CheckRounds, not taken" in steps["TooFewFiles"]["result"]["error_message"]
+    )
     train = steps["Train"]["result"]
     assert train["spec"]["hyperparameters"]["num_round"] == 3  # --param over the default 5
     assert train["spec"]["environment"]["LABEL_FIELD"] == "label"
@@ -208,6 +228,37 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
     evaluation = Path(steps["Evaluate"]["run_dir"]) / "outputs" / "evaluation"
     assert json.loads((evaluation / "evaluation.json").read_text())["model_files"]
     assert 'name="CheckRounds"' in junit.read_text() or "CheckRounds" in junit.read_text()
+
+
+def test_a_condition_that_reaches_a_fail_step_fails_the_run(
+    definition: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, code_dir = definition
+    run = CliRunner().invoke(
+        cli,
+        [
+            "test-pipeline",
+            "--definition",
+            str(path),
+            "--code-dir",
+            str(code_dir),
+            "--param",
+            "MinModelFiles=99",
+            "--workspace-dir",
+            str(tmp_path / "ws"),
+            "--output-format",
+            "json",
+        ],
+    )
+    assert run.exit_code == 1, run.output
+    result = json.loads(run.stdout)
+    assert result["status"] == "FAIL"
+    steps = {step["name"]: step for step in result["steps"]}
+    assert steps["Evaluate"]["status"] == "PASS"
+    assert steps["TooFewFiles"]["status"] == "FAIL"
+    reason = steps["TooFewFiles"]["result"]["error_message"]
+    assert "reached in the else branch of CheckRounds" in reason
+    assert "production fails here: fewer than 99" in reason
 
 
 def test_definition_with_an_unknown_parameter_is_a_usage_error(
@@ -227,6 +278,5 @@ def test_definition_with_an_unknown_parameter_is_a_usage_error(
         ],
     )
     assert run.exit_code == 2
-    assert "--param Nope: no such parameter (parameters: InputData, LabelField, NumRound)" in (
-        run.output
-    )
+    known = "InputData, LabelField, NumRound, MinModelFiles"
+    assert f"--param Nope: no such parameter (parameters: {known})" in run.output
