@@ -227,7 +227,7 @@ def compare_verdicts(job: JobDescription, result: TestResult) -> str:
         return f"production verdict: {status}; {local}: nothing to compare"
     reason = job.FailureReason or ""
     production_text = "\n".join(filter(None, [reason, getattr(job, "ExitMessage", None)]))
-    shown = f"Failed ({reason.splitlines()[0] if reason else 'no FailureReason'})"
+    shown = f"Failed ({_one_line(reason) or 'no FailureReason'})"
     if result.status is Status.PASS:
         return f"production verdict: {shown}; {local}: they DISAGREE"
     return f"production verdict: {shown}; {local}: {_agreement(production_text, result)}"
@@ -251,7 +251,14 @@ def _agreement(production_text: str, result: TestResult) -> str:
         return f"they DISAGREE ({', '.join(different)})"
     if same:
         return f"they agree ({', '.join(same)})"
-    return "cannot tell (the FailureReason names no exit code or exception type)"
+    local = f"exit code {result.exit_code}" + (f", {local_type}" if local_type else "")
+    return f"cannot tell (production names no exit code or exception type; locally {local})"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """The reason on one line: SageMaker's spans several."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else f"{line[: limit - 3]}..."
 
 
 def _exit_code(text: str) -> int | None:

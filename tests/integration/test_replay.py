@@ -246,3 +246,22 @@ def test_replay_of_a_partial_response_names_the_missing_field(tmp_path: Path) ->
     assert run.exit_code == 2
     assert "field 'AlgorithmSpecification': Field required" in run.output
     assert not (tmp_path / "ws" / "runs").exists()
+
+
+def test_the_readme_s_failed_training_job_agrees_with_production(tmp_path: Path) -> None:
+    repo = EXAMPLES.parents[1]
+    code, result, output = _replay(
+        str(repo / "examples" / "jobs" / "training_failed.json"),
+        "--code",
+        str(EXAMPLES / "xgboost_training.py"),
+        "--synthetic",
+        workspace=tmp_path / "ws",
+    )
+    assert code == 1, output
+    assert result["status"] == "FAIL"
+    assert "objective 'reg:squarederror'" in result["error_message"]
+    verdict = next(f for f in result["findings"] if f.startswith("production verdict"))
+    assert verdict.startswith(
+        "production verdict: Failed (AlgorithmError: ExecuteUserScriptError: ExitCode 1 "
+    )
+    assert verdict.endswith("locally FAIL: they agree (exit code 1 vs 1, ValueError vs ValueError)")
