@@ -21,8 +21,7 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
-from sandbox.cli.replay import definition_options, run_definition_command
-from sandbox.errors import UsageError
+from sandbox.cli.replay import definition_options, run_definition_command, uses_definition
 
 __all__ = ["test_pipeline_command"]
 
@@ -67,31 +66,12 @@ __all__ = ["test_pipeline_command"]
 )
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
-    """Run the steps of PIPELINE_FILE (YAML) in order, each step's outputs feeding the
-    next; or, with --definition, the steps of a SageMaker Pipeline definition (JSON)."""
+    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next
+    (or, with --definition, the steps of a SageMaker Pipeline definition)."""
     from sandbox import pipeline_report
-    from sandbox.reports import write_report_file
-
-    if (options["definition"] is None) == (options["pipeline_file"] is None):
-        raise UsageError("give a PIPELINE_FILE (YAML) or --definition PIPELINE.json, not both")
-    if options["definition"] is not None:
-        result = run_definition_command(options)
-    else:
-        result = _run_pipeline_file(options)
-    if options["junit_xml"]:
-        write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
-    if options["html_file"]:
-        write_report_file(options["html_file"], pipeline_report.render_html(result))
-    if options["output_format"] == "json":
-        echo_json(result.to_json_dict())
-    else:
-        pipeline_report.render_text(result, stdout_console())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
-
-
-def _run_pipeline_file(options: dict[str, Any]) -> Any:
     from sandbox.datagen import DataSize
     from sandbox.pipeline import PipelineRequest, run_pipeline
+    from sandbox.reports import write_report_file
 
     request = PipelineRequest(
         pipeline_file=options["pipeline_file"],
@@ -103,4 +83,16 @@ def _run_pipeline_file(options: dict[str, Any]) -> Any:
         only_step=options["only_step"],
     )
     with spinner() as update:
-        return run_pipeline(with_progress(request, update))
+        if uses_definition(options):
+            result = run_definition_command(options, update)
+        else:
+            result = run_pipeline(with_progress(request, update))
+    if options["junit_xml"]:
+        write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
+    if options["html_file"]:
+        write_report_file(options["html_file"], pipeline_report.render_html(result))
+    if options["output_format"] == "json":
+        echo_json(result.to_json_dict())
+    else:
+        pipeline_report.render_text(result, stdout_console())
+    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)

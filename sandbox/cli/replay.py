@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
+from sandbox.errors import UsageError
 
-__all__ = ["replay_command"]
+__all__ = ["definition_options", "replay_command", "run_definition_command", "uses_definition"]
 
 
 @click.command("replay")
@@ -122,7 +124,31 @@ def definition_options(command: Any) -> Any:
     return command
 
 
-def run_definition_command(options: dict[str, Any]) -> Any:
+def uses_definition(options: dict[str, Any]) -> bool:
+    """Whether ``test-pipeline`` runs a definition; its options go with one only.
+
+    Raises:
+        UsageError: both or neither of PIPELINE_FILE and --definition, or a definition
+            option without --definition.
+    """
+    if (options["definition"] is None) == (options["pipeline_file"] is None):
+        raise UsageError("give a PIPELINE_FILE (YAML) or --definition PIPELINE.json (one)")
+    given = [
+        option
+        for option, key in (
+            ("--param", "params"),
+            ("--code", "codes"),
+            ("--code-dir", "code_dir"),
+            ("--synthetic", "synthetic"),
+        )
+        if options[key]
+    ]
+    if options["definition"] is None and given:
+        raise UsageError(f"{given[0]} goes with --definition PIPELINE.json")
+    return options["definition"] is not None
+
+
+def run_definition_command(options: dict[str, Any], update: Callable[[str], None]) -> Any:
     """``test-pipeline --definition``: run the definition, return its PipelineResult."""
     from sandbox.datagen import DataSize
     from sandbox.sagemaker.definition import DefinitionRequest, run_definition
@@ -139,5 +165,4 @@ def run_definition_command(options: dict[str, Any]) -> Any:
         from_step=options["from_step"],
         only_step=options["only_step"],
     )
-    with spinner() as update:
-        return run_definition(with_progress(request, update))
+    return run_definition(with_progress(request, update))

@@ -95,7 +95,7 @@ def run_definition(request: DefinitionRequest, engine: Engine | None = None) -> 
     """
     source = str(request.definition)
     raw = _load(request.definition)
-    parameters = _parameters(raw, request.parameters, source)
+    parameters = _parameters(raw, request.parameters)
     steps = raw.get("Steps")
     if not isinstance(steps, list) or not steps:
         raise SpecError(source, "field 'Steps' missing or empty")
@@ -141,7 +141,7 @@ def _load(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _parameters(raw: dict[str, Any], given: Mapping[str, str], source: str) -> dict[str, Any]:
+def _parameters(raw: dict[str, Any], given: Mapping[str, str]) -> dict[str, Any]:
     declared = {item.get("Name"): item for item in raw.get("Parameters", [])}
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -154,7 +154,9 @@ def _parameters(raw: dict[str, Any], given: Mapping[str, str], source: str) -> d
             try:
                 values[name] = convert(given[name])
             except ValueError as exc:
-                raise UsageError(f"--param {name}={given[name]}: not a {item['Type']}") from exc
+                raise UsageError(
+                    f"--param {name}={given[name]}: not of type {item['Type']}"
+                ) from exc
         elif "DefaultValue" in item:
             values[name] = item["DefaultValue"]
     return values

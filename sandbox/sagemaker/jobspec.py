@@ -37,6 +37,8 @@ _FRAMEWORKS = (
     (re.compile(r"/sagemaker-xgboost:1\.7-1(-|$)"), "xgboost-1.7"),
 )
 _SDK_HYPERPARAMETER = "sagemaker_"
+_LAUNCHER = "runproc.sh"
+"""What a FrameworkProcessor's entry point runs: it unpacks ``sourcedir.tar.gz``."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,10 @@ def _processing_spec(job: ProcessingJobRequest) -> JobSpec:
     app = job.AppSpecification
     findings: list[str] = []
     code = next((item for item in job.ProcessingInputs if _is_code(item)), None)
+    runner = _framework_runner(job)
     count = job.ProcessingResources.ClusterConfig.InstanceCount
-    inputs, uris = _processing_inputs(job.ProcessingInputs, code, count, findings)
+    skipped = [item for item in (code, runner) if item is not None]
+    inputs, uris = _processing_inputs(job.ProcessingInputs, skipped, count, findings)
     spec: dict[str, Any] = {
         "kind": "processing",
         "image": app.ImageUri,
@@ -91,7 +95,13 @@ def _processing_spec(job: ProcessingJobRequest) -> JobSpec:
         "network": not (job.NetworkConfig and job.NetworkConfig.EnableNetworkIsolation),
         **_limits(job.ProcessingResources.ClusterConfig.InstanceType, job, findings),
     }
-    if app.ContainerEntrypoint:
+    if runner is not None:
+        findings.append(
+            f"ContainerEntrypoint {' '.join(app.ContainerEntrypoint or [])}: the SDK's "
+            "launcher unpacks the source archive and runs the script; here the script runs "
+            "directly (python3 SCRIPT ContainerArguments)"
+        )
+    elif app.ContainerEntrypoint:
         spec["container_entrypoint"] = list(app.ContainerEntrypoint)
     if app.ContainerArguments is not None:
         spec["container_arguments"] = list(app.ContainerArguments)
@@ -118,16 +128,27 @@ def _is_code(item: ProcessingInputModel) -> bool:
     return item.InputName == "code" or local == CODE_DIR
 
 
+def _framework_runner(job: ProcessingJobRequest) -> ProcessingInputModel | None:
+    """The input holding the launcher a FrameworkProcessor's entry point runs
+    (``/bin/bash /opt/ml/processing/input/entrypoint/runproc.sh``), if any."""
+    entrypoint = job.AppSpecification.ContainerEntrypoint or []
+    for item in job.ProcessingInputs:
+        folder = item.S3Input.LocalPath.rstrip("/") if item.S3Input else None
+        if folder and folder != CODE_DIR and f"{folder}/{_LAUNCHER}" in entrypoint:
+            return item
+    return None
+
+
 def _processing_inputs(
     items: list[ProcessingInputModel],
-    code: ProcessingInputModel | None,
+    skipped: list[ProcessingInputModel],
     count: int,
     findings: list[str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     inputs: dict[str, Any] = {}
     uris: dict[str, str] = {}
     for item in items:
-        if item is code:
+        if any(item is other for other in skipped):
             continue
         if item.S3Input is None:
             local = (item.DatasetDefinition or {}).get("LocalPath")
