@@ -41,7 +41,7 @@ from sandbox.sagemaker.describe import ProcessingJobRequest, TrainingJobRequest
 from sandbox.sagemaker.jobspec import JobSpec, job_spec
 from sandbox.sagemaker.replay import local_image, stage_code
 from sandbox.spec import ScriptSpec, describe_validation_error
-from sandbox.workspace import Workspace, write_json_atomic
+from sandbox.workspace import Workspace, make_private_folder, write_json_atomic
 
 __all__ = ["DefinitionRequest", "run_definition"]
 
@@ -174,7 +174,7 @@ def _fresh_folder(workspace: Workspace, stem: str) -> Path:
     folder = workspace.root / _DEFINITIONS_DIR / safe
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    make_private_folder(folder)  # the steps' environment is written there
     return folder
 
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from sandbox.datagen import DataSize
 from sandbox.engine import Engine
-from sandbox.errors import SpecError, UsageError
+from sandbox.errors import S3SourceError, SpecError, UsageError
 from sandbox.resolve import Overrides
 from sandbox.results import Status, TestResult
 from sandbox.runner import RunRequest, run_script
@@ -32,7 +32,7 @@ from sandbox.s3source import S3_CACHE_DIR, S3Cache, S3Source
 from sandbox.sagemaker.describe import JobDescription, ProcessingJob, load_job
 from sandbox.sagemaker.jobspec import JobSpec, framework_profile, job_spec
 from sandbox.spec import ScriptSpec, describe_validation_error
-from sandbox.workspace import Workspace, write_json_atomic
+from sandbox.workspace import Workspace, make_private_folder, write_json_atomic
 
 __all__ = [
     "ReplayRequest",
@@ -117,7 +117,7 @@ def _staging_folder(workspace: Workspace, job_name: str) -> Path:
     folder = workspace.root / _REPLAY_DIR / safe
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    make_private_folder(folder)
     return folder
 
 
@@ -189,7 +189,12 @@ def stage_code(plan: JobSpec, local: Path | None, staging: Path, cache: S3Cache)
 
 
 def _fetch_code(uri: str, script_name: str | None, staging: Path, cache: S3Cache) -> Path:
-    folder = cache.fetch(S3Source(uri)).folder
+    try:
+        folder = cache.fetch(S3Source(uri)).folder
+    except S3SourceError as exc:
+        raise S3SourceError(
+            uri, f"{exc.problem} (the job's code: --code gives it instead)"
+        ) from exc
     if uri.endswith(".tar.gz"):
         folder = _unpack(folder / uri.rsplit("/", 1)[-1], staging / "source")
     if script_name is not None and (folder / script_name).is_file():
