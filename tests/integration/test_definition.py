@@ -230,18 +230,16 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
     assert 'name="CheckRounds"' in junit.read_text() or "CheckRounds" in junit.read_text()
 
 
-def test_a_condition_that_reaches_a_fail_step_fails_the_run(
+def test_a_condition_that_reaches_a_fail_step_fails_the_run_with_code_from_s3(
     definition: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    path, code_dir = definition
+    path, _code_dir = definition  # each step's code comes from where the SDK uploaded it
     run = CliRunner().invoke(
         cli,
         [
             "test-pipeline",
             "--definition",
             str(path),
-            "--code-dir",
-            str(code_dir),
             "--param",
             "MinModelFiles=99",
             "--workspace-dir",
