@@ -106,6 +106,8 @@ def run_definition(request: DefinitionRequest, engine: Engine | None = None) -> 
     builder = _Builder(request, parameters, folder, engine, source)
     for step in steps:
         builder.add(step)
+    if not builder.steps:
+        raise SpecError(source, "no Processing or Training step: nothing runs locally")
     pipeline_file = builder.write(request.definition.stem)
     result = run_pipeline(
         PipelineRequest(
@@ -196,6 +198,7 @@ class _Builder:
         self.edges: list[dict[str, str]] = []
         self.not_run: list[dict[str, Any]] = []
         self.property_files: dict[tuple[str, str], PropertyFile] = {}
+        self.model_refs: set[str] = set()
         self.findings: dict[str, list[str]] = {}
 
     def add(self, step: Any) -> None:
@@ -237,6 +240,11 @@ class _Builder:
         for channel, uri in plan.input_uris.items():
             if uri.startswith(_STEP_REF):
                 upstream = uri[len(_STEP_REF) :].strip("/")
+                if uri in self.model_refs:
+                    self.findings[name].append(
+                        f"input {channel}: production gives the training job's model.tar.gz; "
+                        "here its model folder, unpacked"
+                    )
                 self.edges.append(
                     {"from": upstream.replace("/", ".", 1), "to": f"{name}.{channel}"}
                 )
@@ -294,6 +302,7 @@ class _Builder:
             return f"{_STEP_REF}{output.group(1)}/{output.group(2)}"
         model = _MODEL_REF.match(reference)
         if model:
+            self.model_refs.add(f"{_STEP_REF}{model.group(1)}/model")
             return f"{_STEP_REF}{model.group(1)}/model"
         raise UsageError(f"step {step}: {reference} cannot be resolved locally")
 

@@ -228,7 +228,7 @@ def _training_spec(job: TrainingJobRequest) -> JobSpec:
     return JobSpec(
         spec=spec,
         environment=dict(job.Environment),
-        code_uri=sdk.get("sagemaker_submit_directory"),
+        code_uri=_training_code(sdk.get("sagemaker_submit_directory"), inputs, uris),
         script_name=str(program) if program else None,
         input_uris=uris,
         findings=findings,
@@ -258,6 +258,24 @@ def _training_inputs(
             name, source.S3DataDistributionType, job.ResourceConfig.InstanceCount, findings
         )
     return inputs, uris
+
+
+def _training_code(
+    submit_directory: Any, inputs: dict[str, Any], uris: dict[str, str]
+) -> str | None:
+    """Where the code is: ``sagemaker_submit_directory``, or, for a job with network
+    isolation, the input channel the SDK passes it in (which is then no data channel)."""
+    if not isinstance(submit_directory, str):
+        return None
+    prefix = f"{_TRAINING_DATA}/"
+    if not submit_directory.startswith(prefix):
+        return submit_directory
+    channel, _, file_name = submit_directory.removeprefix(prefix).partition("/")
+    inputs.pop(channel, None)
+    uri = uris.pop(channel, None)
+    if uri is None or not file_name or uri.endswith(f"/{file_name}"):
+        return uri
+    return f"{uri.rstrip('/')}/{file_name}"
 
 
 def _hyperparameters(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -43,6 +43,7 @@ report = {"model_files": files, "metrics": {"files": {"value": len(files)}}}
 def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
     """processing -> training -> processing, with parameters and property references."""
     from sagemaker.inputs import TrainingInput
+    from sagemaker.network import NetworkConfig
     from sagemaker.processing import ProcessingInput, ProcessingOutput
     from sagemaker.sklearn.processing import SKLearnProcessor
     from sagemaker.workflow.condition_step import ConditionStep
@@ -70,6 +71,7 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
             instance_count=1,
             sagemaker_session=session,
             env=env,
+            network_config=NetworkConfig(enable_network_isolation=True),
         )
 
     preprocess = ProcessingStep(
@@ -98,6 +100,7 @@ def _definition(bucket: str, code_dir: Path) -> dict[str, Any]:
         hyperparameters={"num_round": rounds, "max_depth": 3},
         environment={"LABEL_FIELD": label},
         output_path=f"s3://{bucket}/models",
+        enable_network_isolation=True,
     )
     train = TrainingStep(
         "Train",
@@ -225,6 +228,7 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
     assert train["spec"]["environment"]["LABEL_FIELD"] == "label"
     assert any("local profile xgboost-1.7" in f for f in train["findings"])
     assert steps["Preprocess"]["result"]["inputs"]["data_input"].startswith("s3://pipes-")
+    assert any("model.tar.gz" in f for f in steps["Evaluate"]["result"]["findings"])
     evaluation = Path(steps["Evaluate"]["run_dir"]) / "outputs" / "evaluation"
     assert json.loads((evaluation / "evaluation.json").read_text())["model_files"]
     assert 'name="CheckRounds"' in junit.read_text() or "CheckRounds" in junit.read_text()

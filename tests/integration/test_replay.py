@@ -211,6 +211,7 @@ def test_replay_of_a_training_job_with_sdk_hyperparameters_and_synthetic_data(
         ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 900},
         VpcConfig={"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]},
+        EnableNetworkIsolation=True,
     )
 
     code, result, output = _replay(name, "--synthetic", workspace=tmp_path / "ws")
@@ -218,6 +219,7 @@ def test_replay_of_a_training_job_with_sdk_hyperparameters_and_synthetic_data(
     assert code == 0, output
     assert result["kind"] == "training"
     assert result["spec"]["hyperparameters"] == {"num_round": 5, "max_depth": 3}
+    assert result["spec"]["network"] is False
     assert result["image"].startswith("sandbox/xgboost-1.7")
     findings = "\n".join(result["findings"])
     for expected in (

@@ -114,3 +114,27 @@ def test_unreproducible_fields_are_findings_not_dropped() -> None:
         "ml.p4d.24xlarge",
     ):
         assert expected in findings, expected
+
+
+def test_a_job_without_network_isolation_gets_a_network() -> None:
+    assert job_spec(parse_job(_training(), source="j")).spec["network"] is True
+    isolated = parse_job(_training(EnableNetworkIsolation=True), source="j")
+    assert job_spec(isolated).spec["network"] is False
+
+
+def test_an_isolated_job_s_code_channel_is_its_code_not_data() -> None:
+    code = "s3://b/code/sourcedir.tar.gz"
+    job = _training(
+        HyperParameters={
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"',
+        },
+        InputDataConfig=[
+            {"ChannelName": "code", "DataSource": {"S3DataSource": {"S3Uri": code}}},
+            {"ChannelName": "train", "DataSource": {"S3DataSource": {"S3Uri": "s3://b/t"}}},
+        ],
+    )
+    plan = job_spec(parse_job(job, source="j"))
+    assert plan.code_uri == code
+    assert list(plan.spec["inputs"]) == ["train"]
+    assert plan.input_uris == {"train": "s3://b/t"}
