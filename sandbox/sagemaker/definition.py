@@ -29,6 +29,7 @@ from sandbox.engine import Engine
 from sandbox.errors import SpecError, UsageError
 from sandbox.pipeline import RESULT_FILE, PipelineRequest, run_pipeline
 from sandbox.pipeline_results import PipelineResult, StepResult
+from sandbox.pipeline_spec import parse_pipeline_spec
 from sandbox.results import Status, TestResult
 from sandbox.s3source import S3_CACHE_DIR, S3Cache, is_s3_uri
 from sandbox.sagemaker.conditions import (
@@ -307,8 +308,11 @@ class _Builder:
         raise UsageError(f"step {step}: {reference} cannot be resolved locally")
 
     def write(self, name: str) -> Path:
+        """The pipeline as a YAML pipeline file: the same model, checked the same way."""
+        raw = {"name": name, "steps": self.steps, "edges": self.edges}
+        spec = parse_pipeline_spec(raw, source=self.source)
+        payload = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
         path = self.folder / "pipeline.yaml"
-        payload = {"name": name, "steps": self.steps, "edges": self.edges}
         path.write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
         return path
 

@@ -179,6 +179,8 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
     definition: tuple[Path, Path], tmp_path: Path
 ) -> None:
     path, code_dir = definition
+    local_evaluate = tmp_path / "evaluate_local_edit.py"  # staged as evaluate.py, as it runs
+    local_evaluate.write_text(EVALUATE.replace('"model_files"', '"edited": True, "model_files"'))
     raw = json.loads(path.read_text())
     assert raw["Version"] == "2020-12-01"
     junit = tmp_path / "junit.xml"
@@ -190,6 +192,8 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
             str(path),
             "--code-dir",
             str(code_dir),
+            "--code",
+            f"Evaluate={local_evaluate}",
             "--param",
             "NumRound=3",
             "--workspace-dir",
@@ -230,7 +234,9 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
     assert steps["Preprocess"]["result"]["inputs"]["data_input"].startswith("s3://pipes-")
     assert any("model.tar.gz" in f for f in steps["Evaluate"]["result"]["findings"])
     evaluation = Path(steps["Evaluate"]["run_dir"]) / "outputs" / "evaluation"
-    assert json.loads((evaluation / "evaluation.json").read_text())["model_files"]
+    written = json.loads((evaluation / "evaluation.json").read_text())
+    assert written["model_files"]
+    assert written["edited"] is True  # --code STEP=PATH wins over --code-dir
     assert 'name="CheckRounds"' in junit.read_text() or "CheckRounds" in junit.read_text()
 
 
