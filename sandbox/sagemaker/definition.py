@@ -40,8 +40,8 @@ from sandbox.sagemaker.conditions import (
 )
 from sandbox.sagemaker.describe import ProcessingJobRequest, TrainingJobRequest
 from sandbox.sagemaker.jobspec import JobSpec, job_spec
-from sandbox.sagemaker.replay import local_image, stage_code
-from sandbox.spec import ScriptSpec, describe_validation_error
+from sandbox.sagemaker.replay import local_image, stage_code, write_spec_file
+from sandbox.spec import describe_validation_error
 from sandbox.workspace import Workspace, make_private_folder, write_json_atomic
 
 __all__ = ["DefinitionRequest", "run_definition"]
@@ -230,36 +230,40 @@ class _Builder:
         image, findings = local_image(plan.spec["image"], self.engine)
         self.findings[name] = [*findings, *plan.findings]
         fields = {**plan.spec, "script": script.name, "image": image}
-        try:
-            spec = ScriptSpec.model_validate(fields)
-        except ValidationError as exc:
-            raise SpecError(self.source, f"step {name}: {describe_validation_error(exc)}") from exc
-        spec_file = folder / "spec.yaml"
-        payload = spec.model_dump(mode="json", exclude_none=True)
-        spec_file.write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
-        inputs: dict[str, str] = {}
-        for channel, uri in plan.input_uris.items():
-            if uri.startswith(_STEP_REF):
-                upstream = uri[len(_STEP_REF) :].strip("/")
-                if uri in self.model_refs:
-                    self.findings[name].append(
-                        f"input {channel}: production gives the training job's model.tar.gz; "
-                        "here its model folder, unpacked"
-                    )
-                self.edges.append(
-                    {"from": upstream.replace("/", ".", 1), "to": f"{name}.{channel}"}
-                )
-            elif not self.request.synthetic:
-                inputs[channel] = uri if is_s3_uri(uri) else str(Path(uri).resolve())
+        spec_file = write_spec_file(fields, folder / "spec.yaml", f"{self.source}: step {name}")
         self.steps.append(
             {
                 "name": name,
                 "script": str(script),
                 "spec": str(spec_file),
                 "environment": plan.environment,
-                "inputs": inputs,
+                "inputs": self._inputs(name, plan),
             }
         )
+
+    def _inputs(self, name: str, plan: JobSpec) -> dict[str, str]:
+        """The step's inputs no other step feeds; the others become edges."""
+        inputs: dict[str, str] = {}
+        for channel, uri in plan.input_uris.items():
+            if uri.startswith(_STEP_REF):
+                self._add_edge(name, channel, uri)
+            elif _STEP_REF in uri:
+                raise UsageError(
+                    f"step {name}: input {channel}: another step's output inside a longer "
+                    "URI cannot be mapped to a local folder"
+                )
+            elif not self.request.synthetic:
+                inputs[channel] = uri if is_s3_uri(uri) else str(Path(uri).resolve())
+        return inputs
+
+    def _add_edge(self, name: str, channel: str, uri: str) -> None:
+        upstream = uri[len(_STEP_REF) :].strip("/")
+        self.edges.append({"from": upstream.replace("/", ".", 1), "to": f"{name}.{channel}"})
+        if uri in self.model_refs:
+            self.findings[name].append(
+                f"input {channel}: production gives the training job's model.tar.gz; "
+                "here its model folder, unpacked"
+            )
 
     def _local_code(self, name: str, plan: JobSpec) -> Path | None:
         if name in self.request.code:

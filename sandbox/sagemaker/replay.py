@@ -40,6 +40,7 @@ __all__ = [
     "local_image",
     "replay_job",
     "stage_code",
+    "write_spec_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -147,11 +148,19 @@ def _write_spec(
         for name, channel in plan.spec["inputs"].items()
     }
     fields = {**plan.spec, "script": script.name, "image": image, "inputs": inputs}
+    return write_spec_file(fields, staging / "spec.yaml", source)
+
+
+def write_spec_file(fields: dict[str, Any], path: Path, source: str) -> Path:
+    """Validate ``fields`` as a :class:`ScriptSpec` and write them as a spec file.
+
+    Raises:
+        SpecError: a field the spec refuses; the message names ``source`` and the field.
+    """
     try:
         spec = ScriptSpec.model_validate(fields)
     except ValidationError as exc:
         raise SpecError(source, describe_validation_error(exc)) from exc
-    path = staging / "spec.yaml"
     payload = spec.model_dump(mode="json", exclude_none=True)
     path.write_text(yaml.safe_dump(payload, sort_keys=False), encoding="utf-8")
     return path
