@@ -171,6 +171,7 @@ class TrainingJob(TrainingJobRequest):
 
     TrainingJobName: str
     TrainingJobStatus: str
+    SecondaryStatus: str | None = None
     FailureReason: str | None = None
 
 

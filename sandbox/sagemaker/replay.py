@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 _REPLAY_DIR = "replay"
 _EXIT_CODE = re.compile(r"exit\s*code[\s:=]*(-?\d+)", re.IGNORECASE)
 _EXCEPTION = re.compile(r"\b([A-Z][A-Za-z0-9_]*(?:Error|Exception|Interrupt|Exit))\b")
+_OVER_TIME = "MaxRuntimeExceeded"
+"""A training job's SecondaryStatus when it ran past MaxRuntimeInSeconds."""
 _PLATFORM_WORDS = frozenset(
     {"AlgorithmError", "ClientError", "ExecuteUserScriptError", "InternalServerError"}
 )
@@ -237,6 +239,9 @@ def compare_verdicts(job: JobDescription, result: TestResult) -> str:
     if status == "Completed":
         agree = "they agree" if result.status is Status.PASS else "they DISAGREE"
         return f"production verdict: Completed; {local}: {agree}"
+    if status == "Stopped" and getattr(job, "SecondaryStatus", None) == _OVER_TIME:
+        agree = "they agree" if result.status is Status.TIMEOUT else "they DISAGREE"
+        return f"production verdict: Stopped ({_OVER_TIME}); {local}: {agree}"
     if status != "Failed":
         return f"production verdict: {status}; {local}: nothing to compare"
     reason = job.FailureReason or ""

@@ -138,3 +138,13 @@ def test_an_isolated_job_s_code_channel_is_its_code_not_data() -> None:
     assert plan.code_uri == code
     assert list(plan.spec["inputs"]) == ["train"]
     assert plan.input_uris == {"train": "s3://b/t"}
+
+
+def test_a_job_stopped_past_its_max_runtime_agrees_with_a_local_timeout() -> None:
+    job = parse_job(
+        _training(TrainingJobStatus="Stopped", SecondaryStatus="MaxRuntimeExceeded"), source="j"
+    )
+    assert compare_verdicts(job, _result(Status.TIMEOUT, None, [])) == (
+        "production verdict: Stopped (MaxRuntimeExceeded); locally TIMEOUT: they agree"
+    )
+    assert "they DISAGREE" in compare_verdicts(job, _result(Status.PASS, 0, []))
