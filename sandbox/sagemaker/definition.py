@@ -226,9 +226,15 @@ class _Builder:
     def _add_job(self, name: str, plan: JobSpec) -> None:
         folder = self.folder / name
         folder.mkdir()
-        script = stage_code(plan, self._local_code(name, plan), folder, self.cache)
+        code = stage_code(plan, self._local_code(name, plan), folder, self.cache)
+        script = code.script
         image, findings = local_image(plan.spec["image"], self.engine)
         self.findings[name] = [*findings, *plan.findings]
+        if code.source_dir is not None:
+            self.findings[name].append(
+                f"code {plan.code_uri}: holds more than the entry script; a pipeline step "
+                "mounts the script alone (replay the step's job to run the whole tree)"
+            )
         fields = {**plan.spec, "script": script.name, "image": image}
         spec_file = write_spec_file(fields, folder / "spec.yaml", f"{self.source}: step {name}")
         self.steps.append(

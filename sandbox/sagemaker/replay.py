@@ -36,6 +36,7 @@ from sandbox.workspace import Workspace, make_private_folder, write_json_atomic
 
 __all__ = [
     "ReplayRequest",
+    "StagedCode",
     "compare_verdicts",
     "local_image",
     "replay_job",
@@ -86,13 +87,14 @@ def replay_job(
     plan = job_spec(job)
     workspace = Workspace(request.workspace).ensure()
     staging = _staging_folder(workspace, _job_name(job))
-    script = stage_code(plan, request.code, staging, S3Cache(workspace.root / S3_CACHE_DIR))
+    code = stage_code(plan, request.code, staging, S3Cache(workspace.root / S3_CACHE_DIR))
     engine = engine or Engine.connect()
     image, image_findings = local_image(plan.spec["image"], engine)
-    spec_file = _write_spec(plan, request, script, image, staging, source=request.job)
+    spec_file = _write_spec(plan, request, code.script, image, staging, source=request.job)
     result = run_script(
         RunRequest(
-            script=str(script),
+            script=str(code.script),
+            source_dir=code.source_dir,
             scripts_dir=staging,
             spec_path=spec_file,
             overrides=Overrides(environment=plan.environment),
@@ -178,8 +180,17 @@ def _s3_fields(plan: JobSpec, channel: str, request: ReplayRequest) -> dict[str,
 # code -------------------------------------------------------------------------------
 
 
-def stage_code(plan: JobSpec, local: Path | None, staging: Path, cache: S3Cache) -> Path:
-    """The entry script, copied into ``staging`` under the name production runs.
+@dataclass(frozen=True)
+class StagedCode:
+    """The job's code, ready to run: the entry script and, when the job's code holds
+    more than that script (a ``source_dir``), the whole tree around it."""
+
+    script: Path
+    source_dir: Path | None = None
+
+
+def stage_code(plan: JobSpec, local: Path | None, staging: Path, cache: S3Cache) -> StagedCode:
+    """The entry script under the name production runs, in ``staging``.
 
     Raises:
         UsageError: no code to run: the job names none and no ``--code`` was given, or
@@ -193,13 +204,17 @@ def stage_code(plan: JobSpec, local: Path | None, staging: Path, cache: S3Cache)
     elif plan.code_uri is None:
         raise UsageError("the job names no code in S3; give the entry script with --code PATH")
     else:
-        source = _fetch_code(plan.code_uri, plan.script_name, staging, cache)
+        tree = _fetch_code(plan.code_uri, staging / "source", cache)
+        source = _entry_script(tree, plan.script_name, plan.code_uri)
+        if sum(1 for path in tree.rglob("*") if path.is_file()) > 1:
+            return StagedCode(source, tree)
     target = staging / (plan.script_name or source.name)
     shutil.copyfile(source, target)
-    return target
+    return StagedCode(target)
 
 
-def _fetch_code(uri: str, script_name: str | None, staging: Path, cache: S3Cache) -> Path:
+def _fetch_code(uri: str, tree: Path, cache: S3Cache) -> Path:
+    """The code's files in ``tree``: a script, a prefix's objects, or an unpacked archive."""
     try:
         folder = cache.fetch(S3Source(uri)).folder
     except S3SourceError as exc:
@@ -207,10 +222,15 @@ def _fetch_code(uri: str, script_name: str | None, staging: Path, cache: S3Cache
             uri, f"{exc.problem} (the job's code: --code gives it instead)"
         ) from exc
     if uri.endswith(".tar.gz"):
-        folder = _unpack(folder / uri.rsplit("/", 1)[-1], staging / "source")
-    if script_name is not None and (folder / script_name).is_file():
-        return folder / script_name
-    scripts = sorted(folder.glob("*.py"))
+        return _unpack(folder / uri.rsplit("/", 1)[-1], tree)
+    shutil.copytree(folder, tree)  # the cache stays as it was, whatever the run does
+    return tree
+
+
+def _entry_script(tree: Path, script_name: str | None, uri: str) -> Path:
+    if script_name is not None and (tree / script_name).is_file():
+        return tree / script_name
+    scripts = sorted(tree.glob("*.py"))
     if script_name is None and len(scripts) == 1:
         return scripts[0]
     wanted = script_name or "one .py entry script"

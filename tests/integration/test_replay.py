@@ -267,3 +267,46 @@ def test_the_readme_s_failed_training_job_agrees_with_production(tmp_path: Path)
         "production verdict: Failed (AlgorithmError: ExecuteUserScriptError: ExitCode 1 "
     )
     assert verdict.endswith("locally FAIL: they agree (exit code 1 vs 1, ValueError vs ValueError)")
+
+
+TRAIN_WITH_HELPER = """\
+import os
+import pathlib
+
+import helper
+
+model_dir = pathlib.Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+(model_dir / "model.txt").write_text(helper.VALUE)
+"""
+
+
+def test_replay_of_a_source_dir_job_runs_the_whole_tree(s3_env: str, tmp_path: Path) -> None:
+    s3, bucket = _bucket()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for name, text in (("train.py", TRAIN_WITH_HELPER), ("helper.py", "VALUE = 'helped'\n")):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    s3.put_object(Bucket=bucket, Key="src/sourcedir.tar.gz", Body=archive.getvalue())
+    name = f"tree-{uuid.uuid4().hex[:8]}"
+    boto3.client("sagemaker").create_training_job(
+        TrainingJobName=name,
+        RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": SKLEARN_IMAGE, "TrainingInputMode": "File"},
+        HyperParameters={
+            "sagemaker_program": '"train.py"',
+            "sagemaker_submit_directory": json.dumps(f"s3://{bucket}/src/sourcedir.tar.gz"),
+        },
+        OutputDataConfig={"S3OutputPath": f"s3://{bucket}/model/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+        EnableNetworkIsolation=True,
+    )
+
+    code, result, output = _replay(name, workspace=tmp_path / "ws")
+
+    assert code == 0, output
+    model = Path(result["run_dir"]) / "outputs" / "model" / "model.txt"
+    assert model.read_text() == "helped"
