@@ -246,7 +246,8 @@ def describe_job(reference: str, client: Any | None = None) -> dict[str, Any]:
         try:
             response: dict[str, Any] = call(**{field: name})
         except Exception as exc:  # botocore's errors: ClientError, NoCredentialsError, ...
-            problems.append(f"{label}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problems.append(f"{label}: {first_line}")
             continue
         response.pop("ResponseMetadata", None)
         return json.loads(json.dumps(response, default=str))

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.errors import SpecError
+from sandbox.errors import SpecError, UsageError
 from sandbox.results import Status, TestResult
-from sandbox.sagemaker.describe import parse_job
+from sandbox.sagemaker.describe import load_job, parse_job
 from sandbox.sagemaker.jobspec import framework_profile, job_spec
 from sandbox.sagemaker.replay import compare_verdicts
 
@@ -148,3 +148,40 @@ def test_a_job_stopped_past_its_max_runtime_agrees_with_a_local_timeout() -> Non
         "production verdict: Stopped (MaxRuntimeExceeded); locally TIMEOUT: they agree"
     )
     assert "they DISAGREE" in compare_verdicts(job, _result(Status.PASS, 0, []))
+
+
+class _FakeSageMaker:
+    """Answers DescribeTrainingJob for one name; every other call fails as botocore does."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        self.response = response
+        self.calls: list[str] = []
+
+    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
+        self.calls.append(f"processing {ProcessingJobName}")
+        raise RuntimeError("An error occurred (ValidationException): Could not find job")
+
+    def describe_training_job(self, TrainingJobName: str) -> dict[str, Any]:
+        self.calls.append(f"training {TrainingJobName}")
+        if TrainingJobName != self.response["TrainingJobName"]:
+            raise RuntimeError(
+                "An error occurred (ValidationException): Requested resource not found"
+            )
+        return {**self.response, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
+def test_a_job_name_is_described_as_processing_then_training() -> None:
+    client = _FakeSageMaker(_training())
+    job = load_job("t", client)
+    assert job.TrainingJobName == "t"  # type: ignore[union-attr]
+    assert client.calls == ["processing t", "training t"]
+
+
+def test_an_arn_names_its_kind_and_an_unknown_job_names_both_answers() -> None:
+    client = _FakeSageMaker(_training())
+    load_job("arn:aws:sagemaker:us-east-1:1:training-job/t", client)
+    assert client.calls == ["training t"]
+    with pytest.raises(
+        UsageError, match=r"job nope: cannot describe it \(processing: .*; training: .*not found\)"
+    ):
+        load_job("nope", client)
