@@ -14,6 +14,7 @@ from sandbox.cli.common import stderr_console
 from sandbox.cli.data import gen_data_command
 from sandbox.cli.images import images_group
 from sandbox.cli.pipeline import test_pipeline_command
+from sandbox.cli.replay import replay_command
 from sandbox.cli.results import RESULT_COMMANDS
 from sandbox.cli.run import test_script_command
 from sandbox.cli.sagemaker import SAGEMAKER_COMMANDS
@@ -55,6 +56,7 @@ cli.add_command(test_pipeline_command)
 cli.add_command(merge_junit_command)
 for _command in SAGEMAKER_COMMANDS:
     cli.add_command(_command)
+cli.add_command(replay_command)
 
 
 def main() -> None:

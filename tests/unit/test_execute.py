@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
 
 from sandbox.container import execute
 from sandbox.container.engine import ContainerRequest, ContainerState
 from sandbox.container.execute import run_container
 from sandbox.container.seam import ContainerHandle
 from sandbox.errors import InfrastructureError
+from tests.fakes import FakeEngine
 
 MIB = 1024 * 1024
 REQUEST = ContainerRequest(
