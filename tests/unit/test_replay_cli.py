@@ -18,6 +18,8 @@ from sandbox.cli import cli
         (["p.yaml", "--definition", "p.json"], "give a PIPELINE_FILE (YAML) or --definition"),
         (["p.yaml", "--param", "A=1"], "--param goes with --definition PIPELINE.json"),
         (["p.yaml", "--synthetic"], "--synthetic goes with --definition PIPELINE.json"),
+        (["--export"], "give a PIPELINE_FILE (YAML) or --definition PIPELINE.json (one)"),
+        (["--definition", "p.json", "--export"], "--export goes with a PIPELINE_FILE, not"),
     ],
 )
 def test_test_pipeline_takes_one_source_and_definition_options_only_with_one(
