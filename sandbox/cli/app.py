@@ -16,6 +16,7 @@ from sandbox.cli.config import SETTINGS_KEY, config_command
 from sandbox.cli.data import gen_data_command
 from sandbox.cli.images import images_group
 from sandbox.cli.pipeline import test_pipeline_command
+from sandbox.cli.replay import replay_command
 from sandbox.cli.results import RESULT_COMMANDS
 from sandbox.cli.run import test_script_command
 from sandbox.cli.sagemaker import SAGEMAKER_COMMANDS
@@ -70,6 +71,7 @@ cli.add_command(test_pipeline_command)
 cli.add_command(merge_junit_command)
 for _command in SAGEMAKER_COMMANDS:
     cli.add_command(_command)
+cli.add_command(replay_command)
 cli.add_command(config_command)
 add_env_vars(cli)
 

@@ -21,13 +21,16 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
+from sandbox.cli.replay import definition_options, run_definition_command, uses_definition
 from sandbox.cli.sagemaker import export_pipeline_definition, pipeline_export_options
+from sandbox.errors import UsageError
 
 __all__ = ["test_pipeline_command"]
 
 
 @click.command("test-pipeline")
-@click.argument("pipeline_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("pipeline_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@definition_options
 @scripts_dir_option("Where to look up a step's script given by name.")
 @workspace_dir_option("Where runs, pipeline runs and generated data are kept")
 @data_size_option("Rows of generated data for inputs no edge feeds: 1k, 100k, 1M.")
@@ -66,8 +69,12 @@ __all__ = ["test_pipeline_command"]
 @pipeline_export_options
 @handles_errors
 def test_pipeline_command(**options: Any) -> None:
-    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next."""
+    """Run the steps of PIPELINE_FILE in order, each step's outputs feeding the next
+    (or, with --definition, the steps of a SageMaker Pipeline definition)."""
+    definition = uses_definition(options)
     if options["export"]:
+        if definition:
+            raise UsageError("--export goes with a PIPELINE_FILE, not --definition")
         export_pipeline_definition(options)
         return
     from sandbox.data.datagen import DataSize
@@ -85,7 +92,10 @@ def test_pipeline_command(**options: Any) -> None:
         only_step=options["only_step"],
     )
     with spinner() as update:
-        result = run_pipeline(with_progress(request, update))
+        if definition:
+            result = run_definition_command(options, update)
+        else:
+            result = run_pipeline(with_progress(request, update))
     if options["junit_xml"]:
         write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
     if options["html_file"]:

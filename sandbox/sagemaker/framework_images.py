@@ -1,4 +1,4 @@
-"""The SageMaker framework images a profile stands in for, by region.
+"""The SageMaker framework images a profile stands in for, by region, and back.
 
 The account that serves the scikit-learn and XGBoost framework images differs per
 region; these are the registries the SageMaker Python SDK lists for the sklearn 1.2-1 and
@@ -7,9 +7,11 @@ xgboost 1.7-1 images (both families share them).
 
 from __future__ import annotations
 
+import re
+
 from sandbox.errors import UsageError
 
-__all__ = ["FRAMEWORK_IMAGES", "framework_image_uri"]
+__all__ = ["FRAMEWORK_IMAGES", "framework_image_uri", "framework_profile"]
 
 _REGISTRIES = {
     "af-south-1": "510948584623",
@@ -72,3 +74,14 @@ def framework_image_uri(profile: str, region: str) -> str:
         )
     domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"{account}.dkr.ecr.{region}.{domain}/{image}"
+
+
+def framework_profile(image_uri: str) -> str | None:
+    """The profile that stands in for a SageMaker framework image URI (any registry,
+    any variant of the version's tag), or ``None``."""
+    for profile, image in FRAMEWORK_IMAGES.items():
+        repository, tag = image.split(":")
+        version = "-".join(tag.split("-")[:2])  # "1.2-1" of "1.2-1-cpu-py3"
+        if re.search(rf"/{re.escape(repository)}:{re.escape(version)}(-|$)", image_uri):
+            return profile
+    return None

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import fakes
 import pytest
 from results_factory import make_result
 
@@ -18,6 +17,7 @@ from sandbox.errors import RunCancelled
 from sandbox.results.models import Status, TestResult
 from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
+from tests import fakes
 
 
 def patch_runs(monkeypatch: pytest.MonkeyPatch, run_script: Callable[..., TestResult]) -> None:

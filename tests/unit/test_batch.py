@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import fakes
 import pytest
 from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 from results_factory import make_result
@@ -30,6 +29,7 @@ from sandbox.pipeline.batch import (
 from sandbox.results.models import Status
 from sandbox.results.workspace import Workspace
 from sandbox.runner import RunRequest
+from tests import fakes
 
 SCRIPT = 'OUT = "/opt/ml/processing/output/result"\nprint("hi")\n'
 

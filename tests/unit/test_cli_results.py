@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import fakes
 import pytest
 from click.testing import CliRunner, Result
 from junitparser import JUnitXml
@@ -23,6 +22,7 @@ from sandbox.errors import EngineUnavailableError
 from sandbox.results.controller import Controller
 from sandbox.results.models import Status
 from sandbox.results.workspace import Workspace
+from tests import fakes
 
 COLOUR_SGR = re.compile(r"\x1b\[[0-9;]*(3[0-9]|9[0-7])[0-9;]*m")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
 
 from sandbox.container import execute
 from sandbox.container.engine import ContainerRequest, ContainerState
@@ -16,6 +15,7 @@ from sandbox.container.execute import run_container
 from sandbox.container.seam import ContainerHandle
 from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
+from tests.fakes import FakeEngine
 
 MIB = 1024 * 1024
 REQUEST = ContainerRequest(

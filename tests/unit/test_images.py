@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine as BaseFakeEngine
-from fakes import image_info
 
 from sandbox.container import images
 from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
@@ -37,6 +35,8 @@ from sandbox.errors import (
     SpecError,
     UsageError,
 )
+from tests.fakes import FakeEngine as BaseFakeEngine
+from tests.fakes import image_info
 
 REPO_IMAGES = Path(__file__).resolve().parents[2] / "images"
 TAG_RE = re.compile(r"^sandbox/[a-z0-9._-]+:[0-9a-f]{12}$")

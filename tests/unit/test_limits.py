@@ -6,13 +6,13 @@ import math
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
 
 from sandbox.constants import DEFAULT_PIDS_LIMIT
 from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.contract.spec import ScriptSpec
 from sandbox.errors import OptionError, UsageError
 from sandbox.results.models import AppliedLimits
+from tests.fakes import FakeEngine
 
 
 def _limits(

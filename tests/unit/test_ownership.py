@@ -7,12 +7,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from fakes import FakeEngine
 
 from sandbox.container.containerize import HEARTBEAT_TIMEOUT_ENV, heartbeat_timeout_s
 from sandbox.container.ownership import hand_over
 from sandbox.errors import UsageError
 from sandbox.results.workspace import Workspace
+from tests.fakes import FakeEngine
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to own files for another user")

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes import FakeEngine
 from results_factory import make_result
 
 from sandbox.constants import BATCH_LABEL
@@ -20,6 +19,7 @@ from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup, wait_interrupti
 from sandbox.results.models import Status
 from sandbox.results.workspace import write_json_atomic
 from sandbox.runner import RunRequest
+from tests.fakes import FakeEngine
 
 
 class SweepingEngine(FakeEngine):

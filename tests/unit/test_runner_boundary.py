@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeEngine
 
 from sandbox import runner
 from sandbox.container.images import ResolvedImage
@@ -16,6 +15,7 @@ from sandbox.contract.resolve import find_script, resolve_script
 from sandbox.errors import EngineUnavailableError, UsageError
 from sandbox.results.models import Status
 from sandbox.runner import RunRequest, run_script, run_to_result
+from tests.fakes import FakeEngine
 
 SCRIPT = """\
 OUTPUT = "/opt/ml/processing/output/result"

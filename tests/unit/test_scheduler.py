@@ -6,13 +6,13 @@ from __future__ import annotations
 from concurrent.futures import Future
 
 import pytest
-from fakes import FakeEngine
 from results_factory import make_result
 
 from sandbox.constants import BATCH_LABEL
 from sandbox.pipeline.group import RunGroup
 from sandbox.pipeline.scheduler import run_graph
 from sandbox.results.models import TestResult
+from tests.fakes import FakeEngine
 
 
 def _graph_run(graph: dict[str, set[str]], jobs: int) -> list[str]:

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import fakes
 import pytest
 from results_factory import at, make_result, new_workspace, run_id_at, store
 
@@ -19,6 +18,7 @@ from sandbox.results.controller import Controller
 from sandbox.results.models import Status
 from sandbox.results.store import clean_workspace, find_result, load_results, parse_age
 from sandbox.results.workspace import Workspace
+from tests import fakes
 
 
 class FakeEngine(fakes.FakeEngine):
