@@ -85,7 +85,7 @@ def test_unreproducible_fields_are_findings_not_dropped() -> None:
     job = parse_job(
         _training(
             ResourceConfig={
-                "InstanceType": "ml.p4d.24xlarge",
+                "InstanceType": "ml.zz9.large",
                 "InstanceCount": 4,
                 "VolumeKmsKeyId": "k1",
             },
@@ -112,7 +112,7 @@ def test_unreproducible_fields_are_findings_not_dropped() -> None:
         "VpcConfig",
         "Pipe mode",
         "1/4",
-        "ml.p4d.24xlarge",
+        "ml.zz9.large",
     ):
         assert expected in findings, expected
 
