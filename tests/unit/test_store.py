@@ -268,3 +268,26 @@ def test_clean_removes_staging_folders_an_interrupted_generation_left(tmp_path: 
     os.utime(stale, (two_hours_ago, two_hours_ago))
     clean_workspace(workspace.root, connect=no_engine)
     assert not stale.exists() and fresh.exists()
+
+
+def test_find_result_by_latest_and_by_unique_suffix(workspace: Path) -> None:
+    older = make_result("a", when=at(60))
+    newer = make_result("b", when=at(1))
+    store(workspace, older)
+    store(workspace, newer)
+    assert find_result(workspace, "latest").run_id == newer.run_id
+    assert find_result(workspace, "latest~1").run_id == older.run_id
+    assert find_result(workspace, older.run_id[-6:]).run_id == older.run_id
+    with pytest.raises(RunNotFoundError, match="no such run"):
+        find_result(workspace, "latest~2")
+
+
+def test_an_ambiguous_reference_lists_every_candidate(workspace: Path) -> None:
+    first = make_result("a", when=at(60))
+    second = make_result("b", when=at(1))
+    store(workspace, first)
+    store(workspace, second)
+    with pytest.raises(RunNotFoundError) as ambiguous:
+        find_result(workspace, "20")
+    assert ambiguous.value.exit_code == 2
+    assert first.run_id in str(ambiguous.value) and second.run_id in str(ambiguous.value)
