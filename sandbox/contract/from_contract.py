@@ -142,7 +142,7 @@ def spec_from_contract(
     if inferred is not None:
         warnings.extend(contract_drift(loaded.contract, inferred))
     spec_ref = str(output) if output is not None else "THIS_FILE"
-    text = render_spec_yaml(spec, loaded.source, script_ref=str(script_path), spec_ref=spec_ref)
+    text = render_spec_yaml(spec, loaded.source, script_ref=_shown(script_path), spec_ref=spec_ref)
     if output is not None:
         write_text_atomic(output, text, mode=0o644)  # a spec to share, e.g. in the repository
     return ContractSpec(spec, text, loaded.source, script_path, (*notes, *warnings))
@@ -533,6 +533,16 @@ def _training_channels(
             "script names no channel: add inputs /opt/ml/input/data/<channel> to the spec"
         )
     return found
+
+
+def _shown(path: Path | None) -> str | None:
+    """``path`` relative to the current folder when it is below it, as a user would type it."""
+    if path is None:
+        return None
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def render_spec_yaml(
