@@ -184,7 +184,7 @@ def handles_errors(command: F) -> F:
                 "InternalError",
                 EXIT_INFRA,
                 label="sandbox: internal error:",
-                hint=" (run with --debug for the traceback)",
+                hint=" (add --debug after 'sandbox' for the traceback)",
             )
 
     return wrapper  # type: ignore[return-value]

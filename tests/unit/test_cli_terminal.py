@@ -86,7 +86,8 @@ def test_the_batch_summary_shows_the_whole_reason(width: int) -> None:
     assert widest(text) <= width
 
 
-def test_the_pipeline_table_keeps_run_ids_whole_at_80_columns() -> None:
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_pipeline_table_keeps_run_ids_whole(width: int) -> None:
     from test_pipeline_report import _result
 
     from sandbox.report.pipeline import render_text
@@ -94,12 +95,13 @@ def test_the_pipeline_table_keeps_run_ids_whole_at_80_columns() -> None:
     pipeline = _result()
     for step in pipeline.steps:
         step.result.run_id = f"20260102-030405-123456-{step.name}_script-ab12"
-    out, stream = console(80)
+    out, stream = console(width)
     render_text(pipeline, out)
     text = stream.getvalue()
     assert all(step.result.run_id in text for step in pipeline.steps)
     assert "train: script exited with code 1" in text
-    assert widest(text.split("critical path")[0]) <= 80
+    steps_table = text.split("critical path")[0].split("┏")[0]  # the edges' table wraps
+    assert widest(steps_table) <= width
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -263,3 +265,25 @@ def test_completion_runs_through_the_shell_protocol() -> None:
         check=False,
     )
     assert "plain,sklearn-1.2" in completed.stdout.splitlines()
+
+
+def test_an_internal_error_says_how_to_see_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, workspace: Path
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("sandbox.results.store.find_result", broken)
+    quiet = CliRunner().invoke(cli, ["show-result", "latest", "--workspace-dir", str(workspace)])
+    assert quiet.exit_code == 3
+    assert "RuntimeError: a bug" in quiet.stderr and "--debug" in quiet.stderr
+    assert "Traceback" not in quiet.stderr
+    try:
+        loud = CliRunner().invoke(
+            cli, ["--debug", "show-result", "latest", "--workspace-dir", str(workspace)]
+        )
+    finally:
+        from sandbox.cli.logs import configure_logging
+
+        configure_logging("warning")
+    assert loud.exit_code == 3 and "Traceback" in loud.stderr
