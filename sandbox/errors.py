@@ -8,6 +8,7 @@ builds its one-line message from it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,16 +134,23 @@ class DiskFullError(InfrastructureError):
 
 
 class EngineUnavailableError(InfrastructureError):
-    """No Docker engine answers."""
+    """No Docker engine answers at ``endpoint`` (``DOCKER_HOST``, or the default socket)."""
 
     def __init__(self, detail: str, endpoint: str | None = None) -> None:
         self.detail = detail
-        self.endpoint = endpoint
-        where = f" at {endpoint}" if endpoint else ""
+        self.endpoint = endpoint or _docker_endpoint()
         super().__init__(
-            f"no Docker engine answers{where} ({detail}); start Docker, or run "
-            "'bash .ci/ensure-docker.sh' as root on Debian/Ubuntu"
+            f"no Docker engine answers at {self.endpoint} ({detail}). "
+            "Linux: install Docker Engine (Debian/Ubuntu: apt-get install docker.io), then "
+            "'sudo systemctl start docker'; macOS: start Docker Desktop, or 'colima start'; "
+            "CI: add a docker service (docker:dind) and set DOCKER_HOST to it"
         )
+
+
+def _docker_endpoint() -> str:
+    """Where the Docker client looks: ``DOCKER_HOST``, or the default socket."""
+    host = os.environ.get("DOCKER_HOST")
+    return f"DOCKER_HOST={host}" if host else "unix:///var/run/docker.sock (DOCKER_HOST unset)"
 
 
 class ExecutableNotFoundError(InfrastructureError):

@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -35,6 +35,7 @@ __all__ = [
     "echo_json",
     "env_option",
     "escape",
+    "fail",
     "handles_errors",
     "hyperparameters_option",
     "output_format_option",
@@ -45,6 +46,7 @@ __all__ = [
     "spinner",
     "stderr_console",
     "stdout_console",
+    "wants_json",
     "with_progress",
     "workspace_dir_option",
 ]
@@ -162,7 +164,8 @@ def handles_errors(command: F) -> F:
 
     A :class:`~sandbox.errors.SandboxError` exits with its own exit code, an interrupt
     with 130, and any other exception (a bug of ours) with 3, its traceback logged only
-    with ``--verbose``.
+    with ``--debug``. Under ``--output-format json`` stdout also gets the error document
+    (:func:`~sandbox.results.schema.error_document`), so it always holds one JSON document.
     """
 
     @functools.wraps(command)
@@ -170,24 +173,57 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except SandboxError as exc:
-            stderr_console().print(
-                f"[bold red]sandbox: error:[/] {escape(str(exc))}", highlight=False
-            )
-            sys.exit(exc.exit_code)
+            fail(str(exc), type(exc).__name__, exc.exit_code)
         except KeyboardInterrupt:
-            stderr_console().print("sandbox: interrupted")
-            sys.exit(EXIT_INTERRUPTED)
+            fail("interrupted", "KeyboardInterrupt", EXIT_INTERRUPTED, label="sandbox:")
         except Exception as exc:
-            # A bug of ours: one line, and the traceback only with --verbose.
+            # A bug of ours: one line, and the traceback only with --debug.
             logging.getLogger("sandbox").debug("internal error", exc_info=True)
-            stderr_console().print(
-                f"[bold red]sandbox: internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
-                "(run with -v for the traceback)",
-                highlight=False,
+            fail(
+                f"{type(exc).__name__}: {exc}",
+                "InternalError",
+                EXIT_INFRA,
+                label="sandbox: internal error:",
+                hint=" (add --debug after 'sandbox' for the traceback)",
             )
-            sys.exit(EXIT_INFRA)
 
     return wrapper  # type: ignore[return-value]
+
+
+def fail(
+    message: str,
+    error_type: str,
+    exit_code: int,
+    *,
+    label: str = "sandbox: error:",
+    hint: str = "",
+    as_json: bool | None = None,
+) -> NoReturn:
+    """One line on stderr (and the error document on stdout in JSON mode, which
+    ``as_json`` decides, or else the running command's options), then exit."""
+    if exit_code == EXIT_INTERRUPTED:
+        stderr_console().print(f"{label} {escape(message)}", highlight=False)
+    else:
+        stderr_console().print(f"[bold red]{label}[/] {escape(message)}{hint}", highlight=False)
+    if wants_json() if as_json is None else as_json:
+        from sandbox.results.schema import error_document
+
+        echo_json(error_document(message, error_type, exit_code))
+    sys.exit(exit_code)
+
+
+def wants_json(argv: Sequence[str] | None = None) -> bool:
+    """Whether the command asked for ``--output-format json``: from the running command's
+    options, or (before click parsed them) from ``argv``."""
+    context = click.get_current_context(silent=True)
+    if argv is None and context is not None:
+        return context.params.get("output_format") == "json"
+    words = list(argv or ())
+    pairs = zip(words, [*words[1:], ""][: len(words)], strict=True)
+    return any(
+        word == "--output-format=json" or (word == "--output-format" and value == "json")
+        for word, value in pairs
+    )
 
 
 def parse_pairs(option: str, values: tuple[str, ...]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from sandbox.cli.common import (
     stdout_console,
     workspace_dir_option,
 )
+from sandbox.cli.completion import complete_scripts
 
 __all__ = ["gen_data_command"]
 
@@ -35,7 +36,7 @@ _LISTED_FILES = 3
 
 
 @click.command("gen-data")
-@click.argument("script")
+@click.argument("script", shell_complete=complete_scripts)
 @click.option(
     "--out",
     "out_dir",
@@ -100,7 +101,7 @@ def gen_data_command(**options: Any) -> None:
     elif options["explain"]:
         _render_explain(report)
     else:
-        _render_gen_data(report, options["script"], options["out_dir"])
+        _render_gen_data(report, options)
 
 
 def _render_explain(report: Any) -> None:
@@ -116,9 +117,12 @@ def _render_explain(report: Any) -> None:
             console.print(f"  why: {reason}", markup=False, highlight=False)
 
 
-def _render_gen_data(report: Any, script: str, out_dir: Path) -> None:
+def _render_gen_data(report: Any, options: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from sandbox.cli.hints import test_script_hint
+
+    out_dir = options["out_dir"]
     table = Table("channel", "folder", "files", "rows", "bytes")
     for channel in report.channels:
         table.add_row(
@@ -131,7 +135,8 @@ def _render_gen_data(report: Any, script: str, out_dir: Path) -> None:
     console = stdout_console()
     console.print(table)
     console.print(
-        f"feed them back with: sandbox test-script {script} --data-source {out_dir}",
+        "feed them back with: "
+        + test_script_hint(options["script"], options, data_source=str(out_dir)),
         markup=False,
         highlight=False,
     )

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from sandbox.cli.common import echo_json, handles_errors, stderr_console, stdout_console
+from sandbox.cli.completion import complete_profiles
 
 __all__ = ["images_group"]
 
@@ -21,8 +22,6 @@ def images_group() -> None:
 @handles_errors
 def images_list(output_format: str) -> None:
     """Show each profile, its content-hash tag and whether it is built."""
-    from rich.table import Table
-
     from sandbox.container.engine import DockerEngine
     from sandbox.container.images import list_profiles
 
@@ -31,20 +30,37 @@ def images_list(output_format: str) -> None:
     if output_format == "json":
         echo_json([_status_dict(status) for status in statuses])
         return
-    table = Table("profile", "tag", "built", "offline", "python", "packages", "description")
-    for status in statuses:
-        built = "[green]yes[/]" if status.built else "no"
-        offline = "yes" if status.offline else "needs a registry"
-        packages = str(len(status.distributions)) if status.distributions else "-"
-        python = status.python_version or "-"
-        table.add_row(
-            status.profile, status.tag, built, offline, python, packages, status.description
-        )
-    stdout_console().print(table)
+    _render_profiles(statuses)
+
+
+def _render_profiles(statuses: list[Any]) -> None:
+    """Profile and tag always whole; the other columns as they fit; a description that
+    does not fit goes on a line of its own under the table."""
+    from rich.text import Text
+
+    from sandbox.report.fit import Column, fit_table, prose
+
+    console = stdout_console()
+    columns = [
+        Column("profile", [s.profile for s in statuses]),
+        Column("tag", [s.tag for s in statuses]),
+        Column("built", [Text("yes", "green") if s.built else "no" for s in statuses], 1),
+        Column("offline", ["yes" if s.offline else "needs a registry" for s in statuses], 3),
+        Column("python", [s.python_version or "-" for s in statuses], 2),
+        Column(
+            "packages", [str(len(s.distributions)) if s.distributions else "-" for s in statuses], 4
+        ),
+        Column("description", [s.description for s in statuses], 5),
+    ]
+    fitted = fit_table(columns, console.width)
+    console.print(fitted.table)
+    if "description" in fitted.dropped:
+        for status in statuses:
+            console.print(prose(f"{status.profile}: {status.description}"), soft_wrap=False)
 
 
 @images_group.command("show")
-@click.argument("profile")
+@click.argument("profile", shell_complete=complete_profiles)
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text")
 @handles_errors
 def images_show(profile: str, output_format: str) -> None:
@@ -84,7 +100,7 @@ def _status_dict(status: Any) -> dict[str, Any]:
 
 
 @images_group.command("build")
-@click.argument("profile")
+@click.argument("profile", shell_complete=complete_profiles)
 @click.option("--rebuild", is_flag=True, help="Build even when the tag exists.")
 @handles_errors
 def images_build(profile: str, rebuild: bool) -> None:

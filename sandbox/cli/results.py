@@ -20,6 +20,7 @@ from sandbox.cli.common import (
     stderr_console,
     stdout_console,
 )
+from sandbox.cli.completion import complete_run_ids
 from sandbox.constants import DEFAULT_WORKSPACE
 
 __all__ = [
@@ -87,12 +88,13 @@ def list_results_command(
 
 
 @click.command("show-result")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @_workspace_option
 @output_format_option
 @handles_errors
 def show_result_command(run_id: str, workspace_dir: Path, output_format: str) -> None:
-    """Show everything about one run: RUN_ID, or a unique prefix of it."""
+    """Show everything about one run: RUN_ID is an id, `latest`, `latest~N` (the Nth
+    before the newest), or a unique prefix or suffix of an id."""
     from sandbox.report.tables import render_result_detail
     from sandbox.results.store import find_result
 
@@ -133,7 +135,7 @@ def clean_workspace_command(
 
 
 @click.command("report")
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_ids)
 @click.option(
     "--format",
     "report_format",
@@ -152,7 +154,8 @@ def clean_workspace_command(
 @_workspace_option
 @handles_errors
 def report_command(run_id: str, report_format: str, output: Path, workspace_dir: Path) -> None:
-    """Write the report of one run (RUN_ID, or a unique prefix of it) to a file."""
+    """Write the report of one run to a file: RUN_ID is an id, `latest`, `latest~N`, or a
+    unique prefix or suffix of an id."""
     from rich.markup import escape
 
     from sandbox.report.files import ReportFormat, write_report

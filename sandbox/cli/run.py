@@ -35,13 +35,14 @@ from sandbox.cli.common import (
     with_progress,
     workspace_dir_option,
 )
+from sandbox.cli.completion import complete_profiles, complete_scripts
 from sandbox.errors import UsageError
 
 __all__ = ["test_script_command"]
 
 
 @click.command("test-script")
-@click.argument("scripts", nargs=-1)
+@click.argument("scripts", nargs=-1, shell_complete=complete_scripts)
 @click.option("--all", "all_scripts", is_flag=True, help="Every *.py script in --scripts-dir.")
 @click.option(
     "--shard",
@@ -61,9 +62,22 @@ __all__ = ["test_script_command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write one JUnit XML file for all the scripts (for CI).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line of each script.")
-@click.option("-v", "--verbose", is_flag=True, help="Stream the container's output to stderr.")
-@click.option("--image", help="Image profile (see `sandbox images list`) or any image reference.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print one line per script: the verdict and its reason."
+)
+@click.option(
+    "--stream",
+    "-v",
+    "--verbose",
+    "stream",
+    is_flag=True,
+    help="Stream the container's output to stderr (logging: sandbox --debug).",
+)
+@click.option(
+    "--image",
+    shell_complete=complete_profiles,
+    help="Image profile (see `sandbox images list`) or any image reference.",
+)
 @scripts_dir_option()
 @spec_option
 @click.option(
@@ -204,7 +218,7 @@ def _test_one_script(options: dict[str, Any]) -> Any:
 
     request = _run_request(options, RunRequest)
     streamer = None
-    if options["verbose"]:
+    if options["stream"]:
         from sandbox.cli.progress import LineStreamer
 
         streamer = LineStreamer(stderr_console())
@@ -293,7 +307,7 @@ def _run_test_scripts(
 
     Args:
         names: the expanded script names or paths.
-        options: test-script's options (``jobs``, ``spec_path``, ``verbose``).
+        options: test-script's options (``jobs``, ``spec_path``, ``stream``).
         make_request: builds the :class:`~sandbox.runner.RunRequest` of one name.
     """
     from sandbox.cli.progress import ProgressDisplay
@@ -306,7 +320,7 @@ def _run_test_scripts(
     requests = [make_request(name) for name in names]
     stems = [Path(name).stem for name in names]
     console = stderr_console()
-    with ProgressDisplay(console, stems, stream_output=options["verbose"]) as display:
+    with ProgressDisplay(console, stems, stream_output=options["stream"]) as display:
         return run_batch(requests, jobs=options["jobs"], observer=display)
 
 
@@ -328,9 +342,14 @@ def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: 
     console = stdout_console()
     if options["quiet"]:
         for result in results:
-            render_verdict(result, console)
+            render_verdict(result, console, with_reason=True)
     elif single:
         render_text(results[0], console)
     else:
-        render_batch_summary(results, console)
+        from sandbox.cli.hints import show_result_hint
+
+        workspace_dir = options["workspace_dir"]
+        render_batch_summary(
+            results, console, lambda result: show_result_hint(result.run_id, workspace_dir)
+        )
     sys.exit(EXIT_OK if passed else EXIT_FAILED)

@@ -67,3 +67,13 @@ def spec_pipeline_schema() -> None:
     from sandbox.pipeline.spec import pipeline_json_schema
 
     click.echo(pipeline_json_schema())
+
+
+@spec_group.command("result-schema")
+@handles_errors
+def spec_result_schema() -> None:
+    """Print the JSON schema of what --output-format json prints: a result, a list of
+    results (several scripts), or the error document."""
+    from sandbox.results.schema import result_json_schema
+
+    click.echo(result_json_schema())

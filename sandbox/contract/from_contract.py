@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import shlex
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -140,7 +141,8 @@ def spec_from_contract(
     spec, notes = build_spec(loaded.contract, inferred, source=loaded.source)
     if inferred is not None:
         warnings.extend(contract_drift(loaded.contract, inferred))
-    text = render_spec_yaml(spec, loaded.source)
+    spec_ref = str(output) if output is not None else "THIS_FILE"
+    text = render_spec_yaml(spec, loaded.source, script_ref=_shown(script_path), spec_ref=spec_ref)
     if output is not None:
         write_text_atomic(output, text, mode=0o644)  # a spec to share, e.g. in the repository
     return ContractSpec(spec, text, loaded.source, script_path, (*notes, *warnings))
@@ -533,12 +535,28 @@ def _training_channels(
     return found
 
 
-def render_spec_yaml(spec: ScriptSpec, source: str) -> str:
-    """The spec as commented YAML, without fields left at their defaults."""
+def _shown(path: Path | None) -> str | None:
+    """``path`` relative to the current folder when it is below it, as a user would type it."""
+    if path is None:
+        return None
+    try:
+        return str(path.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def render_spec_yaml(
+    spec: ScriptSpec, source: str, *, script_ref: str | None = None, spec_ref: str = "THIS_FILE"
+) -> str:
+    """The spec as commented YAML, without fields left at their defaults, under a header
+    naming the command that runs it: the script (``script_ref``, by default its name), the
+    spec file, and an ``--env`` for each required variable the spec gives no value."""
     body = spec.model_dump(mode="json", exclude_defaults=True)
     ordered = {"script": spec.script, "kind": spec.kind.value, **body}
+    given = {*spec.environment, *spec.secret_env}
+    envs = [w for n in spec.required_env if n not in given for w in ("--env", f"{n}=VALUE")]
+    command = ["sandbox", "test-script", script_ref or spec.script_name, "--spec", spec_ref, *envs]
     header = (
-        f"# Spec made by `sandbox spec from-contract` from {source}.\n"
-        f"#   sandbox test-script {spec.script_name} --spec THIS_FILE\n"
+        f"# Spec made by `sandbox spec from-contract` from {source}.\n#   {shlex.join(command)}\n"
     )
     return header + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)

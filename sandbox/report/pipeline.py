@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from sandbox.report.fit import Column, fit_table, prose
 from sandbox.report.text import STATUS_STYLE
 from sandbox.results.models import Status
 from sandbox.results.pipeline import EdgeCheck, PipelineResult, StepResult
@@ -49,7 +51,7 @@ def render_text(result: PipelineResult, console: Console) -> None:
         f"[{style}]{result.status.value}[/] pipeline {printable_markup(result.pipeline_name)}: "
         f"{len(result.steps)} step(s), {len(result.edges)} edge(s) in {result.wall_time_s:.2f} s"
     )
-    console.print(_steps_table(result.steps))
+    _render_steps(result.steps, console)
     if result.edges:
         console.print(_edges_table(result.edges))
     path = " -> ".join(result.critical_path) or "none"
@@ -59,22 +61,28 @@ def render_text(result: PipelineResult, console: Console) -> None:
     )
 
 
-def _steps_table(steps: list[StepResult]) -> Table:
-    table = Table("step", "status", "script", "time", "peak memory", "reason / run id")
+def _render_steps(steps: list[StepResult], console: Console) -> None:
+    """The steps as a table that fits the console (run ids whole), then for each step that
+    did not pass, or reused an earlier run's outputs, its note on a line of its own."""
+    columns = [
+        Column("step", [Text(printable(step.name)) for step in steps]),
+        Column("status", [Text(step.status.value, STATUS_STYLE[step.status]) for step in steps]),
+        Column("run id", [Text(printable(step.result.run_id or "-")) for step in steps]),
+        Column("time", [f"{step.wall_time_s:.2f} s" for step in steps], 1, "right"),
+        Column("peak memory", [_memory(step) for step in steps], 2, "right"),
+        Column("script", [Text(printable(step.result.script_name)) for step in steps], 3),
+    ]
+    console.print(fit_table(columns, console.width).table)
     for step in steps:
-        memory = f"{step.peak_memory_mb:.1f} MiB" if step.peak_memory_mb is not None else "-"
-        note = step.reason if step.status is not Status.PASS else step.result.run_id
+        note = step.reason if step.status is not Status.PASS else None
         if step.reused_from:
-            note = f"reused from {step.reused_from}: {note or ''}"
-        table.add_row(
-            printable_markup(step.name),
-            f"[{STATUS_STYLE[step.status]}]{step.status.value}[/]",
-            printable_markup(step.result.script_name),
-            f"{step.wall_time_s:.2f} s",
-            memory,
-            printable_markup(note or ""),
-        )
-    return table
+            note = f"reused from {step.reused_from}" + (f": {note}" if note else "")
+        if note:
+            console.print(prose(f"{printable(step.name)}: {printable(note)}"), soft_wrap=False)
+
+
+def _memory(step: StepResult) -> str:
+    return f"{step.peak_memory_mb:.1f} MiB" if step.peak_memory_mb is not None else "-"
 
 
 def _edges_table(edges: list[EdgeCheck]) -> Table:

@@ -3,15 +3,14 @@ and what cleaning removed. Every renderer writes to the rich console it is given
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import yaml
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from sandbox.report.text import STATUS_STYLE, render_text
+from sandbox.report.fit import Column, fit_table, prose
+from sandbox.report.text import STATUS_STYLE, reason_line, render_text
 from sandbox.results.models import Status, TestResult
 from sandbox.results.printable import printable, printable_markup
 from sandbox.results.store import CleanReport, SkippedRun
@@ -29,30 +28,21 @@ _STDERR_LINES_SHOWN = 20
 
 
 def render_results_table(results: Sequence[TestResult], console: Console) -> None:
-    """One row per run, oldest first: run id, when, script, status, time, memory, image."""
+    """One row per run, oldest first: run id, status, wall time, and as many of script,
+    peak memory, when and image as fit the console; run ids are never cut or wrapped."""
     if not results:
         console.print("no results")
         return
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)
-    # A fixed width keeps whole run ids (to copy) on a wide console; others fold.
-    longest_id = max(len(result.run_id) for result in results)
-    table.add_column("run id", overflow="fold", width=max(20, min(longest_id, console.width - 62)))
-    table.add_column("when", no_wrap=True)
-    table.add_column("script", overflow="fold")
-    for header in ("status", "wall time", "peak memory"):
-        table.add_column(header)
-    table.add_column("image", overflow="fold")
-    for result in results:
-        table.add_row(
-            Text(printable(result.run_id)),
-            result.timestamp.astimezone().strftime("%m-%d %H:%M"),
-            Text(printable(result.script_name)),
-            _status(result.status),
-            f"{result.execution_time:.2f} s",
-            _mib(result.peak_memory_mb),
-            Text(printable(result.image.removeprefix("sandbox/"))),
-        )
-    console.print(table)
+    columns = [
+        Column("run id", [Text(printable(r.run_id)) for r in results]),
+        Column("status", [_status(r.status) for r in results]),
+        Column("wall time", [f"{r.execution_time:.2f} s" for r in results], 1, "right"),
+        Column("script", [Text(printable(r.script_name)) for r in results], 3),
+        Column("peak memory", [_mib(r.peak_memory_mb) for r in results], 2, "right"),
+        Column("when", [r.timestamp.astimezone().strftime("%m-%d %H:%M") for r in results], 4),
+        Column("image", [Text(printable(r.image.removeprefix("sandbox/"))) for r in results], 5),
+    ]
+    console.print(fit_table(columns, console.width).table)
 
 
 def render_skipped(skipped: Sequence[SkippedRun], console: Console) -> None:
@@ -99,18 +89,26 @@ def render_result_detail(result: TestResult, console: Console) -> None:
         )
 
 
-def render_batch_summary(results: Sequence[TestResult], console: Console) -> None:
-    """A table of every run of a batch, a count line, and where to look for failures."""
-    table = Table("script", "status", "wall time", "peak memory", "reason")
-    for result in results:
-        table.add_row(
-            Text(printable(result.script_name)),
-            _status(result.status),
-            f"{result.execution_time:.2f} s",
-            _mib(result.peak_memory_mb),
-            Text(printable(_first_line(result.error_message)), no_wrap=True, overflow="ellipsis"),
-        )
-    console.print(table)
+def render_batch_summary(
+    results: Sequence[TestResult],
+    console: Console,
+    show_command: Callable[[TestResult], str] | None = None,
+) -> None:
+    """A table of every run of a batch, a count line, and for each run that did not pass
+    its whole reason and the command that shows it (``show_command``, given the result).
+
+    The reason is a column only when every reason fits whole; otherwise it is a line of
+    its own under the table, never cut.
+    """
+    columns = [
+        Column("script", [Text(printable(r.script_name)) for r in results]),
+        Column("status", [_status(r.status) for r in results]),
+        Column("wall time", [f"{r.execution_time:.2f} s" for r in results], 1, "right"),
+        Column("peak memory", [_mib(r.peak_memory_mb) for r in results], 2, "right"),
+        Column("reason", [_reason(r) for r in results], 3),
+    ]
+    fitted = fit_table(columns, console.width)
+    console.print(fitted.table)
     failed = [r for r in results if not r.is_successful()]
     style = "bold green" if not failed else "bold red"
     console.print(
@@ -118,10 +116,12 @@ def render_batch_summary(results: Sequence[TestResult], console: Console) -> Non
         f"{len(failed)} not passed[/]"
     )
     for result in failed:
-        where = f"sandbox show-result {result.run_id}" if result.run_id else "no run folder"
-        console.print(
-            f"  {printable_markup(result.script_name)}: {printable_markup(where)}", highlight=False
-        )
+        console.print(Text(f"  {printable(result.script_name)}:"), highlight=False)
+        if "reason" in fitted.dropped:
+            console.print(prose(printable(reason_line(result)), indent=4), soft_wrap=False)
+        show = show_command or (lambda r: f"sandbox show-result {r.run_id}")
+        where = show(result) if result.run_id else "no run folder"
+        console.print(Text(f"    {printable(where)}"), highlight=False)
 
 
 def render_clean_report(report: CleanReport, console: Console) -> None:
@@ -177,8 +177,5 @@ def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f} MiB"
 
 
-def _first_line(text: str | None) -> str:
-    if not text:
-        return ""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= 80 else line[:77] + "..."
+def _reason(result: TestResult) -> Text:
+    return Text("" if result.is_successful() else printable(reason_line(result)))

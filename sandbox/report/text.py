@@ -10,7 +10,7 @@ from rich.table import Table
 from sandbox.results.models import Status, TestResult
 from sandbox.results.printable import printable_markup
 
-__all__ = ["STATUS_STYLE", "render_json", "render_text", "render_verdict"]
+__all__ = ["STATUS_STYLE", "reason_line", "render_json", "render_text", "render_verdict"]
 
 STATUS_STYLE = {
     Status.PASS: "bold green",
@@ -28,14 +28,26 @@ def render_json(result: TestResult) -> str:
     return json.dumps(result.to_json_dict(), indent=2)
 
 
-def render_verdict(result: TestResult, console: Console) -> None:
-    """The verdict line alone: ``PASS name (processing, entrypoint) in 1.23 s``."""
+def render_verdict(result: TestResult, console: Console, *, with_reason: bool = False) -> None:
+    """The verdict line alone: ``PASS name (processing, entrypoint) in 1.23 s``; with
+    ``with_reason``, any verdict but PASS ends with the first line of its reason."""
     style = STATUS_STYLE[result.status]
+    reason = ""
+    if with_reason and result.status is not Status.PASS:
+        reason = f": {printable_markup(reason_line(result))}"
     console.print(
         f"[{style}]{result.status.value}[/] {printable_markup(result.script_name)} "
-        f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s",
+        f"({result.kind}, {result.call_style}) in {result.execution_time:.2f} s{reason}",
         highlight=False,
     )
+
+
+def reason_line(result: TestResult) -> str:
+    """The first line of a result's reason, whole: ``exit code 1: KeyError: 'label'``."""
+    text = (result.error_message or "").strip()
+    if not text:
+        return f"exit code {result.exit_code}" if result.exit_code else "no reason recorded"
+    return text.splitlines()[0]
 
 
 def render_text(result: TestResult, console: Console) -> None:

@@ -28,6 +28,7 @@ from sandbox.container.engine import ContainerInfo, DockerEngine, Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.pipeline import PipelineResult
+from sandbox.results.run_refs import match_run_reference
 from sandbox.results.safe_remove import remove_below
 from sandbox.results.storage import SpaceReserve, is_disk_full, with_write_failure, write_failure
 from sandbox.results.workspace import MARKER_FILE, Workspace, write_json_atomic
@@ -190,20 +191,23 @@ def load_results(
 
 
 def find_result(workspace_dir: Path, run_id: str) -> TestResult:
-    """The result of one run, by its id or a unique prefix of it.
+    """The result of one run, by its id, ``latest``, ``latest~N``, or a unique prefix or
+    suffix of its id (:func:`~sandbox.results.run_refs.match_run_reference`).
 
     Raises:
         RunNotFoundError: no run, several runs, or no readable result for that id.
     """
-    runs = Workspace(workspace_dir).runs
-    candidates = [d for d in _run_dirs(runs) if d.name == run_id]
-    candidates = candidates or [d for d in _run_dirs(runs) if d.name.startswith(run_id)]
-    if not candidates or not run_id:
+    run_dirs = _run_dirs(Workspace(workspace_dir).runs)
+    named = set(match_run_reference([d.name for d in run_dirs], run_id))
+    candidates = [d for d in run_dirs if d.name in named]
+    if not candidates:
         raise RunNotFoundError(run_id, workspace_dir.absolute(), "no such run")
     if len(candidates) > 1:
-        names = ", ".join(d.name for d in candidates[:5])
-        more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
-        raise RunNotFoundError(run_id, workspace_dir.absolute(), f"ambiguous: {names}{more}")
+        names = ", ".join(d.name for d in candidates[:10])
+        more = f" and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        raise RunNotFoundError(
+            run_id, workspace_dir.absolute(), f"ambiguous, it names {names}{more}"
+        )
     skipped: list[SkippedRun] = []
     result = _read_or_skip(candidates[0], skipped)
     if result is None:

@@ -124,6 +124,7 @@ def test_verbose_streams_the_output_and_quiet_prints_the_verdict_only(
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("FAIL fails (processing, entrypoint) in ")
+    assert "ValueError: column 'price_usd' not found" in lines[0]  # the reason, on the line
     assert "Traceback (most recent call last):" in result.stderr  # streamed live
 
 

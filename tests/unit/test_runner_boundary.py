@@ -55,7 +55,8 @@ def test_an_error_after_the_run_folder_exists_is_saved_there_and_raised_with_it(
 
     (saved,) = _saved_results(workspace)
     assert saved["status"] == "ERROR"
-    assert saved["error_message"].startswith("no Docker engine answers (connection refused)")
+    assert saved["error_message"].startswith("no Docker engine answers at ")
+    assert "(connection refused)" in saved["error_message"]
     assert saved["image"] == "sandbox/fake:1" and saved["script_name"] == "prep"
     assert caught.value.result is not None
     assert caught.value.result.run_id == saved["run_id"] != ""

@@ -423,3 +423,26 @@ def test_no_module_but_the_store_writes_a_result_file() -> None:
             ):
                 writers.append(f"{source.relative_to(package)}:{number}")
     assert writers == []
+
+
+def test_find_result_by_latest_and_by_unique_suffix(workspace: Path) -> None:
+    older = make_result("a", when=at(60))
+    newer = make_result("b", when=at(1))
+    store(workspace, older)
+    store(workspace, newer)
+    assert find_result(workspace, "latest").run_id == newer.run_id
+    assert find_result(workspace, "latest~1").run_id == older.run_id
+    assert find_result(workspace, older.run_id[-6:]).run_id == older.run_id
+    with pytest.raises(RunNotFoundError, match="no such run"):
+        find_result(workspace, "latest~2")
+
+
+def test_an_ambiguous_reference_lists_every_candidate(workspace: Path) -> None:
+    first = make_result("a", when=at(60))
+    second = make_result("b", when=at(1))
+    store(workspace, first)
+    store(workspace, second)
+    with pytest.raises(RunNotFoundError) as ambiguous:
+        find_result(workspace, "20")
+    assert ambiguous.value.exit_code == 2
+    assert first.run_id in str(ambiguous.value) and second.run_id in str(ambiguous.value)
