@@ -413,16 +413,24 @@ def main(argv):
     reap_orphans()
     if sampling is not None:
         sampling[1].join(1.0)
-        write_report(options["timeline"], {"samples": sampling[0].samples})
     report = measure(exit_code, started, forwarded, abandoned)
     if options.get("owner"):
         report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
+    # The report first: on a full disk it matters more than the timeline.
     if options.get("report"):
-        try:
-            write_report(options["report"], report)
-        except OSError as exc:  # a full disk: the script's exit code still stands
-            sys.stderr.write("sandbox: supervisor report not written: %s\n" % exc)
+        write_quietly(options["report"], report, "supervisor report")
+    if sampling is not None:
+        write_quietly(options["timeline"], {"samples": sampling[0].samples}, "timeline")
     return exit_code
+
+
+def write_quietly(path, report, what):
+    """Write a report; a failure (a full disk) is said on stderr, and the script's exit
+    code still stands."""
+    try:
+        write_report(path, report)
+    except OSError as exc:
+        sys.stderr.write("sandbox: %s not written: %s\n" % (what, exc))
 
 
 if __name__ == "__main__":
