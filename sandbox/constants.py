@@ -142,6 +142,8 @@ PIP_CONF_PATH = "/etc/pip.conf"
 
 # Files of the workspace's run folders (written and read by sandbox.results.store).
 RESULT_FILE = "result.json"
+SPEC_FILE = "spec.json"
+"""The spec a run used (secret values masked): ``--spec runs/<run-id>/spec.json`` reruns it."""
 PIPELINE_RESULT_FILE = "pipeline_result.json"
 CONTROLLER_FILE = "controller.json"
 """In every run folder from its creation: the process that controls the run."""

@@ -24,6 +24,7 @@ from sandbox.constants import (
     DEFAULT_SCRIPTS_DIR,
     DEFAULT_WORKSPACE,
     RUN_ID_LABEL,
+    SPEC_FILE,
     JobKind,
 )
 from sandbox.container import containerize
@@ -78,7 +79,6 @@ from sandbox.results.workspace import (
     Workspace,
     make_private_folder,
     new_run_id,
-    write_json_atomic,
 )
 
 __all__ = [
@@ -304,7 +304,7 @@ def _prepare(
     layout = _job_layout(resolved, source_dir, plan.bindings, run, image, limits, engine)
     layout = dataclasses.replace(
         layout,
-        mounts=[*layout.mounts, *dependency_mounts(deps, run.root, network=resolved.spec.network)],
+        mounts=[*layout.mounts, *dependency_mounts(deps, run, network=resolved.spec.network)],
         install_first=deps.install_first,
     )
     masker = Masker.for_spec(resolved.spec)
@@ -542,15 +542,16 @@ def _prepare_run_folder(
     owner: tuple[int, int],
     masker: Masker,
 ) -> None:
-    config_files = [run.config / name for name in layout.config_files]
-    for path, payload in zip(config_files, layout.config_files.values(), strict=True):
-        write_json_atomic(path, payload)
+    config_files = [
+        run.write_json(run.config.relative_to(run.root) / name, payload)
+        for name, payload in layout.config_files.items()
+    ]
     writable = [*layout.outputs.values(), *nested_mountpoints(layout.mounts)]
     for folder in writable:
         make_private_folder(folder)
     # JSON is YAML too: `--spec runs/<run-id>/spec.json` runs this spec again (secret
     # values are masked: give them again, with --env or --secret-env).
-    write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
+    run.write_json(SPEC_FILE, masker.spec(resolved.spec))
     # What the container writes, or reads, must belong to the user it runs as: the run
     # folder is private.
     chown_folders([*writable, run.ml_output, run.supervisor, run.config, *config_files], owner)

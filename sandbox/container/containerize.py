@@ -35,7 +35,7 @@ from sandbox.errors import UsageError
 from sandbox.results.controller import Controller
 from sandbox.results.masking import Masker
 from sandbox.results.models import AppliedLimits
-from sandbox.results.workspace import RunFolder, write_json_atomic
+from sandbox.results.workspace import RunFolder
 
 __all__ = [
     "BIN_DIR",
@@ -262,9 +262,8 @@ def _program(
         "job_args": _job_args(resolved),
         "report": f"{OUT_DIR}/{_MAIN_REPORT}",
     }
-    write_json_atomic(run.supervisor / _CALL, call)
-    if os.getuid() == 0:  # a private file the container's user must read
-        os.chown(run.supervisor / _CALL, *owner)
+    # A private file the container's user must read.
+    run.write_json(run.supervisor.relative_to(run.root) / _CALL, call, owner=owner)
     python = resolved.spec.command[0]
     return [python, f"{BIN_DIR}/main_runner.py", f"{OUT_DIR}/{_CALL}"]
 

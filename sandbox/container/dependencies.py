@@ -43,6 +43,7 @@ from sandbox.container.wheelhouse import (
     read_requirements,
 )
 from sandbox.errors import UsageError
+from sandbox.results.workspace import RunFolder
 
 __all__ = [
     "DERIVED_LABEL",
@@ -133,10 +134,10 @@ def prepare_dependencies(
     return JobDependencies(image, wheelhouse, needs, report, install_first)
 
 
-def dependency_mounts(deps: JobDependencies, run_root: Path, *, network: bool) -> list[Mount]:
-    """The wheelhouse, read-only, and the ``pip.conf`` that points pip at it."""
-    conf = run_root / _PIP_CONF
-    conf.write_text(pip_config(network=network), encoding="utf-8")
+def dependency_mounts(deps: JobDependencies, run: RunFolder, *, network: bool) -> list[Mount]:
+    """The wheelhouse, read-only, and the ``pip.conf`` that points pip at it (readable by
+    whichever user the container runs as)."""
+    conf = run.write_text(_PIP_CONF, pip_config(network=network), mode=0o644)
     return [
         Mount(deps.wheelhouse.folder, WHEELS_MOUNT, read_only=True),
         Mount(conf, PIP_CONF_PATH, read_only=True),

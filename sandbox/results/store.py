@@ -31,7 +31,7 @@ from sandbox.results.pipeline import PipelineResult
 from sandbox.results.run_refs import match_run_reference
 from sandbox.results.safe_remove import remove_below
 from sandbox.results.storage import SpaceReserve, is_disk_full, with_write_failure, write_failure
-from sandbox.results.workspace import MARKER_FILE, Workspace, write_json_atomic
+from sandbox.results.workspace import MARKER_FILE, RunFolder, Workspace
 
 __all__ = [
     "CleanReport",
@@ -104,9 +104,10 @@ def save_result(result: TestResult) -> TestResult:
     """
     if not result.run_dir:
         return result
-    path = Path(result.run_dir) / RESULT_FILE
+    run = _folder(result.run_dir)
+    path = run.root / RESULT_FILE
     try:
-        write_json_atomic(path, result.to_json_dict())
+        run.write_json(RESULT_FILE, result.to_json_dict())
         return result
     except OSError as exc:
         if not is_disk_full(exc):
@@ -116,7 +117,7 @@ def save_result(result: TestResult) -> TestResult:
         SpaceReserve(Path(result.run_dir)).release()
     for payload in (result.to_json_dict(), _summary(result)):
         try:
-            write_json_atomic(path, payload)
+            run.write_json(RESULT_FILE, payload)
             return result
         except OSError as exc:
             if not is_disk_full(exc):
@@ -138,8 +139,12 @@ def _summary(result: TestResult) -> dict[str, object]:
 
 def save_pipeline_result(result: PipelineResult) -> PipelineResult:
     """Write ``result`` as its pipeline run folder's ``pipeline_result.json``."""
-    write_json_atomic(Path(result.run_dir) / PIPELINE_RESULT_FILE, result.to_json_dict())
+    _folder(result.run_dir).write_json(PIPELINE_RESULT_FILE, result.to_json_dict())
     return result
+
+
+def _folder(run_dir: str) -> RunFolder:
+    return RunFolder(Path(run_dir).name, Path(run_dir))
 
 
 def read_pipeline_result(folder: Path) -> PipelineResult | None:

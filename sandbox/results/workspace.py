@@ -124,17 +124,56 @@ class RunFolder:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def write_json(
+        self,
+        relative: str | Path,
+        payload: Any,
+        *,
+        mode: int = PRIVATE_FILE_MODE,
+        owner: tuple[int, int] | None = None,
+    ) -> Path:
+        """Write ``payload`` as JSON to a file of this run folder, atomically: the one way
+        the tool writes into a run folder (the container writes its outputs, the log
+        stream its logs). ``owner``: hand the file to the user the container runs as."""
+        path = self._inside(relative)
+        write_json_atomic(path, payload, mode=mode)
+        return _handed_to(path, owner)
+
+    def write_text(
+        self,
+        relative: str | Path,
+        text: str,
+        *,
+        mode: int = PRIVATE_FILE_MODE,
+        owner: tuple[int, int] | None = None,
+    ) -> Path:
+        """Write ``text`` to a file of this run folder, atomically (see :meth:`write_json`)."""
+        path = self._inside(relative)
+        write_text_atomic(path, text, mode=mode)
+        return _handed_to(path, owner)
+
+    def _inside(self, relative: str | Path) -> Path:
+        if Path(relative).is_absolute() or ".." in Path(relative).parts:
+            raise ValueError(f"{relative}: not a path inside the run folder")
+        return self.root / relative
+
     def create(self) -> RunFolder:
         """Make the run's folders, private to the user, and record the process that
         controls the run (the next command settles the run if that process dies)."""
         for folder in (self.root, self.outputs, self.config, self.ml_output, self.supervisor):
             make_private_folder(folder)
         controller = Controller.current()
-        write_json_atomic(
-            self.controller_file,
+        self.write_json(
+            CONTROLLER_FILE,
             {"host": controller.host, "pid": controller.pid, "started": controller.started},
         )
         return self
+
+
+def _handed_to(path: Path, owner: tuple[int, int] | None) -> Path:
+    if owner is not None and os.getuid() == 0:
+        os.chown(path, *owner)
+    return path
 
 
 class Workspace:

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sandbox.constants import JobKind
+from sandbox.constants import SPEC_FILE, JobKind
 from sandbox.contract.resolve import ResolvedScript
 from sandbox.data.s3client import is_missing, make_client, make_service_client, translated_errors
 from sandbox.data.s3source import split_s3_uri
@@ -35,7 +35,7 @@ from sandbox.results.models import (
     TestResult,
 )
 from sandbox.results.store import save_result
-from sandbox.results.workspace import RunFolder, Workspace, write_json_atomic
+from sandbox.results.workspace import RunFolder, Workspace
 from sandbox.sagemaker.request import JobRequest
 from sandbox.sagemaker.validation import validate_request
 
@@ -118,8 +118,8 @@ def submit_job(
     _create(clients.sagemaker, request)
     run = Workspace(workspace).ensure().new_run(resolved.script_path.stem)
     masker = Masker.for_spec(resolved.spec)
-    write_json_atomic(run.root / "spec.json", masker.spec(resolved.spec))
-    write_json_atomic(run.root / "request.json", request.printable())
+    run.write_json(SPEC_FILE, masker.spec(resolved.spec))
+    run.write_json("request.json", request.printable())
     if options.on_log is not None:  # the job's logs may print a secret value
         on_log = options.on_log
         options = replace(options, on_log=lambda line: on_log(masker.text(line)))

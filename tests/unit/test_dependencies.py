@@ -8,6 +8,7 @@ from sandbox.container.dependencies import JobDependencies, dependency_mounts, e
 from sandbox.container.images import ResolvedImage
 from sandbox.container.preflight import DependencyReport, ScriptNeeds
 from sandbox.container.wheelhouse import Wheelhouse
+from sandbox.results.workspace import RunFolder
 
 
 def _deps(tmp_path: Path, missing: tuple[str, ...] = ()) -> JobDependencies:
@@ -38,7 +39,7 @@ def test_other_failures_keep_their_reason(tmp_path: Path) -> None:
 
 
 def test_pip_conf_is_mounted_over_the_images_own(tmp_path: Path) -> None:
-    mounts = dependency_mounts(_deps(tmp_path), tmp_path, network=False)
+    mounts = dependency_mounts(_deps(tmp_path), RunFolder("run", tmp_path), network=False)
 
     by_target = {mount.container_path: mount for mount in mounts}
     assert by_target["/etc/pip.conf"].read_only

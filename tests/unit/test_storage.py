@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from results_factory import make_result
 
-from sandbox.results import store
+from sandbox.results import workspace
 from sandbox.results.models import Status, TestResult
 from sandbox.results.storage import RESERVE_BYTES, SpaceReserve, with_write_failure
 from sandbox.results.store import save_result
@@ -25,7 +25,7 @@ class FullDisk:
         self.failures = failures
         self.payloads: list[Any] = []
 
-    def __call__(self, path: Path, payload: Any) -> None:
+    def __call__(self, path: Path, payload: Any, *, mode: int = 0o600) -> None:
         self.payloads.append(payload)
         if len(self.payloads) <= self.failures:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -41,7 +41,7 @@ def saved(
     tmp_path: Path, failures: int, monkeypatch: pytest.MonkeyPatch, reserve: SpaceReserve
 ) -> tuple[TestResult, FullDisk]:
     disk = FullDisk(failures)
-    monkeypatch.setattr(store, "write_json_atomic", disk)
+    monkeypatch.setattr(workspace, "write_json_atomic", disk)
     result = save_result(make_result(status=Status.FAIL, run_dir=str(tmp_path)))
     return result, disk
 
@@ -97,10 +97,10 @@ def test_with_no_room_at_all_the_result_says_it_was_not_saved(
 def test_other_write_errors_are_not_taken_for_a_full_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reserve: SpaceReserve
 ) -> None:
-    def denied(path: Path, payload: Any) -> None:
+    def denied(path: Path, payload: Any, *, mode: int = 0o600) -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(store, "write_json_atomic", denied)
+    monkeypatch.setattr(workspace, "write_json_atomic", denied)
     with pytest.raises(PermissionError):
         save_result(make_result(run_dir=str(tmp_path)))
     assert not reserve.path.exists()

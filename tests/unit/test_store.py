@@ -418,11 +418,31 @@ def test_no_module_but_the_store_writes_a_result_file() -> None:
         if source == package / "results" / "store.py":
             continue
         for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
-            if "write_json_atomic(" in line and (
+            if ("write_json_atomic(" in line or ".write_json(" in line) and (
                 "result_file" in line or "RESULT_FILE" in line or "result.json" in line
             ):
                 writers.append(f"{source.relative_to(package)}:{number}")
     assert writers == []
+
+
+def test_only_the_run_folder_writes_files_into_run_folders() -> None:
+    """The atomic writers are called by ``RunFolder`` (every file the tool puts in a run
+    folder) and by the three writers of files outside any run folder: a report the user
+    asked for, a spec from a contract, the S3 cache's manifest."""
+    package = Path(__file__).resolve().parents[2] / "sandbox"
+    outside_run_folders = {
+        Path("report/files.py"),
+        Path("contract/from_contract.py"),
+        Path("data/s3source.py"),
+    }
+    callers = set()
+    for source in sorted(package.rglob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        calls = text.count("write_json_atomic(") + text.count("write_text_atomic(")
+        calls -= text.count("def write_json_atomic(") + text.count("def write_text_atomic(")
+        if calls:
+            callers.add(source.relative_to(package))
+    assert callers == {Path("results/workspace.py"), *outside_run_folders}
 
 
 def test_find_result_by_latest_and_by_unique_suffix(workspace: Path) -> None:
