@@ -111,16 +111,29 @@ def _failure_message(execution: ExecutionResult) -> str:
     else:
         head = f"exit code {code}"
     detail = (
-        execution.failure_reason or execution.exit_message or last_error_line(execution.stderr_tail)
+        execution.failure_reason
+        or execution.exit_message
+        # Scripts whose logger writes to stdout leave their traceback there.
+        or exception_line(execution.stderr_tail)
+        or exception_line(execution.stdout_tail)
+        or last_error_line(execution.stderr_tail)
     )
     return f"{head}: {detail}" if detail else head
 
 
-def last_error_line(lines: list[str]) -> str | None:
-    """The last line that looks like ``SomeError: message``, else the last non-blank line."""
+def exception_line(lines: list[str]) -> str | None:
+    """The last line that looks like ``SomeError: message``."""
     for line in reversed(lines):
         if _EXCEPTION_LINE.match(line.strip()):
             return line.strip()
+    return None
+
+
+def last_error_line(lines: list[str]) -> str | None:
+    """The last line that looks like ``SomeError: message``, else the last non-blank line."""
+    found = exception_line(lines)
+    if found is not None:
+        return found
     stripped = [line.strip() for line in lines if line.strip()]
     return stripped[-1] if stripped else None
 

@@ -287,3 +287,24 @@ def test_a_job_stopped_from_outside_is_an_error_whatever_its_exit_code(exit_code
 def test_our_own_sigterm_at_the_maximum_runtime_stays_a_timeout() -> None:
     execution = _execution(143, signals_received=[15], timed_out=True)
     assert judge(execution, _limits(max_runtime_s=5), {}).status is Status.TIMEOUT
+
+
+def test_a_traceback_logged_to_stdout_names_the_failure_over_stderrs_last_log_line() -> None:
+    execution = _execution(
+        1,
+        stderr_tail=["INFO:__main__:installing packages", "INFO:__main__:=========="],
+        stdout_tail=[
+            "Traceback (most recent call last):",
+            '  File "x.py", line 3, in <module>',
+            "RuntimeError: No processed data file found in /opt/ml/processing/input/train",
+        ],
+    )
+    verdict = judge(execution, _limits(), {})
+    assert verdict.error_message == (
+        "exit code 1: RuntimeError: No processed data file found in /opt/ml/processing/input/train"
+    )
+
+
+def test_an_exception_on_stderr_wins_over_one_on_stdout() -> None:
+    execution = _execution(1, stderr_tail=["ValueError: bad label"], stdout_tail=["KeyError: 'x'"])
+    assert judge(execution, _limits(), {}).error_message == "exit code 1: ValueError: bad label"
