@@ -9,8 +9,11 @@ is turned into a :class:`~sandbox.errors.SandboxError` here, at the seam.
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import os
 import re
+import socket
 import tarfile
 import tempfile
 import threading
@@ -343,16 +346,25 @@ class DockerEngine:
         key = self._engine_key()
         with _SHARES_LOCK:
             known = _SHARES_FILES.get(key)
+            if known is None:
+                known = _remembered_answers().get(key)
         if known is None:
             known = self._probe_shared_files(image)
-            with _SHARES_LOCK:
-                _SHARES_FILES[key] = known
+            _remember_answer(key, known)
             logger.info("engine %s sees this machine's files: %s", key, known)
+        with _SHARES_LOCK:
+            _SHARES_FILES[key] = known
         return known
 
     def _engine_key(self) -> str:
+        """The engine (endpoint and id) as seen from this host and mount namespace: the
+        same key, the same answer, so it is kept across processes too."""
         host = self._endpoint.host if self._endpoint is not None else ""
-        return f"{host}#{self._info().get('ID', '')}"
+        try:
+            namespace = os.stat("/proc/self/ns/mnt").st_ino
+        except OSError:
+            namespace = 0
+        return f"{host}#{self._info().get('ID', '')}#{socket.gethostname()}#{namespace}"
 
     def _probe_shared_files(self, image: str) -> bool:
         with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as folder:
@@ -776,3 +788,43 @@ def _image_info(image: Any) -> ImageInfo:
 def _first_line(text: str) -> str:
     stripped = text.strip()
     return stripped.splitlines()[0] if stripped else "unknown error"
+
+
+def _answers_file() -> Path:
+    """Where the probe's answers are kept for later processes: the user's cache folder."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "sandbox" / "engine-files.json"
+
+
+def _remembered_answers() -> dict[str, bool]:
+    """Earlier probes' answers; an unreadable, foreign or linked file counts as none."""
+    try:
+        descriptor = os.open(_answers_file(), os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, encoding="utf-8") as stream:
+            if os.fstat(stream.fileno()).st_uid != os.getuid():
+                return {}
+            answers = json.load(stream)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(answers, dict):
+        return {}
+    return {str(key): value for key, value in answers.items() if isinstance(value, bool)}
+
+
+def _remember_answer(key: str, shares: bool) -> None:
+    """Add one answer to the cache file, atomically; a failure only costs a later probe."""
+    path = _answers_file()
+    answers = {**_remembered_answers(), key: shares}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".engine-files.")
+    except OSError as exc:
+        logger.debug("probe answer not kept: %s", str(exc))
+        return
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            json.dump(answers, stream)
+        os.replace(temporary, path)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        logger.debug("probe answer not kept: %s", str(exc))
