@@ -17,12 +17,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.constants import PROCESSING_PREFIX, TRAINING_OUTPUT_PATHS, JobKind
 from sandbox.contract.validation import (
-    check_argument_name,
+    check_arguments,
     check_channel_name,
     check_env_name,
-    check_env_value,
+    check_environment,
     check_image_reference,
-    check_text_value,
 )
 from sandbox.data.datagen import DatasetSpec
 from sandbox.data.s3source import S3DataDistributionType, S3DataType, split_s3_uri
@@ -184,18 +183,12 @@ class ScriptSpec(_Frozen):
     def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
         if len(value) > _MAX_ENV_ENTRIES:
             raise ValueError(f"at most {_MAX_ENV_ENTRIES} entries, got {len(value)}")
-        for name, text in value.items():
-            check_env_name(name)
-            check_env_value(name, text)
-        return value
+        return check_environment(value)
 
     @field_validator("arguments")
     @classmethod
     def _valid_arguments(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            check_argument_name(name)
-            check_text_value(text)
-        return value
+        return check_arguments(value)
 
     @field_validator("image")
     @classmethod

@@ -15,9 +15,11 @@ from sandbox.errors import OptionError
 
 __all__ = [
     "check_argument_name",
+    "check_arguments",
     "check_channel_name",
     "check_env_name",
     "check_env_value",
+    "check_environment",
     "check_image_reference",
     "check_option",
     "check_text_value",
@@ -82,6 +84,22 @@ def check_text_value(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError(f"is not valid UTF-8 (character {exc.start})") from None
     return value
+
+
+def check_environment(environment: dict[str, str]) -> dict[str, str]:
+    """Every name and value of a job's environment (a spec's or a pipeline step's)."""
+    for name, value in environment.items():
+        check_env_name(name)
+        check_env_value(name, value)
+    return environment
+
+
+def check_arguments(arguments: dict[str, str]) -> dict[str, str]:
+    """Every name and value of a job's arguments (a spec's or a pipeline step's)."""
+    for name, value in arguments.items():
+        check_argument_name(name)
+        check_text_value(value)
+    return arguments
 
 
 def check_channel_name(name: str) -> str:

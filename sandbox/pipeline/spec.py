@@ -19,11 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sandbox.contract.spec import CallStyle, describe_validation_error
 from sandbox.contract.validation import (
-    check_argument_name,
-    check_env_name,
-    check_env_value,
+    check_arguments,
+    check_environment,
     check_image_reference,
-    check_text_value,
 )
 from sandbox.errors import SpecError
 
@@ -85,18 +83,12 @@ class StepSpec(_Frozen):
     @field_validator("environment")
     @classmethod
     def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            check_env_name(name)
-            check_env_value(name, text)
-        return value
+        return check_environment(value)
 
     @field_validator("arguments")
     @classmethod
     def _valid_arguments(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, text in value.items():
-            check_argument_name(name)
-            check_text_value(text)
-        return value
+        return check_arguments(value)
 
 
 class EdgeSpec(_Frozen):
