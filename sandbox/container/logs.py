@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from sandbox.constants import TAIL_LINE_BYTES, TAIL_TOTAL_BYTES
 from sandbox.results.models import STDERR_TAIL_LINES
+from sandbox.results.printable import size_text
 from sandbox.results.storage import write_failure
 
 __all__ = [
@@ -139,16 +140,7 @@ def _line_text(head: bytes, length: int, line_bytes: int) -> str:
     # Cut at a character boundary: an incomplete last character is left out.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     text = decoder.decode(head[:line_bytes], final=False)
-    return f"{text} … [cut: {_size(length)} line]"
-
-
-def _size(size_bytes: int) -> str:
-    value = float(size_bytes)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
+    return f"{text} … [cut: {size_text(length)} line]"
 
 
 class LogCapture:

@@ -18,7 +18,7 @@ import yaml
 
 from sandbox import __version__
 from sandbox.results.models import Status, TestResult, TimelineSample
-from sandbox.results.printable import printable
+from sandbox.results.printable import printable, size_text
 
 __all__ = ["SHORT_RUN_NOTE", "render_html", "timeline_svg"]
 
@@ -140,13 +140,13 @@ def _timeline(result: TestResult) -> str:
 def _outputs(result: TestResult) -> str:
     rows = [
         f'<tr><td>{_e(f.channel)}</td><td>{_e(f.path)}</td><td class="num">'
-        f"{_e(_size(f.size_bytes))}</td></tr>"
+        f"{_e(size_text(f.size_bytes))}</td></tr>"
         for files in result.outputs.values()
         for f in files
     ]
     rows += [
         f'<tr><td>(artifact)</td><td>{_e(a.name)}</td><td class="num">'
-        f"{_e(_size(a.size_bytes))}</td></tr>"
+        f"{_e(size_text(a.size_bytes))}</td></tr>"
         for a in result.artifacts
     ]
     if not rows:
@@ -171,7 +171,9 @@ def _stderr(result: TestResult) -> str:
     log = result.stderr_log
     note = ""
     if log is not None and log.path and log.tail_cut:
-        whole = f"long lines are cut here; the whole stderr ({_size(log.size_bytes)}): {log.path}"
+        whole = (
+            f"long lines are cut here; the whole stderr ({size_text(log.size_bytes)}): {log.path}"
+        )
         note = f'<p class="note">{_e(whole)}</p>'
     pre = f"<pre>{_e(text, multiline=True)}</pre>"
     return f'<section id="stderr"><h2>{_e(title)}</h2>{note}{pre}</section>'
@@ -185,15 +187,6 @@ def _spec(result: TestResult) -> str:
     except yaml.YAMLError:
         text = json.dumps(result.spec, indent=2, default=str)
     return f'<section id="spec"><h2>Spec used</h2><pre>{_e(text, multiline=True)}</pre></section>'
-
-
-def _size(size_bytes: int) -> str:
-    value = float(size_bytes)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 # The plot ---------------------------------------------------------------------

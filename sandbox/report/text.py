@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sandbox.results.models import Status, TestResult
-from sandbox.results.printable import printable_markup
+from sandbox.results.printable import printable_markup, size_text
 
 __all__ = ["STATUS_STYLE", "reason_line", "render_json", "render_text", "render_verdict"]
 
@@ -58,9 +58,11 @@ def render_text(result: TestResult, console: Console) -> None:
     console.print(_figures(result))
     for channel, files in result.outputs.items():
         total = sum(f.size_bytes for f in files)
-        console.print(f"  output {printable_markup(channel)}: {len(files)} file(s), {_size(total)}")
+        console.print(
+            f"  output {printable_markup(channel)}: {len(files)} file(s), {size_text(total)}"
+        )
         for item in files[:10]:
-            console.print(f"    {printable_markup(item.path)} ({_size(item.size_bytes)})")
+            console.print(f"    {printable_markup(item.path)} ({size_text(item.size_bytes)})")
         if len(files) > 10:
             console.print(f"    ... {len(files) - 10} more")
     for channel, source in result.inputs.items():
@@ -113,12 +115,3 @@ def _figures(result: TestResult) -> Table:
     for note in result.limits.notes:
         table.add_row("  note", printable_markup(note))
     return table
-
-
-def _size(size_bytes: int) -> str:
-    value = float(size_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["json_safe", "json_safe_text", "printable", "printable_markup"]
+__all__ = ["json_safe", "json_safe_text", "printable", "printable_markup", "size_text"]
 
 # C0 and C1 controls and DEL, bidirectional overrides (which reorder what is shown),
 # the Unicode line separators, and lone surrogates.
@@ -73,3 +73,13 @@ def _escape(match: re.Match[str]) -> str:
     if code in _ESCAPED_BYTES:
         return f"\\x{code - 0xDC00:02x}"
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def size_text(size_bytes: int) -> str:
+    """A byte count as people read it: ``512 B``, ``1.5 KiB``, ``2.0 MiB``, ``3.1 GiB``."""
+    value = float(size_bytes)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
