@@ -104,17 +104,8 @@ def bind_inputs(
     workspace_dir = cache_root.parent
     _check_explicit(spec, explicit)
     folders = _source_folders(data_source, s3)
-    used: set[str] = set()
-    locations = {
-        name: _location(name, channel, explicit, folders, used, workspace_dir)
-        for name, channel in spec.inputs.items()
-    }
-    content = script_content(script_path, contract)
-    optional = frozenset(
-        name
-        for name, channel in spec.inputs.items()
-        if not channel_required(name, channel, content)
-    )
+    located = _locate(spec, contract, script_path, explicit, folders, workspace_dir)
+    locations, content, optional = located.locations, located.content, located.optional
     if data_source is not None:
         check_source_feeds(spec, locations, data_source, folders, optional=optional)
     bindings: list[InputBinding] = []
@@ -134,10 +125,44 @@ def bind_inputs(
             host, source = _generate(name, dataset, cache_root, size, progress)
         s3_source = location if isinstance(location, S3Source) else None
         bindings.append(InputBinding(name, channel.path, host, source, s3_source))
-    ignored = sorted(set(folders) - used)
+    ignored = sorted(set(folders) - located.used_folders)
     if ignored:
         logger.info("data source folders matching no channel, ignored: %s", ", ".join(ignored))
     return InputPlan(bindings=bindings, ignored_folders=ignored)
+
+
+def _locate(
+    spec: ScriptSpec,
+    contract: InferredContract,
+    script_path: Path | None,
+    explicit: Mapping[str, Path | str],
+    folders: Mapping[str, Path | str],
+    workspace_dir: Path,
+) -> _Located:
+    """Where each channel's data comes from, what the script reads in each, and which
+    channels are optional."""
+    used: set[str] = set()
+    locations = {
+        name: _location(name, channel, explicit, folders, used, workspace_dir)
+        for name, channel in spec.inputs.items()
+    }
+    content = script_content(script_path, contract)
+    optional = frozenset(
+        name
+        for name, channel in spec.inputs.items()
+        if not channel_required(name, channel, content)
+    )
+    return _Located(locations, content, optional, frozenset(used))
+
+
+@dataclass(frozen=True)
+class _Located:
+    locations: dict[str, Path | S3Source | RunOutput | None]
+    """Each channel's data as given (``None``: nowhere)."""
+    content: ScriptContent | None
+    optional: frozenset[str]
+    used_folders: frozenset[str]
+    """The data source's folders that feed a channel."""
 
 
 def check_inputs(
@@ -162,18 +187,8 @@ def check_inputs(
     if data_source is None or is_s3_uri(data_source):
         return
     folders: dict[str, Path | str] = dict(_local_folders(Path(data_source)))
-    used: set[str] = set()
-    locations = {
-        name: _location(name, channel, explicit, folders, used, workspace_dir)
-        for name, channel in spec.inputs.items()
-    }
-    content = script_content(script_path, contract)
-    optional = frozenset(
-        name
-        for name, channel in spec.inputs.items()
-        if not channel_required(name, channel, content)
-    )
-    check_source_feeds(spec, locations, data_source, folders, optional=optional)
+    located = _locate(spec, contract, script_path, explicit, folders, workspace_dir)
+    check_source_feeds(spec, located.locations, data_source, folders, optional=located.optional)
 
 
 def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
