@@ -2,7 +2,9 @@
 
 A profile's tag is a hash of its folder, so an unchanged profile is never rebuilt. A
 ``debootstrap`` base is a Debian root filesystem made on the host and ``docker import``-ed:
-no registry needed. Listed wheels are downloaded by the host's pip into a temporary copy
+no registry needed, but root and ``debootstrap`` are. Where they are missing, a profile may
+name the same Debian release in a registry (``base.registry``) to start from instead.
+Listed wheels are downloaded by the host's pip into a temporary copy
 of the build context, because pip inside a build may not reach the package index.
 """
 
@@ -47,6 +49,8 @@ __all__ = [
     "ProfileStatus",
     "ResolvedImage",
     "base_image_tag",
+    "can_debootstrap",
+    "chosen_base",
     "discover_profiles",
     "ensure_base_image",
     "ensure_image",
@@ -98,6 +102,8 @@ class ImageProfile:
     wheels: tuple[str, ...]
     python_version: str
     frameworks: dict[str, str] = field(hash=False)
+    registry_base: str | None = None
+    """The same Debian release from a registry, used where debootstrap cannot run."""
 
     @property
     def dockerfile(self) -> Path:
@@ -137,6 +143,7 @@ class ResolvedImage:
 class _BaseSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     debootstrap: DebootstrapBase
+    registry: str | None = Field(default=None, pattern=r"^[a-z0-9][\w./:@-]*$")
 
 
 class _ProfileSpec(BaseModel):
@@ -173,9 +180,17 @@ def _load_profile(folder: Path) -> ImageProfile:
         raise SpecError(str(folder), "the profile has no Dockerfile")
     spec = _read_spec(folder / _PROFILE_FILE)
     base = spec.base.debootstrap if spec.base is not None else None
+    registry = spec.base.registry if spec.base is not None else None
     frameworks = dict(spec.frameworks)
     return ImageProfile(
-        folder.name, folder, spec.description, base, spec.wheels, spec.python_version, frameworks
+        folder.name,
+        folder,
+        spec.description,
+        base,
+        spec.wheels,
+        spec.python_version,
+        frameworks,
+        registry,
     )
 
 
@@ -214,18 +229,43 @@ def base_image_tag(base: DebootstrapBase) -> str:
     return f"sandbox/base-{base.suite}:{digest[:12]}"
 
 
-def profile_tag(profile: ImageProfile, buildargs: Mapping[str, str] | None = None) -> str:
+def can_debootstrap() -> bool:
+    """True when this process may make a debootstrap base: root, with ``debootstrap``."""
+    return os.geteuid() == 0 and shutil.which("debootstrap") is not None
+
+
+def chosen_base(engine: Engine, profile: ImageProfile) -> str | None:
+    """The image ``BASE_IMAGE`` names for ``profile`` here (None: the profile has no base).
+
+    The debootstrap base where it exists or can be made, or when the profile names no
+    registry alternative; otherwise the profile's registry base (``base.registry``).
+    """
+    if profile.base is None:
+        return None
+    local = base_image_tag(profile.base)
+    if profile.registry_base is None or can_debootstrap() or engine.image(local) is not None:
+        return local
+    return profile.registry_base
+
+
+def profile_tag(
+    profile: ImageProfile,
+    buildargs: Mapping[str, str] | None = None,
+    *,
+    base_image: str | None = None,
+) -> str:
     """``sandbox/<name>:<12 hex>``: a sha256 over the profile's files and build arguments.
 
     Files are hashed by relative path and bytes, in path order (``wheels/`` and
-    ``__pycache__`` ignored); ``BASE_IMAGE`` (the base tag) joins ``buildargs``.
+    ``__pycache__`` ignored); ``BASE_IMAGE`` (``base_image``, by default the debootstrap
+    base tag) joins ``buildargs``.
     """
     digest = hashlib.sha256()
     for path in _profile_files(profile.folder):
         data = path.read_bytes()
         digest.update(f"file {path.relative_to(profile.folder).as_posix()} {len(data)}\n".encode())
         digest.update(data)
-    for key, value in sorted(_buildargs(profile, buildargs).items()):
+    for key, value in sorted(_buildargs(profile, buildargs, base_image).items()):
         digest.update(f"arg {key}={value}\n".encode())
     return f"sandbox/{profile.name}:{digest.hexdigest()[:12]}"
 
@@ -266,9 +306,12 @@ def is_offline(profile: ImageProfile) -> bool:
     return all(image == args.get("BASE_IMAGE") for image in images)
 
 
-def _buildargs(profile: ImageProfile, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    base = {"BASE_IMAGE": base_image_tag(profile.base)} if profile.base is not None else {}
-    return {**(extra or {}), **base}
+def _buildargs(
+    profile: ImageProfile, extra: Mapping[str, str] | None = None, base_image: str | None = None
+) -> dict[str, str]:
+    if profile.base is None:
+        return dict(extra or {})
+    return {**(extra or {}), "BASE_IMAGE": base_image or base_image_tag(profile.base)}
 
 
 def _profile_files(folder: Path) -> list[Path]:
@@ -293,8 +336,11 @@ def list_profiles(engine: Engine, root: Path | None = None) -> list[ProfileStatu
     """Every profile under ``root`` with its current content tag and whether it is built."""
     statuses = []
     for profile in discover_profiles(root).values():
-        info = engine.image(tag := profile_tag(profile))
-        image_id, offline = (info.id if info else None), is_offline(profile)
+        base = chosen_base(engine, profile)
+        info = engine.image(tag := profile_tag(profile, base_image=base))
+        # Offline only where the local base exists or can be made by this process.
+        local = profile.base is not None and base == base_image_tag(profile.base)
+        image_id, offline = (info.id if info else None), is_offline(profile) and local
         contents = contents_of(info)
         status = ProfileStatus(
             profile.name,
@@ -341,15 +387,16 @@ def ensure_image(
     profile = profiles.get(profile_or_ref)
     if profile is None:
         return _ensure_reference(engine, profile_or_ref, profiles, folder, on_line)
-    tag = profile_tag(profile)
+    base = chosen_base(engine, profile)
+    tag = profile_tag(profile, base_image=base)
     existing = None if rebuild else engine.image(tag)
     if existing is not None:
         return ResolvedImage(
             tag, existing.id, profile.name, False, existing.entrypoint, contents_of(existing)
         )
     offline = [name for name, other in profiles.items() if is_offline(other)]
-    _get_bases(engine, profile, offline, on_line)
-    info = _build_profile(engine, profile, tag, on_line)
+    _get_bases(engine, profile, base, offline, on_line)
+    info = _build_profile(engine, profile, tag, base, on_line)
     return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint, contents_of(info))
 
 
@@ -398,28 +445,38 @@ def _ensure_reference(
     return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents_of(info))
 
 
-def _get_bases(engine: Engine, profile: ImageProfile, offline: list[str], on_line: OnLine) -> None:
-    """Make the debootstrap base, and pull the registry images the Dockerfile starts from."""
-    if profile.base is not None:
+def _get_bases(
+    engine: Engine, profile: ImageProfile, base: str | None, offline: list[str], on_line: OnLine
+) -> None:
+    """Make the debootstrap base (when chosen), and pull the registry images the Dockerfile
+    starts from."""
+    if profile.base is not None and base == base_image_tag(profile.base):
         try:
             ensure_base_image(engine, profile.base, on_line)
         except BaseImageError as exc:
             raise BaseImageError(profile.name, exc.detail, exc.log_tail) from exc
+    elif base is not None:
+        _emit(on_line, f"==> starting from {base}: no root or debootstrap here to make the base")
     text, source = profile.dockerfile.read_text(), str(profile.dockerfile)
-    for image in from_images(text, _buildargs(profile), source=source):
+    for image in from_images(text, _buildargs(profile, base_image=base), source=source):
         if engine.image(image) is not None:
             continue
         _emit(on_line, f"==> pulling base image {image}")
         try:
             engine.pull(image)
         except ImageNotFoundError as exc:
+            pulled = f"base image {image!r} cannot be pulled here ({exc.detail})"
+            if image == profile.registry_base:
+                hint = "making the base locally instead needs root and debootstrap"
+                raise BaseImageError(profile.name, f"{pulled}; {hint}") from exc
             names = " or ".join(repr(name) for name in offline)
             hint = f"the {names} profile builds offline" if offline else "no profile builds offline"
-            pulled = f"base image {image!r} cannot be pulled here ({exc.detail})"
             raise BaseImageError(profile.name, f"{pulled}; {hint}") from exc
 
 
-def _build_profile(engine: Engine, profile: ImageProfile, tag: str, on_line: OnLine) -> ImageInfo:
+def _build_profile(
+    engine: Engine, profile: ImageProfile, tag: str, base: str | None, on_line: OnLine
+) -> ImageInfo:
     _emit(on_line, f"==> building {tag} from {profile.folder}")
     digest = tag.rpartition(":")[2]
     labels = {TOOL_LABEL: "sandbox", PROFILE_LABEL: profile.name, PROFILE_HASH_LABEL: digest}
@@ -428,7 +485,7 @@ def _build_profile(engine: Engine, profile: ImageProfile, tag: str, on_line: OnL
         shutil.copytree(profile.folder, context, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.rmtree(context / _WHEELS_DIR, ignore_errors=True)  # as the tag ignores it
         _download_wheels(profile, context / _WHEELS_DIR, on_line)
-        buildargs = _buildargs(profile)
+        buildargs = _buildargs(profile, base_image=base)
         built = engine.build(
             context, tag, profile=profile.name, buildargs=buildargs, labels=labels, on_line=on_line
         )

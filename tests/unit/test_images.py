@@ -160,6 +160,7 @@ def test_discovers_the_real_profiles() -> None:
     assert {"sklearn-1.2", "py310", "py311"} <= set(profiles)
     offline = profiles["sklearn-1.2"]
     assert offline.base == DebootstrapBase(suite="bookworm", include=("python3",))
+    assert offline.registry_base == "debian:bookworm-slim"
     assert any(req.startswith("pyarrow") for req in offline.wheels)
     assert offline.python_version == "3.11"
     assert offline.frameworks["scikit-learn"].startswith("1.2")
@@ -535,6 +536,99 @@ def test_list_profiles_reports_built_and_offline(tiny_root: Path) -> None:
     assert statuses["offline"].image_id is None
     assert statuses["offline"].offline is True
     assert statuses["offline"].description == "offline for tests"
+
+
+# A debootstrap base, or the same release from a registry ------------------------------
+
+
+@pytest.fixture
+def both_ways(tmp_path: Path) -> Path:
+    """An offline profile that also names its Debian release in a registry."""
+    root = tmp_path / "profiles"
+    base = {
+        "debootstrap": {"suite": "bookworm", "include": ["python3"]},
+        "registry": "debian:bookworm-slim",
+    }
+    _profile_dir(root, "both", 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCMD ["python3"]\n', base=base)
+    return root
+
+
+@pytest.fixture
+def not_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host where debootstrap cannot run: not root."""
+    monkeypatch.setattr(images.os, "geteuid", lambda: 1000)
+
+
+@pytest.mark.usefixtures("not_root")
+def test_without_root_the_registry_base_is_pulled_and_built_on(both_ways: Path) -> None:
+    engine = FakeEngine(pullable=("debian:bookworm-slim",))
+    lines: list[str] = []
+
+    resolved = ensure_image(engine, "both", root=both_ways, on_line=lines.append)
+
+    profile = _profile(both_ways, "both")
+    assert engine.pulls == ["debian:bookworm-slim"]
+    assert engine.builds[0]["buildargs"] == {"BASE_IMAGE": "debian:bookworm-slim"}
+    assert resolved.reference == profile_tag(profile, base_image="debian:bookworm-slim")
+    assert resolved.reference != profile_tag(profile)
+    assert any("starting from debian:bookworm-slim" in line for line in lines)
+
+
+@pytest.mark.usefixtures("not_root")
+def test_without_root_an_existing_debootstrap_base_is_still_preferred(both_ways: Path) -> None:
+    profile = _profile(both_ways, "both")
+    assert profile.base is not None
+    engine = FakeEngine(present=(base_image_tag(profile.base),))
+
+    resolved = ensure_image(engine, "both", root=both_ways)
+
+    assert engine.pulls == []
+    assert resolved.reference == profile_tag(profile)
+
+
+def test_as_root_with_debootstrap_the_registry_is_not_asked(
+    both_ways: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(images.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    profile = _profile(both_ways, "both")
+
+    assert images.chosen_base(FakeEngine(), profile) == base_image_tag(profile.base)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("not_root")
+def test_without_root_and_registry_the_error_names_both_ways(both_ways: Path) -> None:
+    engine = FakeEngine()
+
+    with pytest.raises(BaseImageError) as caught:
+        ensure_image(engine, "both", root=both_ways)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "base image 'debian:bookworm-slim' cannot be pulled here" in message
+    assert message.endswith("making the base locally instead needs root and debootstrap")
+    assert engine.builds == []
+
+
+@pytest.mark.usefixtures("not_root")
+def test_list_profiles_without_root_shows_the_registry_based_tag(both_ways: Path) -> None:
+    profile = _profile(both_ways, "both")
+    tag = profile_tag(profile, base_image="debian:bookworm-slim")
+    engine = FakeEngine(present=(tag,))
+
+    (status,) = list_profiles(engine, both_ways)
+
+    assert status.tag == tag
+    assert status.built is True
+    assert status.offline is False
+
+
+def test_registry_base_must_be_an_image_reference(tmp_path: Path) -> None:
+    base = {"debootstrap": {"suite": "bookworm"}, "registry": "Debian Bookworm"}
+    _profile_dir(tmp_path / "p", "bad", "FROM x\n", base=base)
+
+    with pytest.raises(SpecError, match=r"profile\.json: base\.registry"):
+        discover_profiles(tmp_path / "p")
 
 
 # ensure_base_image -----------------------------------------------------------------
