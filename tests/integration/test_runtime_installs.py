@@ -138,14 +138,28 @@ def test_baked_requirements_make_a_derived_image_built_once(
     )
 
     first = _run(engine, tmp_path, script, spec_path=spec)
-    second = _run(engine, tmp_path, script, spec_path=spec)
+    try:
+        second = _run(engine, tmp_path, script, spec_path=spec)
+        info = engine.image(first.image)
+    finally:
+        _remove_derived(first.image)
 
     assert first.status is Status.PASS, first.stderr_tail
     assert first.image.startswith("sandbox/sklearn-1.2-req:")
     assert second.image == first.image and second.image_id == first.image_id
     assert _report(second) == {"value": "from the wheel"}
-    info = engine.image(first.image)
     assert json.loads(info.labels["sandbox.distributions"])["tiny-pkg"] == "0.1"
+
+
+def _remove_derived(tag: str) -> None:
+    """Remove the image this test derived (its tag hashes the test's own wheel path), so
+    repeated runs do not pile images up on a shared engine."""
+    import docker
+
+    client = docker.from_env()
+    if tag.startswith("sandbox/sklearn-1.2-req:") and client.images.list(name=tag):
+        client.images.remove(tag)
+    client.close()
 
 
 def test_requirement_downloaded_by_the_host_pip_from_the_index(engine: Any, tmp_path: Path) -> None:
