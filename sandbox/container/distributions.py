@@ -2,12 +2,15 @@
 
 A profile image is listed once, right after its build, by a short container; the result
 lands in labels (compact JSON), so the tool reads it later from ``docker inspect`` alone,
-without starting a container.
+without starting a container. Any other image (a registry's, the SageMaker framework
+image itself) is listed once on first use and kept in the user's cache under its image
+id, which names its content, so the listing never goes stale.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 from collections.abc import Iterable
@@ -23,6 +26,7 @@ from sandbox.constants import (
     TOOL_LABEL,
 )
 from sandbox.container.engine import ContainerRequest, Engine, ImageInfo
+from sandbox.container.usercache import cache_file, read_cached, write_cached
 from sandbox.errors import ImageBuildError, SandboxError
 
 __all__ = [
@@ -31,9 +35,12 @@ __all__ = [
     "PYTHON_LABEL",
     "ImageContents",
     "contents_of",
+    "listed_contents",
     "normalize",
     "record_contents",
 ]
+
+logger = logging.getLogger(__name__)
 
 _LIST_TIMEOUT_S = 120
 # Runs in the image under ``python3 -I``: the standard library only, Python 3.8 and later.
@@ -95,6 +102,31 @@ def contents_of(info: ImageInfo | None) -> ImageContents:
         modules = json.loads(info.labels.get(MODULES_LABEL, "[]"))
     except ValueError:
         return ImageContents()
+    return _contents(distributions, python, modules)
+
+
+def listed_contents(engine: Engine, info: ImageInfo) -> ImageContents:
+    """What ``info`` holds: its labels' record, else a listing made once by a short
+    container and kept in the user's cache by image id; empty without a working python3."""
+    recorded = contents_of(info)
+    if recorded.recorded:
+        return recorded
+    path = cache_file("image-contents", f"{info.id.removeprefix('sha256:')}.json")
+    listing = read_cached(path)
+    if not isinstance(listing, dict):
+        name = info.tags[0] if info.tags else info.id
+        try:
+            listing = _list_image(engine, info.id, name)
+        except ImageBuildError as exc:
+            logger.info("no pre-flight check for %s: %s", name, exc.detail)
+            listing = {}
+        write_cached(path, listing)
+    return _contents(
+        listing.get("distributions", {}), listing.get("python", {}), listing.get("modules", [])
+    )
+
+
+def _contents(distributions: Any, python: Any, modules: Any) -> ImageContents:
     shapes = (isinstance(distributions, dict), isinstance(python, dict), isinstance(modules, list))
     if not all(shapes):
         return ImageContents()

@@ -9,7 +9,6 @@ is turned into a :class:`~sandbox.errors.SandboxError` here, at the seam.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import os
 import re
@@ -44,6 +43,7 @@ from sandbox.container.transfer import (
     file_archive,
     mounts_archive,
 )
+from sandbox.container.usercache import cache_file, read_cached, write_cached
 from sandbox.errors import (
     EngineUnavailableError,
     ExecutableNotFoundError,
@@ -792,20 +792,12 @@ def _first_line(text: str) -> str:
 
 def _answers_file() -> Path:
     """Where the probe's answers are kept for later processes: the user's cache folder."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "sandbox" / "engine-files.json"
+    return cache_file("engine-files.json")
 
 
 def _remembered_answers() -> dict[str, bool]:
     """Earlier probes' answers; an unreadable, foreign or linked file counts as none."""
-    try:
-        descriptor = os.open(_answers_file(), os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(descriptor, encoding="utf-8") as stream:
-            if os.fstat(stream.fileno()).st_uid != os.getuid():
-                return {}
-            answers = json.load(stream)
-    except (OSError, ValueError):
-        return {}
+    answers = read_cached(_answers_file())
     if not isinstance(answers, dict):
         return {}
     return {str(key): value for key, value in answers.items() if isinstance(value, bool)}
@@ -813,18 +805,4 @@ def _remembered_answers() -> dict[str, bool]:
 
 def _remember_answer(key: str, shares: bool) -> None:
     """Add one answer to the cache file, atomically; a failure only costs a later probe."""
-    path = _answers_file()
-    answers = {**_remembered_answers(), key: shares}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".engine-files.")
-    except OSError as exc:
-        logger.debug("probe answer not kept: %s", str(exc))
-        return
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(answers, stream)
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        logger.debug("probe answer not kept: %s", str(exc))
+    write_cached(_answers_file(), {**_remembered_answers(), key: shares})

@@ -32,7 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from sandbox.constants import BASE_LABEL, PROFILE_HASH_LABEL, PROFILE_LABEL, TOOL_LABEL
-from sandbox.container.distributions import ImageContents, contents_of, record_contents
+from sandbox.container.distributions import (
+    ImageContents,
+    contents_of,
+    listed_contents,
+    record_contents,
+)
 from sandbox.container.engine import Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
@@ -442,7 +447,8 @@ def _ensure_reference(
             )
         _emit(on_line, f"==> pulling {reference}")
         info = engine.pull(reference)
-    return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents_of(info))
+    contents = listed_contents(engine, info)
+    return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents)
 
 
 def _get_bases(

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.container.images import base_image_tag, discover_profiles
+from sandbox.contract.resolve import Overrides
 from sandbox.errors import UsageError
 from sandbox.results.models import Status, TestResult
 from sandbox.runner import RunRequest, run_script
@@ -125,6 +127,26 @@ def test_missing_import_is_found_before_the_run_and_strict_stops_it(
     assert (result.error_message or "").startswith(
         "the image lacks the module 'sandbox_absent_module', as the pre-flight check found"
     )
+
+
+def test_an_image_of_no_profile_is_listed_once_and_gets_the_pre_flight_check(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry image (here the bare Debian base: python3, no pandas, no labels) is
+    listed on first use, so a missing framework is named before the container starts."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    profile = discover_profiles()["sklearn-1.2"]
+    assert profile.base is not None
+    bare = base_image_tag(profile.base)
+    script = _script(tmp_path / "code", "import pandas\nreport(rows=len(pandas.DataFrame()))\n")
+
+    with pytest.raises(UsageError, match=r"--strict: pre-flight: .*'pandas'"):
+        _run(engine, tmp_path, script, strict=True, overrides=Overrides(image=bare))
+    result = _run(engine, tmp_path, script, overrides=Overrides(image=bare))
+
+    assert result.status is Status.FAIL
+    assert any("pre-flight" in f and "'pandas'" in f for f in result.findings)
+    assert len(list((tmp_path / "cache" / "sandbox" / "image-contents").glob("*.json"))) == 1
 
 
 def test_baked_requirements_make_a_derived_image_built_once(

@@ -684,3 +684,43 @@ def test_built_profile_records_its_distributions_in_labels(tiny_root: Path) -> N
     listed = {status.profile: status for status in list_profiles(engine, tiny_root)}
     assert listed["offline"].distributions["boto3"] == "1.26.27"
     assert listed["online"].distributions == {}
+
+
+# What an image holds that no label records --------------------------------------------
+
+
+def test_an_unlabelled_image_reference_is_listed_once_and_cached(tiny_root: Path) -> None:
+    engine = FakeEngine(present=("registry.example/team/image:1",))
+
+    first = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)
+    second = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)
+
+    assert engine.listed == [engine.present["registry.example/team/image:1"].id]
+    assert first.contents.version_of("pyyaml") == "6.0"
+    assert second.contents == first.contents
+    assert "yaml" in second.contents.modules
+
+
+def test_an_image_without_python_is_listed_once_and_records_nothing(tiny_root: Path) -> None:
+    class NoPython(FakeEngine):
+        def start(self, request: ContainerRequest) -> ContainerHandle:
+            self.listed.append(request.image)
+            return FailedListing()
+
+    engine = NoPython(present=("busybox:1",))
+
+    first = ensure_image(engine, "busybox:1", root=tiny_root)
+    second = ensure_image(engine, "busybox:1", root=tiny_root)
+
+    assert not first.contents.recorded and not second.contents.recorded
+    assert len(engine.listed) == 1
+
+
+class FailedListing(FakeListing):
+    """A container whose image has no python3: exit 127, nothing on stdout."""
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        return 127
+
+    def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        return iter([] if stdout else [b'exec: "python3": executable file not found in $PATH'])
