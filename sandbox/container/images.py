@@ -12,26 +12,29 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
-import json
 import logging
 import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from subprocess import PIPE, STDOUT, Popen
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from sandbox.constants import BASE_LABEL, PROFILE_HASH_LABEL, PROFILE_LABEL, TOOL_LABEL
+from sandbox.constants import PROFILE_HASH_LABEL, PROFILE_LABEL, TOOL_LABEL
+from sandbox.container.debootstrap import (
+    DebootstrapBase,
+    OnLine,
+    base_image_tag,
+    can_debootstrap,
+    emit,
+    ensure_base_image,
+    run_streaming,
+)
 from sandbox.container.distributions import (
     ImageContents,
     contents_of,
@@ -68,32 +71,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-OnLine = Callable[[str], None] | None
-"""Receives each progress line: the tool's own steps, debootstrap, pip and the build."""
-
 IMAGES_DIR_ENV = "SANDBOX_IMAGES_DIR"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
 _PROFILE_FILE = "profile.json"
 _SHIPPED_PROFILES = "_profiles"
 _WHEELS_DIR = "wheels"
-_TAIL_LINES = 30
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
 _CONTINUATION_RE = re.compile(r"\\[ \t]*\r?\n")
 _VAR_RE = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)")
 _PIP_REQUIREMENT_RE = re.compile(r"(?:satisfies the requirement|distribution found for) (\S+)")
 # Wheels are for the engine's machine, assumed to be the host's (a local Docker engine).
 _WHEEL_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
-
-
-@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
-class DebootstrapBase:
-    """A Debian root filesystem made with ``debootstrap`` and imported as a base image."""
-
-    suite: Annotated[str, Field(pattern=r"^[a-z]+$")]
-    include: tuple[str, ...] = ()
-    variant: str = "minbase"
-    mirror: str = DEFAULT_MIRROR
 
 
 @dataclass(frozen=True)
@@ -225,18 +213,6 @@ def _read_spec(path: Path) -> _ProfileSpec:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise SpecError(str(path), f"{where}: {error['msg']}" if where else error["msg"]) from exc
-
-
-def base_image_tag(base: DebootstrapBase) -> str:
-    """``sandbox/base-<suite>:<12 hex>``, hashed over suite, packages and variant."""
-    key = {"suite": base.suite, "include": sorted(base.include), "variant": base.variant}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
-    return f"sandbox/base-{base.suite}:{digest[:12]}"
-
-
-def can_debootstrap() -> bool:
-    """True when this process may make a debootstrap base: root, with ``debootstrap``."""
-    return os.geteuid() == 0 and shutil.which("debootstrap") is not None
 
 
 def chosen_base(engine: Engine, profile: ImageProfile) -> str | None:
@@ -405,35 +381,6 @@ def ensure_image(
     return ResolvedImage(tag, info.id, profile.name, True, info.entrypoint, contents_of(info))
 
 
-def ensure_base_image(engine: Engine, base: DebootstrapBase, on_line: OnLine = None) -> str:
-    """Make the debootstrap base image unless it exists (rootfs in /var/tmp); return its tag.
-
-    Raises:
-        BaseImageError: not root, no debootstrap on the host, or debootstrap failed.
-    """
-    tag = base_image_tag(base)
-    if engine.image(tag) is not None:
-        return tag
-    name = f"base-{base.suite}"
-    if os.geteuid() != 0 or shutil.which("debootstrap") is None:
-        reason = "building the base image needs root and debootstrap (apt-get install debootstrap)"
-        raise BaseImageError(name, reason)
-    _emit(on_line, f"==> making base image {tag} with debootstrap {base.suite} (about a minute)")
-    workdir = Path(tempfile.mkdtemp(prefix="sandbox-rootfs-", dir="/var/tmp"))
-    try:
-        rootfs = workdir / "rootfs"
-        _run_debootstrap(base, rootfs, name, on_line)
-        _slim_rootfs(rootfs)
-        _emit(on_line, f"==> importing the root filesystem as {tag}")
-        # Not sandbox.tool=sandbox: containers inherit image labels, and the build steps on
-        # this base must not look like run containers to label-based clean-ups.
-        labels = {TOOL_LABEL: "sandbox-base", BASE_LABEL: base.suite}
-        engine.import_rootfs(rootfs, tag, labels=labels)
-    finally:
-        _remove_tree(workdir)
-    return tag
-
-
 def _ensure_reference(
     engine: Engine, reference: str, profiles: Mapping[str, object], folder: Path, on_line: OnLine
 ) -> ResolvedImage:
@@ -445,7 +392,7 @@ def _ensure_reference(
                 f"{reference!r} is neither an image profile (known: {known}) nor a local "
                 "image; an image reference needs a tag or a registry path, e.g. python:3.11-slim"
             )
-        _emit(on_line, f"==> pulling {reference}")
+        emit(on_line, f"==> pulling {reference}")
         info = engine.pull(reference)
     contents = listed_contents(engine, info)
     return ResolvedImage(reference, info.id, None, False, info.entrypoint, contents)
@@ -462,12 +409,12 @@ def _get_bases(
         except BaseImageError as exc:
             raise BaseImageError(profile.name, exc.detail, exc.log_tail) from exc
     elif base is not None:
-        _emit(on_line, f"==> starting from {base}: no root or debootstrap here to make the base")
+        emit(on_line, f"==> starting from {base}: no root or debootstrap here to make the base")
     text, source = profile.dockerfile.read_text(), str(profile.dockerfile)
     for image in from_images(text, _buildargs(profile, base_image=base), source=source):
         if engine.image(image) is not None:
             continue
-        _emit(on_line, f"==> pulling base image {image}")
+        emit(on_line, f"==> pulling base image {image}")
         try:
             engine.pull(image)
         except ImageNotFoundError as exc:
@@ -483,7 +430,7 @@ def _get_bases(
 def _build_profile(
     engine: Engine, profile: ImageProfile, tag: str, base: str | None, on_line: OnLine
 ) -> ImageInfo:
-    _emit(on_line, f"==> building {tag} from {profile.folder}")
+    emit(on_line, f"==> building {tag} from {profile.folder}")
     digest = tag.rpartition(":")[2]
     labels = {TOOL_LABEL: "sandbox", PROFILE_LABEL: profile.name, PROFILE_HASH_LABEL: digest}
     with tempfile.TemporaryDirectory(prefix=f"sandbox-build-{profile.name}-") as tmp:
@@ -495,7 +442,7 @@ def _build_profile(
         built = engine.build(
             context, tag, profile=profile.name, buildargs=buildargs, labels=labels, on_line=on_line
         )
-    _emit(on_line, f"==> recording the distributions installed in {tag}")
+    emit(on_line, f"==> recording the distributions installed in {tag}")
     return record_contents(engine, built, tag, profile=profile.name, labels=labels)
 
 
@@ -504,14 +451,14 @@ def _download_wheels(profile: ImageProfile, dest: Path, on_line: OnLine) -> None
     dest.mkdir(parents=True, exist_ok=True)
     if not profile.wheels:
         return
-    _emit(on_line, f"==> downloading wheels with the host's pip: {' '.join(profile.wheels)}")
+    emit(on_line, f"==> downloading wheels with the host's pip: {' '.join(profile.wheels)}")
     argv = [
         *(sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-input"),
         *("--progress-bar", "off", "--only-binary=:all:", "--dest", str(dest)),
         *("--python-version", profile.python_version, "--platform", _wheel_platform(profile)),
         *profile.wheels,
     ]
-    code, tail = _run_streaming(argv, on_line)
+    code, tail = run_streaming(argv, on_line)
     if code != 0:
         raise ImageBuildError(profile.name, _pip_failure(profile.wheels, tail), tail)
 
@@ -528,64 +475,3 @@ def _pip_failure(wheels: tuple[str, ...], tail: list[str]) -> str:
     requirement = found[-1] if found else ", ".join(wheels)
     reason = ([line for line in tail if line.startswith("ERROR:")] or tail or ["no output"])[-1]
     return f"the host's pip could not download wheels for {requirement!r} ({reason})"
-
-
-def _run_debootstrap(base: DebootstrapBase, rootfs: Path, name: str, on_line: OnLine) -> None:
-    include = [f"--include={','.join(base.include)}"] if base.include else []
-    argv = ["debootstrap", f"--variant={base.variant}", *include, base.suite, str(rootfs)]
-    code, tail = _run_streaming([*argv, base.mirror], on_line)
-    if code == 0:
-        return
-    # debootstrap's own log holds the reason, and it is deleted with the rootfs.
-    log = rootfs / "debootstrap" / "debootstrap.log"
-    if log.is_file():
-        tail += log.read_text(errors="replace").splitlines()[-_TAIL_LINES:]
-    reason = ([line for line in tail if line.startswith("E:")] or tail or ["no output"])[-1]
-    raise BaseImageError(name, f"debootstrap {base.suite} exited with code {code}: {reason}", tail)
-
-
-def _run_streaming(argv: list[str], on_line: OnLine) -> tuple[int, list[str]]:
-    """Run ``argv``, feeding each output line to ``on_line``; return its code and tail."""
-    tail: deque[str] = deque(maxlen=_TAIL_LINES)
-    with Popen(argv, stdout=PIPE, stderr=STDOUT, text=True, errors="replace") as proc:
-        try:
-            for raw in proc.stdout or ():
-                if line := raw.rstrip():
-                    tail.append(line)
-                    if on_line is not None:
-                        on_line(line)
-        except BaseException:
-            proc.terminate()  # SIGTERM lets debootstrap unmount what it mounted
-            raise
-    return proc.returncode, list(tail)
-
-
-def _slim_rootfs(rootfs: Path) -> None:
-    # The build runs apt-get update anyway: these would only add ~90 MB to every image.
-    for pattern in ("var/cache/apt/archives/*.deb", "var/lib/apt/lists/*_*"):
-        for path in rootfs.glob(pattern):
-            path.unlink()
-
-
-def _remove_tree(folder: Path) -> None:
-    """Delete ``folder``, but never through a mount point (a killed debootstrap leaves some)."""
-    for point in _mounts_below(folder):
-        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-    if remaining := _mounts_below(folder):
-        logger.warning("left %s in place: still mounted below it: %s", folder, remaining)
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _mounts_below(folder: Path) -> list[str]:
-    """Mount points inside ``folder``, deepest first."""
-    table = Path("/proc/self/mounts").read_text()
-    prefix = f"{folder.resolve()}/"
-    points = [line.split()[1].replace("\\040", " ") for line in table.splitlines() if line]
-    return sorted((point for point in points if point.startswith(prefix)), key=len, reverse=True)
-
-
-def _emit(on_line: OnLine, message: str) -> None:
-    logger.info("%s", message)
-    if on_line is not None:
-        on_line(message)
