@@ -86,3 +86,24 @@ def test_a_listing_or_a_glob_reads_a_channel(engine: Any, tmp_path: Path) -> Non
     result = run(engine, tmp_path, "lists_and_globs", {"train": train, "validation": validation})
     assert (Path(result.run_dir) / "outputs" / "summary" / "counts.txt").read_text() == "2 1\n"
     assert unread_findings(result) == []
+
+
+def test_a_file_read_from_the_input_root_mounted_entry_by_entry_is_no_finding(
+    engine: Any, tmp_path: Path
+) -> None:
+    """The input root is mounted one entry at a time, beside the code folder in it."""
+    census = folder(tmp_path, "census", {"census-income.csv": "age,income\n1,2\n3,4\n"})
+    result = run(engine, tmp_path, "tutorial_preprocess", {"input": census})
+    assert unread_findings(result) == []
+
+
+def test_the_input_root_never_opened_is_a_finding(engine: Any, tmp_path: Path) -> None:
+    data = folder(tmp_path, "root", {"part-0.csv": "a\n1\n"})
+    artifacts = folder(tmp_path, "artifacts", {"model.bst": "m"})
+    result = run(
+        engine, tmp_path, "reads_nested_only", {"input_data": data, "model_artifacts": artifacts}
+    )
+    assert unread_findings(result) == [
+        "input channel 'input_data' (/opt/ml/processing/input) was mounted but the script "
+        "read nothing from it"
+    ]

@@ -160,3 +160,27 @@ def test_events_are_parsed_with_their_padded_names() -> None:
         (3, input_watch.IN_OPEN, "part.csv"),
         (4, input_watch.IN_OPEN, ""),
     ]
+
+
+def test_a_file_mounted_into_a_channel_is_watched_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "census.csv").write_text("a\n1\n")
+    (tmp_path / "input" / "other.csv").write_text("a\n1\n")
+    mounted = str(tmp_path / "input" / "census.csv")
+    monkeypatch.setattr(input_watch, "mount_points", lambda: {"/", mounted})
+    watch = input_watch.InputWatch([str(tmp_path / "input")])
+    assert sorted(path for _, path in watch.watches.values()) == [str(tmp_path / "input"), mounted]
+
+
+def test_mount_points_are_read_with_their_escapes(tmp_path: Path) -> None:
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_bytes(
+        b"1 0 0:1 / / rw - overlay overlay rw\n"
+        b"2 1 8:1 /data/x.csv /opt/ml/processing/input/a\\040b.csv ro - ext4 /dev/sda1 rw\n"
+    )
+    assert input_watch.mount_points(str(mountinfo)) == {
+        "/",
+        "/opt/ml/processing/input/a b.csv",
+    }

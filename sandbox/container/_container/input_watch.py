@@ -13,10 +13,15 @@ thousands of files pays for one event per folder. Where the record cannot be com
 
 Paths in ``skip`` (the code folder, a channel nested in another) are not part of an
 enclosing channel: they are not watched with it, and opening them does not read it.
+
+A file bind-mounted into a folder (the input root read as one channel is mounted entry by
+entry) is watched itself: the kernel reports its opens to the folder it comes from on
+the host, not to the folder it is mounted in.
 """
 
 import errno
 import os
+import re
 import struct
 
 IN_OPEN = 0x00000020
@@ -55,6 +60,11 @@ class InputWatch:
             return
         if self.fd < 0:
             self.fail_all("no inotify instance: %s" % os.strerror(self.libc.errno()))
+            return
+        try:
+            self.mounts = mount_points()
+        except OSError as exc:
+            self.fail_all("no mount table: %s" % exc)
             return
         # Every channel is looked at before any is watched: looking opens folders.
         planned = []
@@ -114,6 +124,8 @@ class InputWatch:
                     pending.append(entry.path)
                 elif entry.is_symlink():
                     found.append((entry.path, False, True))
+                elif entry.path in self.mounts:
+                    found.append((entry.path, False, False))
             found.append((folder, keep, False))
             if len(found) > self.budget["watches"]:
                 raise Incomplete("more than %d folders to watch" % MAX_WATCHES)
@@ -176,6 +188,20 @@ def scan(folder, budget):
             if budget["entries"] < 0:
                 raise Incomplete("more than %d entries to look at" % MAX_ENTRIES)
             yield entry
+
+
+def mount_points(mountinfo="/proc/self/mountinfo"):
+    """Every mount point of this mount namespace (the fifth field of each line, its
+    spaces and other special bytes written as octal escapes)."""
+    with open(mountinfo, "rb") as handle:
+        lines = handle.read().splitlines()
+    points = set()
+    for line in lines:
+        fields = line.split(b" ")
+        if len(fields) > 4:
+            unescaped = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4])
+            points.add(os.fsdecode(unescaped))
+    return points
 
 
 def events(data):
