@@ -50,6 +50,7 @@ class InputWatch:
         self.reasons = {}
         self.watches = {}  # watch descriptor -> (channel, watched path)
         self.budget = {"watches": MAX_WATCHES, "entries": MAX_ENTRIES}
+        self.mounts = set()
         self.libc = libc
         self.fd = -1
         try:
@@ -66,6 +67,9 @@ class InputWatch:
         except OSError as exc:
             self.fail_all("no mount table: %s" % exc)
             return
+        self.watch_all()
+
+    def watch_all(self):
         # Every channel is looked at before any is watched: looking opens folders.
         planned = []
         for path in self.paths:
