@@ -415,7 +415,12 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
     resolved, layout = job.resolved, job.layout
     result = build_result(resolved, job.run, job.image, layout, job.limits, outcome)
     env = script_environment(resolved.spec, resolved.contract)
-    result = judge_hollow(apply_output_checks(result, resolved, layout, env), resolved, layout)
+    result = judge_hollow(
+        apply_output_checks(result, resolved, layout, env),
+        resolved,
+        layout,
+        unread_inputs=containerize.unread_inputs(job.run),
+    )
     artifacts, packing = [], []
     if result.is_successful() and resolved.spec.kind is JobKind.TRAINING:
         try:

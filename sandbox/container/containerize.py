@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from pathlib import Path
 
 from sandbox import __version__
@@ -52,6 +53,7 @@ __all__ = [
     "report_file",
     "run_labels",
     "timeline_file",
+    "unread_inputs",
 ]
 
 SUPERVISOR_PYTHON = "python3"
@@ -137,6 +139,23 @@ def removed_special_files(run: RunFolder) -> list[str]:
         return []
     removed = report.get("removed_special_files") if isinstance(report, dict) else None
     return [str(item) for item in removed] if isinstance(removed, list) else []
+
+
+def unread_inputs(run: RunFolder) -> set[str]:
+    """The container paths of the input channels in which the job provably opened
+    nothing: watched from before it started to its end, with no event lost."""
+    try:
+        report = json.loads(report_file(run).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    reads = report.get("input_reads") if isinstance(report, dict) else None
+    if not isinstance(reads, dict):
+        return set()
+    return {
+        posixpath.normpath(str(path))
+        for path, record in reads.items()
+        if isinstance(record, dict) and record.get("state") == "unread"
+    }
 
 
 def build_request(
@@ -236,6 +255,10 @@ def _supervisor(owner: tuple[int, int], layout: JobLayout, as_root: bool) -> lis
     ]
     command += ["--heartbeat", f"{OUT_DIR}/{_HEARTBEAT}"]
     command += ["--heartbeat-timeout", f"{heartbeat_timeout_s():g}"]
+    for path in layout.input_paths.values():
+        command += ["--watch-input", path]
+    if layout.input_paths:
+        command += ["--watch-skip", layout.code_dir]
     if as_root:
         # Also for a root owner: outputs are made safe to keep (see supervisor.hand_back).
         command += _hand_back(owner, layout)

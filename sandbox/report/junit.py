@@ -116,6 +116,9 @@ def _summary(result: TestResult) -> str:
             f"image: {result.image}",
             f"limits: {result.limits.describe()}",
             f"run folder: {result.run_dir}",
+            # A passing testcase has no failure text: its findings (a run that read or
+            # wrote nothing) would be seen nowhere else in CI.
+            *(f"finding: {finding}" for finding in result.findings),
         ]
     )
 

@@ -1,14 +1,20 @@
-"""A PASS that did nothing: outputs left empty, or holding only metadata about zero rows.
+"""A PASS that did nothing: inputs never read, outputs left empty, or holding only
+metadata about zero rows.
 
 A declared output (from a spec file or contract) that is required and left empty makes
 the run a FAIL with that reason: production would upload nothing where the next step
 expects data. For channels inferred from the source, the same emptiness is a finding.
+An input channel in which the job opened nothing at all is a finding too (a script may
+skip an input on purpose); it is said only when the supervisor watched the channel from
+the start to the end of the job, so it is never said on incomplete evidence.
 """
 
 from __future__ import annotations
 
 import json
+import posixpath
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from sandbox.container.layout import JobLayout
@@ -22,13 +28,26 @@ _ROW_COUNT_KEY = re.compile(r"(^|_)(rows?|count|records|samples|n|num)(_|$)", re
 _METADATA_LIMIT_BYTES = 64 * 1024
 
 
-def judge_hollow(result: TestResult, resolved: ResolvedScript, layout: JobLayout) -> TestResult:
-    """The result, failed or with findings when a passing run produced nothing."""
+def judge_hollow(
+    result: TestResult,
+    resolved: ResolvedScript,
+    layout: JobLayout,
+    unread_inputs: Collection[str] = (),
+) -> TestResult:
+    """The result, failed or with findings when a passing run read or produced nothing.
+
+    ``unread_inputs``: the container paths of the input channels in which the job
+    provably opened nothing (``containerize.unread_inputs``).
+    """
     if not result.is_successful():
         return result
     declared = resolved.spec_source != INFERRED_SOURCE
     problems: list[str] = []
-    findings: list[str] = []
+    findings = [
+        f"input channel {name!r} ({path}) was mounted but the script read nothing from it"
+        for name, path in layout.input_paths.items()
+        if posixpath.normpath(path) in unread_inputs
+    ]
     for name, channel in resolved.spec.outputs.items():
         if name not in layout.outputs or result.outputs.get(name):
             continue

@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 import sandbox.container._container
+from sandbox.container import containerize
+from sandbox.results.workspace import RunFolder
 
 CONTAINER_DIR = Path(sandbox.container._container.__file__).resolve().parent
 SUPERVISOR = CONTAINER_DIR / "supervisor.py"
@@ -123,6 +125,54 @@ def test_supervisor_passes_the_exit_code_through(tmp_path: Path, code: int) -> N
     assert figures["peak_rss_bytes"] > 1024 * 1024  # a Python child uses megabytes
     assert figures["signals_forwarded"] == []
     assert not (tmp_path / "supervisor.json.tmp").exists()
+
+
+def test_supervisor_reports_which_input_channels_the_job_opened(tmp_path: Path) -> None:
+    for name in ("train", "test", "code"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "part.csv").write_text("a\n1\n")
+    run = RunFolder("r1", tmp_path / "run")
+    run.supervisor.mkdir(parents=True)
+    report = containerize.report_file(run)
+    watch = ["--watch-input", str(tmp_path / "train"), "--watch-input", str(tmp_path / "test")]
+    code = f"open({str(tmp_path / 'train' / 'part.csv')!r}).read()"
+    watch += ["--watch-skip", str(tmp_path / "code"), "--report", str(report)]
+    done = subprocess.run(
+        [sys.executable, str(SUPERVISOR), *watch, "--", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(report.read_text(encoding="utf-8"))["input_reads"] == {
+        str(tmp_path / "train"): {"state": "read"},
+        str(tmp_path / "test"): {"state": "unread"},
+    }
+    assert containerize.unread_inputs(run) == {str(tmp_path / "test")}
+
+
+def test_only_a_channel_watched_whole_is_unread(tmp_path: Path) -> None:
+    report = {
+        "input_reads": {
+            "/opt/ml/processing/input/a": {"state": "unread"},
+            "/opt/ml/processing/input/b/": {"state": "unread"},
+            "/opt/ml/processing/input/c": {"state": "unknown", "reason": "no inotify"},
+            "/opt/ml/processing/input/d": {"state": "read"},
+            "/opt/ml/processing/input/e": None,
+        }
+    }
+    run = RunFolder("r1", tmp_path)
+    run.supervisor.mkdir()
+    containerize.report_file(run).write_text(json.dumps(report))
+    assert containerize.unread_inputs(run) == {
+        "/opt/ml/processing/input/a",
+        "/opt/ml/processing/input/b",
+    }
+    containerize.report_file(run).write_text('{"exit_code": 0}')
+    assert containerize.unread_inputs(run) == set()
+    containerize.report_file(run).unlink()
+    assert containerize.unread_inputs(run) == set()
 
 
 def test_a_report_that_cannot_be_written_leaves_the_scripts_exit_code(tmp_path: Path) -> None:

@@ -42,6 +42,14 @@ def test_one_testcase_per_script_with_failures_and_times() -> None:
     assert timeout.message == "TIMEOUT no exit code: stopped after 5 s"
 
 
+def test_a_passing_testcase_shows_its_findings() -> None:
+    finding = "input channel 'train' (/opt/ml/processing/input/train) was mounted but the script"
+    (suite,) = parse(junit_xml([make_result("prep", findings=[finding + " read nothing"])]))
+    (case,) = list(suite)
+    assert case.is_passed
+    assert f"finding: {finding} read nothing" in case.system_out.splitlines()
+
+
 def test_message_puts_the_exit_code_once() -> None:
     killed = make_result(
         "hog", Status.OOM, exit_code=137, error_message="exit code 137 (killed by signal 9): x"

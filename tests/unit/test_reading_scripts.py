@@ -383,6 +383,25 @@ def test_metadata_about_zero_rows_is_a_finding(tmp_path: Path) -> None:
     assert counted.findings == []
 
 
+def test_an_input_the_job_never_opened_is_a_finding_not_a_fail() -> None:
+    resolved = resolve_script(lookalike("ignores_input"), None, Overrides())
+    inputs = {"train": "/opt/ml/processing/input/train", "extra": "/opt/ml/processing/input/x"}
+    layout = JobLayout([], [], {}, [], {}, {}, inputs)
+    unread = {"/opt/ml/processing/input/train"}
+    result = judge_hollow(make_result(outputs={}), resolved, layout, unread_inputs=unread)
+    assert result.status is Status.PASS
+    assert result.findings == [
+        "input channel 'train' (/opt/ml/processing/input/train) was mounted but the script "
+        "read nothing from it"
+    ]
+    console = Console(record=True, width=200)
+    render_text(result, console)
+    assert "was mounted but the script read nothing from it" in console.export_text()
+    assert judge_hollow(make_result(outputs={}), resolved, layout).findings == []
+    failed = make_result("ignores_input", Status.FAIL, outputs={})
+    assert judge_hollow(failed, resolved, layout, unread_inputs=unread).findings == []
+
+
 def test_unknown_argument_is_no_obstacle_when_main_is_called(tmp_path: Path) -> None:
     script = tmp_path / "with_main.py"
     script.write_text(

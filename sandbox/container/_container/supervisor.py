@@ -2,7 +2,8 @@
 
 Usage: python3 supervisor.py [--report FILE] [--timeline FILE]
        [--chown UID:GID --chown-path PATH ...]
-       [--heartbeat FILE --heartbeat-timeout SECONDS] [--signals FILE] -- COMMAND [ARG ...]
+       [--heartbeat FILE --heartbeat-timeout SECONDS] [--signals FILE]
+       [--watch-input PATH ... --watch-skip PATH ...] -- COMMAND [ARG ...]
 
 It is PID 1 of the container: it forwards SIGTERM and SIGINT to the child, reaps
 orphans, passes the child's exit code through unchanged (128 + N for a signal), and at
@@ -28,6 +29,10 @@ can no longer stop the container itself.
 With ``--signals``, every signal it receives is recorded in FILE (a JSON list) at once:
 a job stopped from outside (the engine shutting down, ``docker stop``) may be killed
 before any report is written, and this record tells it apart from a script's own exit.
+
+With ``--watch-input PATH`` (repeated; ``--watch-skip PATH`` for the code folder), the
+report's ``input_reads`` says for each input channel whether the job opened anything in
+it: "read", "unread" or "unknown" (see input_watch.py).
 """
 
 import json
@@ -217,18 +222,21 @@ OPTIONS = {
     "--heartbeat": "heartbeat",
     "--heartbeat-timeout": "heartbeat_timeout",
     "--signals": "signals",
+    "--watch-input": "watch_inputs",
+    "--watch-skip": "watch_skip",
 }
+REPEATED = ("chown_paths", "watch_inputs", "watch_skip")
 
 
 def parse_args(argv):
-    """Options up to ``--``, then the command; ``--chown-path`` may repeat."""
-    options = {"chown_paths": []}
+    """Options up to ``--``, then the command; the options of REPEATED may repeat."""
+    options = dict((key, []) for key in REPEATED)
     index = 0
     while index < len(argv) and argv[index] != "--":
         key = OPTIONS.get(argv[index])
         if key is None or index + 1 >= len(argv):
             raise SystemExit("supervisor: bad option " + argv[index])
-        if key == "chown_paths":
+        if key in REPEATED:
             options[key].append(argv[index + 1])
         else:
             options[key] = argv[index + 1]
@@ -391,6 +399,7 @@ def main(argv):
     if not command:
         raise SystemExit("supervisor: no command after --")
     forwarded, children, abandoned = [], [], []
+    watch = watch_inputs(options["watch_inputs"], options["watch_skip"])
     started = time.time()
     try:
         child = start_child(command, forwarded, children, options.get("signals"))
@@ -414,6 +423,8 @@ def main(argv):
     if sampling is not None:
         sampling[1].join(1.0)
     report = measure(exit_code, started, forwarded, abandoned)
+    if watch is not None:
+        report["input_reads"] = quietly(watch.report)
     if options.get("owner"):
         report["removed_special_files"] = hand_back(options["owner"], options["chown_paths"])
     # The report first: on a full disk it matters more than the timeline.
@@ -422,6 +433,29 @@ def main(argv):
     if sampling is not None:
         write_quietly(options["timeline"], {"samples": sampling[0].samples}, "timeline")
     return exit_code
+
+
+def watch_inputs(paths, skip):
+    """The watch on the input channels, set before the job starts; None without
+    channels, or when it cannot be made (the report then has no ``input_reads``)."""
+    if not paths:
+        return None
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import input_watch
+
+        return input_watch.InputWatch(paths, skip)
+    except Exception:  # a watch never stops the job from running
+        return None
+    finally:
+        del sys.path[0]
+
+
+def quietly(make):
+    try:
+        return make()
+    except Exception:  # a record that failed is no record
+        return None
 
 
 def write_quietly(path, report, what):
