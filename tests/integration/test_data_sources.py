@@ -230,3 +230,24 @@ def test_a_model_channel_gets_a_model_trained_in_the_image_cached_for_the_next_r
         entry.name
     ]
     assert (entry / "done").stat().st_mtime_ns == marker, "the second run trained nothing"
+
+
+CANDIDATE_FINDER = Path(__file__).parent / "scripts" / "candidate_finder.py"
+
+
+def test_split_files_a_helper_looks_for_are_generated_and_an_optional_channel_stays_out(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(
+        RunRequest(
+            script=str(CANDIDATE_FINDER),
+            overrides=Overrides(arguments={"job_type": "training"}),
+            workspace=tmp_path / "ws",
+        ),
+        engine,
+    )
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert set(result.inputs) == {"features"}, "the optional artifacts channel stays out"
+    outputs = outputs_of(result)
+    assert {f"summary/{split}/summary.csv" for split in ("train", "val", "test")} <= set(outputs)
