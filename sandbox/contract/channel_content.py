@@ -38,6 +38,7 @@ from sandbox.contract._content_ast import (
     string_list,
     walk_statement,
 )
+from sandbox.contract._json_shape import JsonShape, infer_json_shape
 
 __all__ = ["ChannelContent", "FileUse", "ScriptContent", "infer_channel_content"]
 
@@ -121,6 +122,8 @@ class ScriptContent:
     columns: dict[str, int]
     json_keys: dict[str, int]
     split_values: dict[str, tuple[str, ...]]
+    json_shape: JsonShape | None = None
+    """The nested shape of the JSON the script loads, as its code indexes it."""
 
 
 def infer_channel_content(source: str, inputs: Mapping[str, str]) -> ScriptContent:
@@ -142,7 +145,9 @@ def infer_channel_content(source: str, inputs: Mapping[str, str]) -> ScriptConte
         walker.run()
     except RecursionError:
         logger.debug("source nested too deeply for content inference")
-    return walker.result()
+    found = walker.result()
+    found.json_shape = infer_json_shape(tree)
+    return found
 
 
 class _Walker:

@@ -251,3 +251,16 @@ def test_split_files_a_helper_looks_for_are_generated_and_an_optional_channel_st
     assert set(result.inputs) == {"features"}, "the optional artifacts channel stays out"
     outputs = outputs_of(result)
     assert {f"summary/{split}/summary.csv" for split in ("train", "val", "test")} <= set(outputs)
+
+
+RULE_LABELLER = Path(__file__).parent / "scripts" / "rule_labeller.py"
+
+
+def test_a_script_indexing_nested_json_reaches_its_logic_and_passes(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(RunRequest(script=str(RULE_LABELLER), workspace=tmp_path / "ws"), engine)
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.inputs["rules"] == "generated (files: rules.json)"
+    assert "labelled/rules_labelled.csv" in outputs_of(result)
