@@ -264,3 +264,23 @@ def test_a_script_indexing_nested_json_reaches_its_logic_and_passes(
     assert result.status is Status.PASS, result.stderr_tail
     assert result.inputs["rules"] == "generated (files: rules.json)"
     assert "labelled/rules_labelled.csv" in outputs_of(result)
+
+
+TABLE_APPLIER = Path(__file__).parent / "scripts" / "table_applier.py"
+
+
+def test_a_channel_holding_a_pickled_table_gets_one_and_the_script_passes(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(
+        RunRequest(
+            script=str(TABLE_APPLIER),
+            overrides=Overrides(arguments={"job_type": "validation"}),
+            workspace=tmp_path / "ws",
+        ),
+        engine,
+    )
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.inputs["model_artifacts"] == "generated model artifacts (impute_dict.pkl)"
+    assert "imputed/rows.csv" in outputs_of(result)
