@@ -72,11 +72,13 @@ class JsonShape:
 def infer_json_shape(tree: ast.Module) -> JsonShape | None:
     """The shape of the JSON values the script loads (all merged), or None if it loads none."""
     reader = _ShapeReader(tree)
+    if not reader.loads_json:
+        return None
     try:
         reader.run()
     except RecursionError:
         return None
-    return reader.root if reader.loads else None
+    return reader.root
 
 
 _Env = dict[str, JsonShape]
@@ -87,34 +89,36 @@ class _ShapeReader:
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
         self.root = JsonShape()
-        self.loads = False
         self.attributes: dict[str, JsonShape] = {}
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
         self.classes: set[str] = set()
+        self.bindings: dict[str, list[_Env]] = {}
+        self.loads_json = False
+        constructed: list[tuple[list[ast.expr], ast.Call]] = []
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 self.functions.setdefault(node.name, node)
             elif isinstance(node, ast.ClassDef):
-                init = next(
-                    (item for item in node.body if isinstance(item, ast.FunctionDef)
-                     and item.name == "__init__"),
-                    None,
-                )  # fmt: skip
-                if init is not None:
-                    self.functions.setdefault(node.name, init)
-                    self.classes.add(node.name)
-        self.bindings: dict[str, list[_Env]] = {}
+                self._class(node)
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                constructed.append((node.targets, node.value))
+            elif isinstance(node, ast.Call) and is_json_load(node):
+                self.loads_json = True
         # Variables holding an instance of the script's own classes: their attributes are
         # those its methods set on ``self``.
         self.instances = {
             target.id
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Assign)
-            and isinstance(node.value, ast.Call)
-            and call_name(node.value) in self.classes
-            for target in node.targets
+            for targets, call in constructed
+            if call_name(call) in self.classes
+            for target in targets
             if isinstance(target, ast.Name)
         }
+
+    def _class(self, node: ast.ClassDef) -> None:
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                self.functions.setdefault(node.name, item)
+                self.classes.add(node.name)
 
     def run(self) -> None:
         for _ in range(_MAX_ROUNDS):
@@ -270,7 +274,6 @@ class _ShapeReader:
 
     def _call_shape(self, node: ast.Call, env: _Env, guards: _Guards) -> JsonShape | None:
         if is_json_load(node):
-            self.loads = True
             return self.root
         if call_name(node) == "get" and isinstance(node.func, ast.Attribute) and node.args:
             base = self._shape(node.func.value, env, guards)
