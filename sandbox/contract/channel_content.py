@@ -8,9 +8,13 @@ the split folders it walks, the columns it indexes (``df["x"]``, ``groupby``,
 channel exists before reading it (then the channel is optional).
 
 It follows path values through local variables, function parameters (a call passing
-a channel path taints the callee's parameter), ``os.path.join``, ``Path / ...``,
-f-strings and ``for`` loops over literal lists, keeping one line number per finding so
-that ``gen-data --explain`` can say which line asked for what.
+a channel path taints the callee's parameter; a function is read once per distinct call,
+with the names that call passes, so ``find(split_dir, split_name)`` builds
+``{split_name}/{split_name}_processed_data.csv``), ``os.path.join``, ``Path / ...``,
+f-strings and ``for`` loops over literal lists (of candidate names, the first), keeping
+one line number per finding so that ``gen-data --explain`` can say which line asked for
+what. The JSON the script loads gets its nested shape from
+:mod:`sandbox.contract._json_shape`.
 """
 
 from __future__ import annotations
