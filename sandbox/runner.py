@@ -66,6 +66,7 @@ from sandbox.results.abandoned import remove_orphaned_containers, save_abandoned
 from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.results.hollow import judge_hollow
 from sandbox.results.masking import Masker
+from sandbox.results.missing_context import missing_context_hint
 from sandbox.results.models import AppliedLimits, Status, TestResult
 from sandbox.results.storage import (
     SpaceReserve,
@@ -442,8 +443,9 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
         }
     )
     if not result.is_successful():
+        reason = _with_context_hint(result, resolved, request.source_dir)
         reason = explain_failure(
-            job.deps, result.stderr_tail, result.error_message, network=resolved.spec.network
+            job.deps, result.stderr_tail, reason, network=resolved.spec.network
         )
         result = result.model_copy(update={"error_message": reason})
     unwritten = outcome.stdout.write_error or outcome.stderr.write_error
@@ -575,6 +577,20 @@ def _with_import_hint(
         "as a lone file; pass --source-dir with the root of its package"
     )
     return f"{hint}. {result.error_message}" if result.error_message else hint
+
+
+def _with_context_hint(
+    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
+) -> str | None:
+    hint = missing_context_hint(
+        result.error_message,
+        result.stderr_tail,
+        kind=resolved.spec.kind,
+        source_dir_given=source_dir is not None,
+    )
+    if hint is None:
+        return result.error_message
+    return f"{hint} ({result.error_message})" if result.error_message else hint
 
 
 def _ignored(folders: list[str]) -> list[str]:

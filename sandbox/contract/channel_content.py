@@ -8,9 +8,13 @@ the split folders it walks, the columns it indexes (``df["x"]``, ``groupby``,
 channel exists before reading it (then the channel is optional).
 
 It follows path values through local variables, function parameters (a call passing
-a channel path taints the callee's parameter), ``os.path.join``, ``Path / ...``,
-f-strings and ``for`` loops over literal lists, keeping one line number per finding so
-that ``gen-data --explain`` can say which line asked for what.
+a channel path taints the callee's parameter; a function is read once per distinct call,
+with the names that call passes, so ``find(split_dir, split_name)`` builds
+``{split_name}/{split_name}_processed_data.csv``), ``os.path.join``, ``Path / ...``,
+f-strings and ``for`` loops over literal lists (of candidate names, the first), keeping
+one line number per finding so that ``gen-data --explain`` can say which line asked for
+what. The JSON the script loads gets its nested shape from
+:mod:`sandbox.contract._json_shape`.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from sandbox.contract._content_ast import (
     string_list,
     walk_statement,
 )
+from sandbox.contract._json_shape import JsonShape, infer_json_shape
 
 __all__ = ["ChannelContent", "FileUse", "ScriptContent", "infer_channel_content"]
 
@@ -49,6 +54,7 @@ _COLUMN_CALLS = {"groupby", "sort_values", "drop_duplicates", "set_index", "pivo
 _COLUMN_KEYWORDS = {"usecols", "columns", "subset", "on", "by", "dtype", "parse_dates", "id_vars"}
 _COLUMN_CONSTANT = re.compile(r"(COL|COLUMN|FIELD|FEATURE)S?$", re.IGNORECASE)
 _MAX_ROUNDS = 4
+_MAX_BINDINGS = 4
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,14 @@ class _ChannelPath:
 
 
 @dataclass
+class _Binding:
+    """What one call passes to a function: channel paths and texts, by parameter."""
+
+    paths: dict[str, _ChannelPath] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class ScriptContent:
     """What the source says about all channels, plus script-wide column and JSON uses."""
 
@@ -112,6 +126,8 @@ class ScriptContent:
     columns: dict[str, int]
     json_keys: dict[str, int]
     split_values: dict[str, tuple[str, ...]]
+    json_shape: JsonShape | None = None
+    """The nested shape of the JSON the script loads, as its code indexes it."""
 
 
 def infer_channel_content(source: str, inputs: Mapping[str, str]) -> ScriptContent:
@@ -133,7 +149,9 @@ def infer_channel_content(source: str, inputs: Mapping[str, str]) -> ScriptConte
         walker.run()
     except RecursionError:
         logger.debug("source nested too deeply for content inference")
-    return walker.result()
+    found = walker.result()
+    found.json_shape = infer_json_shape(tree)
+    return found
 
 
 class _Walker:
@@ -146,7 +164,10 @@ class _Walker:
             for node in ast.walk(tree)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         }
-        self.param_taint: dict[tuple[str, str], _ChannelPath] = {}
+        # Per function, the channel paths and texts one call passes to its parameters:
+        # the body is read once per distinct call, so that a helper called for a split
+        # and for a job type names the files of each.
+        self.bindings: dict[str, list[_Binding]] = {}
         self.content = {name: ChannelContent(name) for name in inputs}
         self.columns: dict[str, int] = {}
         self.stored_columns: set[str] = set()
@@ -161,37 +182,49 @@ class _Walker:
         self.at_module = False
 
     def _aliases(self) -> dict[str, str]:
-        """Keys of dict literals whose values are channel paths: ``{"data_input": PATH}``."""
+        """Keys whose values are channel paths: of dict literals (``{"data_input": PATH}``)
+        and of keyed assignments (``paths["model_input"] = PATH``)."""
         aliases: dict[str, str] = {}
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Dict):
-                continue
-            for key_node, value in zip(node.keys, node.values, strict=True):
-                key = string(key_node)
-                path = self._path(value, {}, {}) if key is not None else None
-                if key is not None and path is not None and not path.parts:
-                    aliases.setdefault(key, path.channel)
+        for key_node, value in self._keyed_values():
+            key = string(key_node)
+            path = self._path(value, {}, {}) if key is not None else None
+            if key is not None and path is not None and not path.parts:
+                aliases.setdefault(key, path.channel)
         return aliases
+
+    def _keyed_values(self) -> Iterable[tuple[ast.expr | None, ast.expr]]:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Dict):
+                yield from zip(node.keys, node.values, strict=True)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Subscript):
+                        yield target.slice, node.value
 
     def run(self) -> None:
         for _ in range(_MAX_ROUNDS):
-            before = len(self.param_taint), len(self.named_paths)
+            before = self._bound_count(), len(self.named_paths)
             self.at_module = True
             self._scope(self.tree.body, {}, {})
             self.at_module = False
             for function in self.functions.values():
-                self._scope(function.body, self._parameters(function), {})
-            if (len(self.param_taint), len(self.named_paths)) == before:
+                for binding in self.bindings.get(function.name) or [_Binding()]:
+                    paths = self._parameters(function, binding)
+                    self._scope(function.body, paths, dict(binding.texts))
+            if (self._bound_count(), len(self.named_paths)) == before:
                 break
 
+    def _bound_count(self) -> int:
+        return sum(len(bindings) for bindings in self.bindings.values())
+
     def _parameters(
-        self, function: ast.FunctionDef | ast.AsyncFunctionDef
+        self, function: ast.FunctionDef | ast.AsyncFunctionDef, binding: _Binding
     ) -> dict[str, _ChannelPath]:
-        env = {}
+        env = dict(binding.paths)
         for arg in function.args.args:
-            path = self.param_taint.get((function.name, arg.arg)) or self.named_paths.get(arg.arg)
-            if path is not None:
-                env[arg.arg] = path
+            path = self.named_paths.get(arg.arg)
+            if path is not None and arg.arg not in binding.texts:
+                env.setdefault(arg.arg, path)
         return env
 
     def result(self) -> ScriptContent:
@@ -287,6 +320,9 @@ class _Walker:
                 self.split_values[node.target.id] = strings
             return
         first = items.elts[0]
+        if isinstance(node.target, ast.Name) and isinstance(first, ast.JoinedStr):
+            # Candidate names tried in turn: the first is the one generated.
+            texts[node.target.id] = self._text(first, texts, loose=True) or "*"
         if isinstance(node.target, ast.Tuple) and isinstance(first, ast.Tuple):
             for target, value in zip(node.target.elts, first.elts, strict=False):
                 text = self._text(value, texts, loose=True)
@@ -311,7 +347,7 @@ class _Walker:
             base = self._path(node.left, paths, texts)
             if base is None:
                 return None
-            return base.joined(self._text(node.right, texts, loose=True) or "*")
+            return self._nested(base.joined(self._text(node.right, texts, loose=True) or "*"))
         if isinstance(node, ast.JoinedStr):
             return self._fstring_path(node, paths, texts)
         if isinstance(node, ast.Call):
@@ -320,7 +356,8 @@ class _Walker:
 
     def _literal_path(self, text: str) -> _ChannelPath | None:
         text = text.rstrip("/")
-        for name, path in self.inputs.items():
+        # The deepest channel holding the path: a channel nested in another one.
+        for name, path in sorted(self.inputs.items(), key=lambda item: -len(item[1])):
             if text == path:
                 return _ChannelPath(name, ())
             if text.startswith(path + "/"):
@@ -369,7 +406,14 @@ class _Walker:
         if base is None:
             return None
         rest = [self._text(arg, texts, loose=True) or "*" for arg in node.args[1:]]
-        return base.joined(*rest)
+        return self._nested(base.joined(*rest))
+
+    def _nested(self, path: _ChannelPath) -> _ChannelPath:
+        """A path below one channel that lies in another channel nested in it."""
+        if not path.parts:
+            return path
+        inner = self._literal_path(f"{self.inputs[path.channel]}/{path.relative}")
+        return inner if inner is not None else path
 
     def _text(self, node: ast.expr | None, texts: dict[str, str], *, loose: bool) -> str | None:
         if node is None:
@@ -458,10 +502,18 @@ class _Walker:
             params = params[1:]
         bound = list(zip(params, node.args, strict=False))
         bound += [(kw.arg, kw.value) for kw in node.keywords if kw.arg in params]
+        binding = _Binding()
         for param, value in bound:
             path = self._path(value, paths, texts)
             if path is not None:
-                self.param_taint.setdefault((function.name, param), path)
+                binding.paths[param] = path
+            elif isinstance(value, ast.Name | ast.JoinedStr | ast.Constant):
+                text = self._text(value, texts, loose=True)
+                if text is not None and text != "*":
+                    binding.texts[param] = text
+        known = self.bindings.setdefault(function.name, [])
+        if binding.paths and binding not in known and len(known) < _MAX_BINDINGS:
+            known.append(binding)
 
     # Columns -----------------------------------------------------------------------
 

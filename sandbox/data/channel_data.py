@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sandbox.contract._json_shape import JsonShape
 from sandbox.contract.channel_content import ChannelContent, FileUse, ScriptContent
 from sandbox.data.datagen import ColumnSpec, ColumnType, DataFormat, DatasetSpec, LayoutSpec, Recipe
 from sandbox.data.datagen.layout import SPLIT_PLACEHOLDER
@@ -34,6 +35,8 @@ _TRAINING_SPLITS = ("train", "val", "test")
 _KNOWN_SPLITS = ("train", "val", "test", "validation", "calibration", "oot")
 _TRAINING_JOB = "training"
 _FEATURE_COUNT = 3
+_MAX_JSON_DEPTH = 6
+_FIELD_KEYS = ("field", "column", "col", "feature", "field_name", "column_name", "feature_name")
 _INT_HINTS = ("num_", "max_", "n_", "count", "size", "epoch", "depth", "round")
 
 # Column-name fragment -> type; first match wins.
@@ -287,9 +290,59 @@ def _json_content(name: str, script: ScriptContent, base: DatasetSpec) -> dict[s
     body: dict[str, object] = {}
     if "hyperparam" in name.lower():
         body |= {"label_name": label, **DEFAULT_HYPERPARAMETERS}
+    shape = script.json_shape
+    if shape is not None:
+        for key in shape.members():
+            value = shaped_value(shape.keys[key], key, shape.default_of(key), label, features)
+            body.setdefault(key, value)
+    nested = shape.all_keys() if shape is not None else set()
     for key in script.json_keys:
-        body.setdefault(key, json_value(key, label=label, features=features))
+        if key not in nested:
+            body.setdefault(key, json_value(key, label=label, features=features))
     return body
+
+
+def shaped_value(
+    shape: JsonShape,
+    key: str,
+    default: object,
+    label: str,
+    features: list[str],
+    depth: int = 0,
+) -> object:
+    """A value of the shape the code reads: an object with the keys it needs, a list of one
+    element where it iterates, else a leaf (the ``.get`` default, a literal the code
+    compares it with, a number where it computes with it, or a guess from the key)."""
+    members = shape.members() if depth < _MAX_JSON_DEPTH else []
+    if members:
+        return {
+            name: shaped_value(
+                shape.keys[name], name, shape.default_of(name), label, features, depth + 1
+            )
+            for name in members
+        }
+    if shape.item is not None and depth < _MAX_JSON_DEPTH:
+        leaf = json_value(key, label=label, features=features)
+        if isinstance(leaf, list) and not shape.item.members() and shape.item.item is None:
+            return leaf
+        return [shaped_value(shape.item, key, None, label, features, depth + 1)]
+    if shape.item is not None or isinstance(default, list | dict):
+        return default if isinstance(default, list | dict) else []
+    return _leaf(shape, key, default, label, features)
+
+
+def _leaf(shape: JsonShape, key: str, default: object, label: str, features: list[str]) -> object:
+    if default is not None:
+        return default
+    strings = [value for value in shape.literals if isinstance(value, str)]
+    if strings:
+        return strings[0]
+    if shape.literals:
+        return shape.literals[0]
+    value = json_value(key, label=label, features=features)
+    if shape.numeric and not isinstance(value, int | float):
+        return 1
+    return value
 
 
 def json_value(key: str, *, label: str, features: list[str]) -> object:
@@ -297,6 +350,10 @@ def json_value(key: str, *, label: str, features: list[str]) -> object:
     lowered = key.lower()
     if lowered in ("label_name", "label_field", "label", "target"):
         return label
+    if "label" in lowered and lowered.endswith(("_field", "_column", "_col")):
+        return label
+    if lowered in _FIELD_KEYS or lowered.endswith(("_field", "_column", "_col")):
+        return features[0]
     if any(part in lowered for part in ("list", "features", "columns", "fields")):
         return list(features)
     if lowered.startswith(("is_", "use_", "enable")):

@@ -55,6 +55,7 @@ _LABEL = "label"
 _TARS = (".tar.gz", ".tgz")
 _TRAIN_TIMEOUT_S = 300.0
 _HYPERPARAMETERS = "hyperparameters.json"
+_TABLE_READS = ("csv", "parquet", "jsonl")
 
 Trainer = Callable[[Path, Path], None]
 """``trainer(work_dir, script_file)``: run ``python3 script_file`` in the job's image with
@@ -91,7 +92,8 @@ class ArtifactPlan:
 def artifact_plan(
     content: ChannelContent, script: ScriptContent, hyperparameters: dict[str, object]
 ) -> ArtifactPlan | None:
-    """The artifacts a channel needs, or None when the script loads no model from it."""
+    """The artifacts a channel needs, or None when the script loads no model from it and
+    no pickled table alone."""
     named = {use.relative: use for use in sorted(content.files, key=lambda use: -use.line)}
     models: dict[str, str] = {}
     pickles: list[str] = []
@@ -109,7 +111,10 @@ def artifact_plan(
             texts[name] = "".join(f"{index},{col}\n" for index, col in enumerate(_FEATURES))
         reasons.append(f"line {use.line} loads {name}: {_KIND_TEXT[kind]}")
     archive = _archive(named, models, pickles)
-    if not models and archive is None:
+    # Pickled tables alone (an imputation dict an earlier step saved) are artifacts too,
+    # unless the channel also holds the tables the script reads.
+    tables_alone = pickles and not any(use.reader in _TABLE_READS for use in content.files)
+    if not models and archive is None and not tables_alone:
         return None
     hyperparameter_uses = [use for name, use in named.items() if name.endswith(_HYPERPARAMETERS)]
     if hyperparameter_uses:

@@ -230,3 +230,57 @@ def test_a_model_channel_gets_a_model_trained_in_the_image_cached_for_the_next_r
         entry.name
     ]
     assert (entry / "done").stat().st_mtime_ns == marker, "the second run trained nothing"
+
+
+CANDIDATE_FINDER = Path(__file__).parent / "scripts" / "candidate_finder.py"
+
+
+def test_split_files_a_helper_looks_for_are_generated_and_an_optional_channel_stays_out(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(
+        RunRequest(
+            script=str(CANDIDATE_FINDER),
+            overrides=Overrides(arguments={"job_type": "training"}),
+            workspace=tmp_path / "ws",
+        ),
+        engine,
+    )
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert set(result.inputs) == {"features"}, "the optional artifacts channel stays out"
+    outputs = outputs_of(result)
+    assert {f"summary/{split}/summary.csv" for split in ("train", "val", "test")} <= set(outputs)
+
+
+RULE_LABELLER = Path(__file__).parent / "scripts" / "rule_labeller.py"
+
+
+def test_a_script_indexing_nested_json_reaches_its_logic_and_passes(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(RunRequest(script=str(RULE_LABELLER), workspace=tmp_path / "ws"), engine)
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.inputs["rules"] == "generated (files: rules.json)"
+    assert "labelled/rules_labelled.csv" in outputs_of(result)
+
+
+TABLE_APPLIER = Path(__file__).parent / "scripts" / "table_applier.py"
+
+
+def test_a_channel_holding_a_pickled_table_gets_one_and_the_script_passes(
+    engine: Any, tmp_path: Path
+) -> None:
+    result = run_script(
+        RunRequest(
+            script=str(TABLE_APPLIER),
+            overrides=Overrides(arguments={"job_type": "validation"}),
+            workspace=tmp_path / "ws",
+        ),
+        engine,
+    )
+
+    assert result.status is Status.PASS, result.stderr_tail
+    assert result.inputs["model_artifacts"] == "generated model artifacts (impute_dict.pkl)"
+    assert "imputed/rows.csv" in outputs_of(result)

@@ -65,3 +65,35 @@ if __name__ == "__main__":
 def test_source_that_does_not_parse_gives_empty_content() -> None:
     found = infer_channel_content("def (:", {"data": "/opt/ml/processing/input/data"})
     assert found.channels["data"].files == []
+
+
+def test_a_helper_called_per_split_names_each_split_file_after_its_first_candidate() -> None:
+    found = content_of((SCRIPTS / "candidate_finder.py").read_text())
+
+    uses = {(use.relative, use.reader) for use in found.channels["features"].files}
+    assert ("{split_name}/{split_name}_features.parquet", "exists") in uses
+    assert ("{job_type}/{job_type}_features.parquet", "exists") in uses
+
+
+def test_candidate_names_in_a_list_of_f_strings_give_the_first() -> None:
+    source = """
+from pathlib import Path
+import pandas as pd
+def find(folder, split):
+    for name in [f"{split}.csv.gz", f"{split}.parquet"]:
+        if (folder / name).exists():
+            return pd.read_csv(folder / name)
+for split in ["train", "val"]:
+    find(Path("/opt/ml/processing/input/data") / split, split)
+"""
+    uses = {(use.relative, use.reader) for use in content_of(source).channels["data"].files}
+    assert ("{split}/{split}.csv.gz", "csv") in uses
+
+
+def test_a_nested_channel_wired_by_a_keyed_assignment_and_checked_for_is_optional() -> None:
+    found = content_of((SCRIPTS / "candidate_finder.py").read_text())
+
+    artifacts = found.channels["artifacts"]
+    assert artifacts.optional
+    assert {use.reader for use in artifacts.files} == {"exists", "list"}
+    assert not found.channels["features"].optional

@@ -185,3 +185,36 @@ def test_a_split_folder_named_literally_joins_the_looped_splits(tmp_path: Path) 
         "data/train/train_processed_data.csv",
         "data/val/val_processed_data.csv",
     ]
+
+
+def test_split_files_found_through_a_helper_are_generated_in_the_first_candidate_format(
+    tmp_path: Path,
+) -> None:
+    script = SCRIPT.parent / "candidate_finder.py"
+    out = tmp_path / "gen"
+    gen_data(GenDataRequest(script=str(script), out_dir=out, overrides=TRAINING))
+
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert names == [
+        "input/test/test_features.parquet",
+        "input/train/train_features.parquet",
+        "input/val/val_features.parquet",
+    ], "the optional artifacts channel is left out"
+
+
+def test_a_nested_json_file_gets_the_shape_the_code_indexes(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "rule_labeller.py"
+    out = tmp_path / "gen"
+    gen_data(GenDataRequest(script=str(script), out_dir=out, overrides=Overrides()))
+
+    rules = json.loads((out / "rules/rules.json").read_text())
+    header = (next((out / "data").glob("*.csv"))).read_text().splitlines()[0].split(",")
+    assert isinstance(rules["limits"]["min_rows"], int)
+    assert rules["settings"] == {"name": "rules"}
+    assert rules["output"]["label_column"] == "label"
+    (rule,) = rules["rules"]
+    assert rule["active"] is True
+    assert rule["when"]["op"] == "above"
+    assert rule["when"]["column"] in header, "a field the rules name is a column of the data"
+    assert isinstance(rule["when"]["threshold"], int | float)
+    assert "any" not in rule["when"]

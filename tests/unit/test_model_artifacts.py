@@ -105,3 +105,18 @@ with open(os.path.join(MODEL, "impute_dict.pkl"), "rb") as handle:
 
     table = pickle.loads((folder / "impute_dict.pkl").read_bytes())
     assert table == {feature: 0.0 for feature in plan.features}
+
+
+def test_a_channel_holding_only_a_pickled_table_gets_it_not_csv_shards() -> None:
+    plan = plan_for((SCRIPTS / "table_applier.py").read_text(), "model_artifacts")
+
+    assert plan is not None
+    assert plan.pickles == ("impute_dict.pkl",)
+    assert plan.models == {}
+    source = """
+import pickle, pandas as pd
+DATA = "/opt/ml/processing/input/data"
+frame = pd.read_csv(DATA + "/rows.csv")
+encoder = pickle.load(open(DATA + "/encoder.pkl", "rb"))
+"""
+    assert plan_for(source, "data") is None, "a data channel keeps its tables"
