@@ -44,5 +44,8 @@ def test_readme_command_succeeds(command: str, tmp_path: Path) -> None:
         timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    if "--output-format json" in command or command.startswith("sandbox spec schema"):
+    if "--output-format json" in command:
+        document = json.loads(completed.stdout)
+        assert document["error"] is None and document["results"], document
+    elif command.startswith(("sandbox spec schema", "sandbox spec result-schema")):
         json.loads(completed.stdout)
