@@ -48,7 +48,7 @@ def controller_run(script: Path, workspace: Path, stdout_mib: int) -> tuple[int,
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"the run of {stdout_mib} MiB did not pass: {result_file.read_text()}")
-    result = json.loads(result_file.read_text())
+    (result,) = json.loads(result_file.read_text())["results"]
     log_bytes = int(result["execution"]["stdout_log"]["size_bytes"])
     return usage.ru_maxrss * 1024, seconds, log_bytes
 

@@ -85,7 +85,8 @@ def main() -> None:
         warm = subprocess.run(
             sandbox_command(script, work / "ws"), capture_output=True, text=True, check=True
         )
-        image = json.loads(warm.stdout)["image"]
+        (result,) = json.loads(warm.stdout)["results"]
+        image = result["image"]
         bare = bare_command(image, script, work)
         pairs = [
             (timed(sandbox_command(script, work / "ws")), timed(bare)) for _ in range(options.pairs)

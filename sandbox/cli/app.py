@@ -56,7 +56,7 @@ class _SandboxGroup(click.Group):
 
 def _echo_error(message: str, error_type: str, exit_code: int) -> NoReturn:
     """The error document alone: click has already printed its message on stderr."""
-    from sandbox.results.schema import error_document
+    from sandbox.results.output import error_document
 
     echo_json(error_document(message, error_type, exit_code))
     sys.exit(exit_code)

@@ -165,7 +165,7 @@ def handles_errors(command: F) -> F:
     A :class:`~sandbox.errors.SandboxError` exits with its own exit code, an interrupt
     with 130, and any other exception (a bug of ours) with 3, its traceback logged only
     with ``--debug``. Under ``--output-format json`` stdout also gets the error document
-    (:func:`~sandbox.results.schema.error_document`), so it always holds one JSON document.
+    (:func:`~sandbox.results.output.error_document`), so it always holds one JSON document.
     """
 
     @functools.wraps(command)
@@ -206,7 +206,7 @@ def fail(
     else:
         stderr_console().print(f"[bold red]{label}[/] {escape(message)}{hint}", highlight=False)
     if wants_json() if as_json is None else as_json:
-        from sandbox.results.schema import error_document
+        from sandbox.results.output import error_document
 
         echo_json(error_document(message, error_type, exit_code))
     sys.exit(exit_code)

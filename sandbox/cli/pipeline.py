@@ -100,8 +100,11 @@ def test_pipeline_command(**options: Any) -> None:
         write_report_file(options["junit_xml"], pipeline_report.render_junit(result))
     if options["html_file"]:
         write_report_file(options["html_file"], pipeline_report.render_html(result))
+    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
     if options["output_format"] == "json":
-        echo_json(result.to_json_dict())
+        from sandbox.results.output import pipeline_document
+
+        echo_json(pipeline_document(result, exit_code))
     else:
         pipeline_report.render_text(result, stdout_console())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+    sys.exit(exit_code)

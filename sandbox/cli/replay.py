@@ -77,13 +77,16 @@ def replay_command(**options: Any) -> None:
         from sandbox.report.junit import junit_xml
 
         write_report_file(options["junit_xml"], junit_xml([result]))
+    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
     if options["output_format"] == "json":
-        echo_json(result.to_json_dict())
+        from sandbox.results.output import results_document
+
+        echo_json(results_document([result], exit_code))
     else:
         from sandbox.report.text import render_text
 
         render_text(result, stdout_console())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+    sys.exit(exit_code)
 
 
 def definition_options(command: Any) -> Any:

@@ -68,7 +68,7 @@ def list_results_command(
     last: int | None,
     output_format: str,
 ) -> None:
-    """List the runs of the workspace, oldest first (json: one JSON list)."""
+    """List the runs of the workspace, oldest first (json: their results, in that order)."""
     from sandbox.report.tables import render_results_table, render_skipped
     from sandbox.results.abandoned import reap_abandoned
     from sandbox.results.models import Status
@@ -79,7 +79,9 @@ def list_results_command(
     listing = load_results(workspace_dir, statuses=wanted, script=script, last=last)
     render_skipped(listing.skipped, stderr_console())
     if output_format == "json":
-        echo_json([result.to_json_dict() for result in listing.results])
+        from sandbox.results.output import results_document
+
+        echo_json(results_document(listing.results, EXIT_OK))
     else:
         render_results_table(listing.results, stdout_console())
 
@@ -100,7 +102,9 @@ def show_result_command(run_id: str, workspace_dir: Path, output_format: str) ->
 
     result = find_result(workspace_dir, run_id)
     if output_format == "json":
-        echo_json(result.to_json_dict())
+        from sandbox.results.output import results_document
+
+        echo_json(results_document([result], EXIT_OK))
     else:
         render_result_detail(result, stdout_console())
 

@@ -331,11 +331,12 @@ def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: 
         from sandbox.report.junit import junit_xml
 
         write_report_file(options["junit_xml"], junit_xml(results))
-    passed = all(result.is_successful() for result in results)
+    exit_code = EXIT_OK if all(result.is_successful() for result in results) else EXIT_FAILED
     if options["output_format"] == "json":  # no rich on this path: it starts faster
-        documents = [result.to_json_dict() for result in results]
-        echo_json(documents[0] if single else documents)
-        sys.exit(EXIT_OK if passed else EXIT_FAILED)
+        from sandbox.results.output import results_document
+
+        echo_json(results_document(results, exit_code))
+        sys.exit(exit_code)
     from sandbox.report.tables import render_batch_summary
     from sandbox.report.text import render_text, render_verdict
 
@@ -352,4 +353,4 @@ def _finish_test_script(results: list[Any], options: dict[str, Any], *, single: 
         render_batch_summary(
             results, console, lambda result: show_result_hint(result.run_id, workspace_dir)
         )
-    sys.exit(EXIT_OK if passed else EXIT_FAILED)
+    sys.exit(exit_code)

@@ -195,13 +195,16 @@ def submit_command(**options: Any) -> None:
                 on_log=on_log,
             ),
         )
+    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
     if options["output_format"] == "json":
-        echo_json(result.to_json_dict())
+        from sandbox.results.output import results_document
+
+        echo_json(results_document([result], exit_code))
     else:
         from sandbox.report.text import render_text
 
         render_text(result, stdout_console())
-    sys.exit(EXIT_OK if result.is_successful() else EXIT_FAILED)
+    sys.exit(exit_code)
 
 
 def _job_request(options: dict[str, Any]) -> Any:

@@ -72,8 +72,8 @@ def spec_pipeline_schema() -> None:
 @spec_group.command("result-schema")
 @handles_errors
 def spec_result_schema() -> None:
-    """Print the JSON schema of what --output-format json prints: a result, a list of
-    results (several scripts), or the error document."""
+    """Print the JSON schema of what --output-format json prints: one document holding
+    the exit code and the results (a list, whatever their number), or the error."""
     from sandbox.results.schema import result_json_schema
 
     click.echo(result_json_schema())

@@ -1,7 +1,8 @@
 """Results: the models of a run, the verdict, and the store of run folders.
 
 Owns :class:`~sandbox.results.models.TestResult` and its parts (:mod:`.models`, pipeline
-results in :mod:`.pipeline`), turning what a container left behind into a result
+results in :mod:`.pipeline`, the one document of ``--output-format json`` in :mod:`.output`),
+turning what a container left behind into a result
 (:mod:`.collect`, :mod:`.checks`, :mod:`.verdict`, a PASS that did nothing in
 :mod:`.hollow`, a failure on what a local run does not bring in
 :mod:`.missing_context`), secret values masked wherever a result is written

@@ -88,7 +88,7 @@ def test_a_large_log_is_streamed_to_a_file_in_memory_that_does_not_grow_with_it(
             "--workspace-dir", str(workspace), "--output-format", "json",
         )  # fmt: skip
         assert code == 0, stderr
-        result = json.loads(stdout)
+        (result,) = json.loads(stdout)["results"]
         assert result["status"] == "PASS"
         log = Path(result["execution"]["stdout_log"]["path"])
         expected = flood_mib * MIB + len(b"flood done\n")
@@ -161,7 +161,7 @@ def test_a_full_disk_ends_as_an_error_with_a_one_line_reason(
     )  # fmt: skip
     assert code == 1, stderr
     assert "internal error" not in stderr and "Traceback" not in stderr
-    result = json.loads(stdout)
+    (result,) = json.loads(stdout)["results"]
     run_dir = Path(result["run_dir"])
     assert result["status"] == "ERROR"
     assert result["error_message"] == f"no space left on device while writing {run_dir}/stderr.log"

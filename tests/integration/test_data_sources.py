@@ -64,7 +64,7 @@ def test_gen_data_folders_fed_back_with_data_source_pass_and_stay_untouched(
     )
 
     assert ran.exit_code == 0, ran.output
-    result = json.loads(ran.stdout)
+    (result,) = json.loads(ran.stdout)["results"]
     assert result["status"] == "PASS", result["execution"]["stderr_tail"]
     assert result["inputs"] == {"data_input": f"from {(data / 'data').resolve()}"}
     assert hashes(data) == before

@@ -205,7 +205,7 @@ def test_sdk_definition_runs_its_steps_with_edges_parameters_and_skipped_conditi
         ],
     )
     assert run.exit_code == 0, run.output
-    result = json.loads(run.stdout)
+    result = json.loads(run.stdout)["pipeline"]
     statuses = {step["name"]: step["status"] for step in result["steps"]}
     assert statuses == {
         "Preprocess": "PASS",
@@ -259,7 +259,7 @@ def test_a_condition_that_reaches_a_fail_step_fails_the_run_with_code_from_s3(
         ],
     )
     assert run.exit_code == 1, run.output
-    result = json.loads(run.stdout)
+    result = json.loads(run.stdout)["pipeline"]
     assert result["status"] == "FAIL"
     steps = {step["name"]: step for step in result["steps"]}
     assert steps["Evaluate"]["status"] == "PASS"

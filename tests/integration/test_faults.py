@@ -90,7 +90,7 @@ def test_a_killed_controllers_container_stops_within_10_s_and_the_next_command_s
             cli, ["list-results", "--workspace-dir", str(workspace), "--output-format", "json"]
         )
     assert listed.exit_code == 0, listed.output
-    (result,) = json.loads(listed.stdout)
+    (result,) = json.loads(listed.stdout)["results"]
     assert result["run_id"] == run_id and result["status"] == "ERROR"
     assert result["error_message"].startswith("interrupted: its controller (pid ")
     assert _states(engine, run_id) == []

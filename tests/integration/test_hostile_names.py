@@ -78,7 +78,7 @@ def test_text_output_holds_no_escape_byte(hostile_run: dict[str, Any]) -> None:
 
 
 def test_show_result_holds_no_escape_byte(hostile_run: dict[str, Any]) -> None:
-    document = json.loads(hostile_run["json"].stdout)
+    (document,) = json.loads(hostile_run["json"].stdout)["results"]
     shown = invoke(
         "show-result", document["run_id"], "--workspace-dir", str(hostile_run["workspace"])
     )
@@ -90,7 +90,7 @@ def test_show_result_holds_no_escape_byte(hostile_run: dict[str, Any]) -> None:
 def test_json_is_valid_utf8_with_every_name(hostile_run: dict[str, Any]) -> None:
     stdout: str = hostile_run["json"].stdout
     stdout.encode("utf-8")  # no lone surrogate
-    document = json.loads(stdout)
+    (document,) = json.loads(stdout)["results"]
     json.dumps(document, ensure_ascii=False).encode("utf-8")
     paths = sorted(item["path"] for item in document["outputs"]["data"])
     assert paths == sorted(
@@ -107,7 +107,7 @@ def test_json_is_valid_utf8_with_every_name(hostile_run: dict[str, Any]) -> None
 
 
 def test_html_report_renders(hostile_run: dict[str, Any]) -> None:
-    document = json.loads(hostile_run["json"].stdout)
+    (document,) = json.loads(hostile_run["json"].stdout)["results"]
     report = hostile_run["root"] / "report.html"
     written = invoke(
         "report",
@@ -146,7 +146,7 @@ def test_a_non_ascii_output_channel_runs(engine: object, tmp_path: Path) -> None
         "json",
     )
     assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
+    (document,) = json.loads(result.stdout)["results"]
     assert document["status"] == "PASS"
     assert [item["path"] for item in document["outputs"]["résumé"]] == ["cv.txt"]
     assert (Path(document["run_dir"]) / "outputs" / "résumé" / "cv.txt").read_text() == "résumé\n"

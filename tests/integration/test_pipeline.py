@@ -120,7 +120,9 @@ def test_cli_writes_json_junit_and_html_and_exits_1_on_a_broken_edge(
     outcome = CliRunner().invoke(cli, args)
     assert outcome.exit_code == 1, outcome.output
     document = json.loads(outcome.stdout)
-    assert document["status"] == "FAIL" and document["edges"][0]["status"] == "FAIL"
+    assert (document["exit_code"], document["results"], document["error"]) == (1, [], None)
+    pipeline = document["pipeline"]
+    assert pipeline["status"] == "FAIL" and pipeline["edges"][0]["status"] == "FAIL"
     cases = {case.name: case for suite in JUnitXml.fromfile(str(junit)) for case in suite}
     assert cases["produce"].is_passed
     assert isinstance(cases["consume"].result[0], Skipped)

@@ -1,32 +1,25 @@
-"""Every command line in the README's readme-commands block runs and succeeds."""
+"""Every command line in the README's readme-commands blocks runs and succeeds from the
+clone's root."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-BLOCK = re.compile(
-    r"<!-- readme-commands.*?-->\s*```bash\n(.*?)```\s*<!-- end readme-commands -->", re.DOTALL
-)
+from readme_blocks import REPO, readme_commands
 
 
-def readme_commands() -> list[str]:
-    match = BLOCK.search((REPO / "README.md").read_text(encoding="utf-8"))
-    assert match, "README.md has no readme-commands block"
-    return [line.strip() for line in match.group(1).splitlines() if line.strip()]
-
-
-def test_readme_block_is_found_and_names_the_main_job() -> None:
-    commands = readme_commands()
-    assert any(c.startswith("sandbox test-script tabular_preprocessing") for c in commands)
+def test_readme_blocks_are_found_and_say_where_they_run() -> None:
+    clone, anywhere = readme_commands("clone"), readme_commands("anywhere")
+    assert any(c.startswith("sandbox test-script tabular_preprocessing") for c in clone)
+    assert "sandbox images list" in anywhere and "sandbox spec result-schema" in anywhere
+    assert sorted(readme_commands()) == sorted(clone + anywhere)
+    assert not any("examples/" in command for command in anywhere)
 
 
 @pytest.mark.usefixtures("offline_image")
@@ -44,5 +37,8 @@ def test_readme_command_succeeds(command: str, tmp_path: Path) -> None:
         timeout=600,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
-    if "--output-format json" in command or command.startswith("sandbox spec schema"):
+    if "--output-format json" in command:
+        document = json.loads(completed.stdout)
+        assert document["error"] is None and document["results"], document
+    elif command.startswith(("sandbox spec schema", "sandbox spec result-schema")):
         json.loads(completed.stdout)

@@ -123,7 +123,9 @@ def _replay(*args: str, workspace: Path) -> tuple[int, dict[str, Any], str]:
     run = CliRunner().invoke(
         cli, ["replay", *args, "--workspace-dir", str(workspace), "--output-format", "json"]
     )
-    payload = json.loads(run.stdout) if run.stdout.strip().startswith("{") else {}
+    document = json.loads(run.stdout)  # the verdict, or the error: one document either way
+    assert document["exit_code"] == run.exit_code
+    payload = document["results"][0] if document["results"] else {}
     return run.exit_code, payload, run.output
 
 

@@ -64,12 +64,13 @@ def batch(engine: object, tmp_path_factory: pytest.TempPathFactory) -> Batch:
         "--output-format", "json",
         "--workspace-dir", str(workspace),
     )  # fmt: skip
-    runs = json.loads(result.stdout)
+    runs = json.loads(result.stdout)["results"]
     return Batch(result, workspace, junit, runs)
 
 
 def test_batch_exits_1_with_a_json_list_in_the_order_given(batch: Batch) -> None:
     assert batch.result.exit_code == 1, batch.result.output
+    assert json.loads(batch.result.stdout)["exit_code"] == 1
     assert [run["script_name"] for run in batch.runs] == BATCH
     assert [run["status"] for run in batch.runs] == ["PASS", "FAIL", "PASS"]
 
@@ -101,11 +102,11 @@ def test_junit_file_has_one_testcase_per_script(batch: Batch) -> None:
 def test_list_results_and_show_result_read_the_batch_back(batch: Batch) -> None:
     ws = ["--workspace-dir", str(batch.workspace)]
     listed = invoke("list-results", *ws, "--output-format", "json")
-    assert sorted(r["run_id"] for r in json.loads(listed.stdout)) == sorted(
+    assert sorted(r["run_id"] for r in json.loads(listed.stdout)["results"]) == sorted(
         r["run_id"] for r in batch.runs
     )
     failed = invoke("list-results", *ws, "--status", "FAIL", "--output-format", "json")
-    assert [r["script_name"] for r in json.loads(failed.stdout)] == ["fails"]
+    assert [r["script_name"] for r in json.loads(failed.stdout)["results"]] == ["fails"]
     table = invoke("list-results", *ws)
     assert all(script in table.stdout for script in BATCH)
     fails_id = batch.run("fails")["run_id"]

@@ -105,7 +105,7 @@ def test_secrets_reach_the_script_and_nothing_the_tool_writes_or_prints(
     assert len(_tool_files(workspace)) >= 12
     leaks = [where for where, text in texts.items() if KEY in text or "pw-9f2c" in text]
     assert leaks == []
-    detail = json.loads(printed[3].stdout)
+    (detail,) = json.loads(printed[3].stdout)["results"]
     assert detail["spec"]["environment"] == {"AWS_SECRET_ACCESS_KEY": "***", "DB_URL": "***"}
     assert "cannot connect to *** with key ***" in detail["error_message"]
 

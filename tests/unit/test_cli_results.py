@@ -76,11 +76,11 @@ def test_list_results_shows_a_table_oldest_first(workspace: Path) -> None:
 
 def test_list_results_filters_and_json(workspace: Path) -> None:
     args = ["--workspace-dir", str(workspace), "--output-format", "json"]
-    failed = json.loads(invoke("list-results", *args, "--status", "fail").stdout)
+    failed = json.loads(invoke("list-results", *args, "--status", "fail").stdout)["results"]
     assert [r["script_name"] for r in failed] == ["train"]
     both = invoke("list-results", *args, "--status", "FAIL", "--status", "OOM", "--last", "1")
-    assert [r["script_name"] for r in json.loads(both.stdout)] == ["calib"]
-    by_name = json.loads(invoke("list-results", *args, "--script", "pr*").stdout)
+    assert [r["script_name"] for r in json.loads(both.stdout)["results"]] == ["calib"]
+    by_name = json.loads(invoke("list-results", *args, "--script", "pr*").stdout)["results"]
     assert [r["status"] for r in by_name] == ["PASS"]
     assert invoke("list-results", *args, "--status", "MAYBE").exit_code == 2
 
@@ -90,7 +90,7 @@ def test_list_results_counts_unreadable_runs_on_stderr(workspace: Path) -> None:
     (broken / "result.json").write_text("{")
     result = invoke("list-results", "--workspace-dir", str(workspace), "--output-format", "json")
     assert result.exit_code == 0
-    assert len(json.loads(result.stdout)) == 3
+    assert len(json.loads(result.stdout)["results"]) == 3
     assert "1 run folder(s) skipped" in result.stderr and broken.name in result.stderr
 
 
@@ -98,14 +98,14 @@ def test_list_results_of_an_empty_or_missing_workspace(tmp_path: Path) -> None:
     result = invoke("list-results", "--workspace-dir", str(tmp_path / "none"))
     assert result.exit_code == 0 and "no results" in result.stdout
     as_json = invoke("list-results", "--workspace-dir", str(tmp_path), "--output-format", "json")
-    assert json.loads(as_json.stdout) == []
+    assert json.loads(as_json.stdout)["results"] == []
 
 
 def test_workspace_comes_from_the_environment(workspace: Path) -> None:
     result = invoke(
         "list-results", "--output-format", "json", env={"SANDBOX_WORKSPACE_DIR": str(workspace)}
     )
-    assert len(json.loads(result.stdout)) == 3
+    assert len(json.loads(result.stdout)["results"]) == 3
 
 
 def test_show_result_by_prefix_text_and_json(workspace: Path) -> None:
@@ -118,7 +118,8 @@ def test_show_result_by_prefix_text_and_json(workspace: Path) -> None:
     as_json = invoke(
         "show-result", run_id, "--workspace-dir", str(workspace), "--output-format", "json"
     )
-    assert json.loads(as_json.stdout)["run_id"] == run_id
+    (shown,) = json.loads(as_json.stdout)["results"]
+    assert shown["run_id"] == run_id
 
 
 def test_show_result_of_a_passing_run_shows_its_stderr_too(workspace: Path) -> None:
@@ -289,7 +290,7 @@ def test_list_results_shows_a_run_whose_controller_died_as_interrupted(workspace
     result = invoke("list-results", "--workspace-dir", str(workspace), "--output-format", "json")
 
     assert result.exit_code == 0, result.output
-    listed = {run["run_id"]: run for run in json.loads(result.stdout)}
+    listed = {run["run_id"]: run for run in json.loads(result.stdout)["results"]}
     assert listed[orphan.name]["status"] == "ERROR"
     assert listed[orphan.name]["error_message"] == (
         f"interrupted: its controller (pid {gone.pid}) died before it ended"

@@ -87,7 +87,7 @@ def test_a_command_uses_the_files_settings(project: Path) -> None:
     )
     result = invoke("list-results")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == []
+    assert json.loads(result.output)["results"] == []
 
 
 @pytest.mark.parametrize(

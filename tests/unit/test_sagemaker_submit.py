@@ -198,7 +198,7 @@ def test_the_submit_command_renders_and_exits_like_test_script(
         ],
     )
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
+    (payload,) = json.loads(result.stdout)["results"]
     assert payload["status"] == "PASS"
     assert payload["spec"]["environment"]["API_TOKEN"] == "***"
     saved = (Path(payload["run_dir"]) / "request.json").read_text()
