@@ -53,6 +53,7 @@ from sandbox.contract.resolve import (
 from sandbox.contract.spec import CallStyle
 from sandbox.data.datagen import DataSize
 from sandbox.data.inputs import InputPlan, bind_inputs, check_inputs
+from sandbox.data.location import DataLocation, S3Uri, as_location
 from sandbox.data.model_artifacts import image_trainer
 from sandbox.data.s3source import S3_CACHE_DIR, S3Cache
 from sandbox.errors import (
@@ -105,10 +106,11 @@ class RunRequest:
     scripts_dir: Path = DEFAULT_SCRIPTS_DIR
     spec_path: Path | None = None
     overrides: Overrides = field(default_factory=Overrides)
-    data_source: Path | str | None = None
-    """A folder, or an ``s3://`` URI, holding one folder (sub-prefix) per input channel."""
-    inputs: Mapping[str, Path | str] = field(default_factory=dict)
-    """Channel -> folder or ``s3://`` URI."""
+    data_source: DataLocation | None = None
+    """A folder, or an S3 prefix, holding one folder (sub-prefix) per input channel; text
+    (``s3://...`` or a path) is parsed when the request is made."""
+    inputs: Mapping[str, DataLocation] = field(default_factory=dict)
+    """Channel -> folder or S3 prefix (text is parsed as for ``data_source``)."""
     data_size: DataSize = DataSize.SMALL
     workspace: Path = DEFAULT_WORKSPACE
     as_root: bool = False
@@ -136,6 +138,21 @@ class RunRequest:
     """``auto``, ``bind`` or ``copy``: how the job's folders reach the container; ``None``:
     ``SANDBOX_COPY_MODE``, else ``auto`` (copies when the engine does not see this
     machine's files)."""
+
+    def __post_init__(self) -> None:
+        # Parsed once here, at the edge: behind it a location is a Path or an S3Uri.
+        source = self.data_source
+        parsed = None if source is None else _location("data_source", source)
+        inputs = {name: _location(f"inputs[{name}]", value) for name, value in self.inputs.items()}
+        object.__setattr__(self, "data_source", parsed)
+        object.__setattr__(self, "inputs", inputs)
+
+
+def _location(field_name: str, value: str | Path | S3Uri) -> DataLocation:
+    try:
+        return as_location(value)
+    except ValueError as exc:
+        raise UsageError(f"{field_name}: {exc}") from exc
 
 
 def run_script(request: RunRequest, engine: Engine | None = None) -> TestResult:

@@ -55,7 +55,7 @@ __all__ = ["definition_options", "replay_command", "run_definition_command", "us
 def replay_command(**options: Any) -> None:
     """Run JOB locally as production ran it: a saved DescribeProcessingJob or
     DescribeTrainingJob response (JSON), or a job name or ARN to describe."""
-    from sandbox.cli.run import _data_location
+    from sandbox.cli.run import data_location
     from sandbox.data.datagen import DataSize
     from sandbox.sagemaker.replay import ReplayRequest, replay_job
 
@@ -63,7 +63,7 @@ def replay_command(**options: Any) -> None:
         job=options["job"],
         code=options["code"],
         inputs={
-            name: _data_location(f"--input {name}", value)
+            name: data_location(f"--input {name}", value)
             for name, value in parse_pairs("--input", options["inputs"]).items()
         },
         synthetic=options["synthetic"],

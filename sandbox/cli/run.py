@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -37,6 +37,9 @@ from sandbox.cli.common import (
 )
 from sandbox.cli.completion import complete_profiles, complete_scripts
 from sandbox.errors import UsageError
+
+if TYPE_CHECKING:
+    from sandbox.data.location import DataLocation
 
 __all__ = ["test_script_command"]
 
@@ -260,9 +263,9 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
         overrides=overrides,
         data_source=None
         if data_source == "synthetic"
-        else _data_location("--data-source", data_source),
+        else data_location("--data-source", data_source),
         inputs={
-            name: _data_location(f"--input {name}", value)
+            name: data_location(f"--input {name}", value)
             for name, value in parse_pairs("--input", options["inputs"]).items()
         },
         data_size=DataSize(options["data_size"]),
@@ -278,23 +281,22 @@ def _run_request(options: dict[str, Any], factory: Callable[..., Any]) -> Any:
     )
 
 
-def _data_location(option: str, value: str) -> Path | str:
-    """A folder, or an ``s3://`` URI kept as text (a ``Path`` would fold its ``//``).
+def data_location(option: str, value: str) -> DataLocation:
+    """A folder, or an S3 prefix.
 
     Raises:
         UsageError: An ``s3://`` URI without a bucket, or boto3 is not installed.
     """
+    from sandbox.data.location import S3Uri, as_location
     from sandbox.data.s3client import require_boto3
-    from sandbox.data.s3source import is_s3_uri, split_s3_uri
 
-    if not is_s3_uri(value):
-        return Path(value)
     try:
-        split_s3_uri(value)
+        location = as_location(value)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from exc
-    require_boto3()
-    return value
+    if isinstance(location, S3Uri):
+        require_boto3()
+    return location
 
 
 # several scripts ---------------------------------------------------------------

@@ -213,6 +213,7 @@ def _job_request(options: dict[str, Any]) -> Any:
 
 def _resolved_request(options: dict[str, Any]) -> tuple[Any, Any]:
     """Resolve the script as test-script does, and build its request (checked)."""
+    from sandbox.cli.run import data_location
     from sandbox.contract.resolve import find_script, resolve_script
     from sandbox.contract.spec import CallStyle
     from sandbox.sagemaker.request import (
@@ -244,7 +245,7 @@ def _resolved_request(options: dict[str, Any]) -> tuple[Any, Any]:
         region=options["region"],
     )
     inputs = {
-        name: value if value.startswith("s3://") else Path(value)
+        name: data_location(f"--input {name}", value)
         for name, value in parse_pairs("--input", options["inputs"]).items()
     }
     request = build_job_request(resolved, destination, inputs=inputs)

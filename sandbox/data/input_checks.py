@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sandbox.contract.spec import ChannelSpec, ScriptSpec
 from sandbox.data.datagen import DatasetSpec, DataSize, effective_columns
+from sandbox.data.location import DataLocation
 from sandbox.errors import UsageError
 
 __all__ = ["check_source_feeds", "describe_generated"]
@@ -25,7 +26,7 @@ _LISTED_NAMES = 5
 def check_source_feeds(
     spec: ScriptSpec,
     locations: Mapping[str, object],
-    data_source: Path | str,
+    data_source: DataLocation,
     folders: Mapping[str, object],
     *,
     optional: frozenset[str] = frozenset(),
@@ -59,7 +60,7 @@ def check_source_feeds(
     )
 
 
-def _holds(data_source: Path | str, folders: Mapping[str, object]) -> str:
+def _holds(data_source: DataLocation, folders: Mapping[str, object]) -> str:
     name = Path(str(data_source)).name or str(data_source)
     if folders:
         listed = ", ".join(sorted(folders)[:_LISTED_NAMES])

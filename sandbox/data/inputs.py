@@ -29,20 +29,14 @@ from sandbox.data.datagen import (
 from sandbox.data.datagen.recipes import DEFAULT_HYPERPARAMETERS, DEFAULT_LABEL
 from sandbox.data.from_run import RunOutput, run_output
 from sandbox.data.input_checks import check_source_feeds, describe_generated
+from sandbox.data.location import DataLocation, S3Uri
 from sandbox.data.model_artifacts import (
     ArtifactPlan,
     Trainer,
     artifact_plan,
     materialize_artifacts,
 )
-from sandbox.data.s3source import (
-    S3_CACHE_DIR,
-    S3Cache,
-    S3DataType,
-    S3Source,
-    is_s3_uri,
-    split_s3_uri,
-)
+from sandbox.data.s3source import S3_CACHE_DIR, S3Cache, S3DataType, S3Source
 from sandbox.errors import UsageError
 
 __all__ = [
@@ -72,8 +66,8 @@ def bind_inputs(
     spec: ScriptSpec,
     contract: InferredContract,
     *,
-    data_source: Path | str | None,
-    explicit: Mapping[str, Path | str],
+    data_source: DataLocation | None,
+    explicit: Mapping[str, DataLocation],
     cache_root: Path,
     size: DataSize,
     progress: Callable[[str, int, int], None] | None = None,
@@ -135,8 +129,8 @@ def _locate(
     spec: ScriptSpec,
     contract: InferredContract,
     script_path: Path | None,
-    explicit: Mapping[str, Path | str],
-    folders: Mapping[str, Path | str],
+    explicit: Mapping[str, DataLocation],
+    folders: Mapping[str, DataLocation],
     workspace_dir: Path,
 ) -> _Located:
     """Where each channel's data comes from, what the script reads in each, and which
@@ -169,8 +163,8 @@ def check_inputs(
     spec: ScriptSpec,
     contract: InferredContract,
     *,
-    data_source: Path | str | None,
-    explicit: Mapping[str, Path | str],
+    data_source: DataLocation | None,
+    explicit: Mapping[str, DataLocation],
     script_path: Path | None = None,
     workspace_dir: Path = Path(".sandbox"),
 ) -> None:
@@ -184,9 +178,9 @@ def check_inputs(
     for name, channel in spec.inputs.items():
         if channel.data is not None and channel.data.from_run is not None and name not in explicit:
             run_output(workspace_dir, channel.data.from_run, names=(name, channel.folder_name))
-    if data_source is None or is_s3_uri(data_source):
+    if not isinstance(data_source, Path):
         return
-    folders: dict[str, Path | str] = dict(_local_folders(Path(data_source)))
+    folders: dict[str, DataLocation] = dict(_local_folders(data_source))
     located = _locate(spec, contract, script_path, explicit, folders, workspace_dir)
     check_source_feeds(spec, located.locations, data_source, folders, optional=located.optional)
 
@@ -197,7 +191,9 @@ def source_folder_keys(name: str, channel: ChannelSpec) -> tuple[str, str]:
     return name, channel.folder_name
 
 
-def _by_logical_name(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> dict[str, Path | str]:
+def _by_logical_name(
+    spec: ScriptSpec, explicit: Mapping[str, DataLocation]
+) -> dict[str, DataLocation]:
     """``--input`` may name a channel by its production name (its folder's name) as
     well as by the logical name the script's ``__main__`` gives it."""
     folders = {channel.folder_name: name for name, channel in spec.inputs.items()}
@@ -207,26 +203,22 @@ def _by_logical_name(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> di
     }
 
 
-def _check_explicit(spec: ScriptSpec, explicit: Mapping[str, Path | str]) -> None:
-    for name, path in explicit.items():
+def _check_explicit(spec: ScriptSpec, explicit: Mapping[str, DataLocation]) -> None:
+    for name, location in explicit.items():
         if name not in spec.inputs:
             known = ", ".join(spec.inputs) or "none"
             raise UsageError(f"--input {name}: no such input channel (channels: {known})")
-        if is_s3_uri(path):
-            try:
-                split_s3_uri(str(path))
-            except ValueError as exc:
-                raise UsageError(f"--input {name}: {exc}") from exc
-        elif not Path(path).is_dir():
-            raise UsageError(f"--input {name}: {path} is not a folder")
+        if isinstance(location, Path) and not location.is_dir():
+            raise UsageError(f"--input {name}: {location} is not a folder")
 
 
-def _source_folders(data_source: Path | str | None, s3: S3Cache) -> dict[str, Path | str]:
+def _source_folders(data_source: DataLocation | None, s3: S3Cache) -> dict[str, DataLocation]:
     if data_source is None:
         return {}
-    if is_s3_uri(data_source):
-        return dict(s3.channel_prefixes(str(data_source)))
-    return dict(_local_folders(Path(data_source)))
+    if isinstance(data_source, S3Uri):
+        prefixes = s3.channel_prefixes(data_source.uri)
+        return {name: S3Uri(uri) for name, uri in prefixes.items()}
+    return dict(_local_folders(data_source))
 
 
 def _local_folders(data_source: Path) -> dict[str, Path]:
@@ -240,8 +232,8 @@ def _local_folders(data_source: Path) -> dict[str, Path]:
 def _location(
     name: str,
     channel: ChannelSpec,
-    explicit: Mapping[str, Path | str],
-    folders: Mapping[str, Path | str],
+    explicit: Mapping[str, DataLocation],
+    folders: Mapping[str, DataLocation],
     used: set[str],
     workspace_dir: Path,
 ) -> Path | S3Source | RunOutput | None:
@@ -255,16 +247,16 @@ def _location(
             # A data source's sub-prefix is a folder of objects, whatever the channel says.
             return _as_location(folders[key], channel, S3DataType.S3_PREFIX)
     if channel.s3_uri is not None:
-        return _as_location(channel.s3_uri, channel, channel.s3_data_type)
+        return S3Source(channel.s3_uri, channel.s3_data_type, channel.s3_data_distribution_type)
     return None
 
 
 def _as_location(
-    location: Path | str, channel: ChannelSpec, data_type: S3DataType
+    location: DataLocation, channel: ChannelSpec, data_type: S3DataType
 ) -> Path | S3Source:
-    if not is_s3_uri(location):
-        return Path(location)
-    return S3Source(str(location), data_type, channel.s3_data_distribution_type)
+    if isinstance(location, Path):
+        return location
+    return S3Source(location.uri, data_type, channel.s3_data_distribution_type)
 
 
 def _real_folder(

@@ -24,6 +24,7 @@ from sandbox.contract.resolve import (
     script_environment,
 )
 from sandbox.contract.spec import ScriptSpec, load_spec
+from sandbox.data.location import DataLocation, as_location
 from sandbox.errors import SpecError, UsageError
 from sandbox.pipeline.checks import ChannelExpectation, expectation_for
 from sandbox.pipeline.spec import (
@@ -64,12 +65,12 @@ class PlannedStep:
         return self.spec.name
 
     @property
-    def real_inputs(self) -> dict[str, Path | str]:
+    def real_inputs(self) -> dict[str, DataLocation]:
         """The step's ``inputs``: folders resolved against the pipeline file's folder."""
-        folder = self.pipeline_dir
+        located = {name: as_location(value) for name, value in self.spec.inputs.items()}
         return {
-            channel: location if location.startswith("s3://") else (folder / location).resolve()
-            for channel, location in self.spec.inputs.items()
+            name: (self.pipeline_dir / place).resolve() if isinstance(place, Path) else place
+            for name, place in located.items()
         }
 
     @property

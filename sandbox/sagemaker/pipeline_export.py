@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sandbox.constants import TRAINING_OUTPUT_PATHS, JobKind
 from sandbox.container.training import training_output_paths
+from sandbox.data.location import DataLocation, S3Uri
 from sandbox.errors import SpecError
 from sandbox.pipeline.plan import PipelinePlan, PlannedEdge, PlannedStep
 from sandbox.sagemaker.request import (
@@ -63,17 +63,18 @@ def export_pipeline(
         step = plan.steps[name]
         inbound = plan.inbound(name)
         edge_uris = {
-            edge.target.channel: f"{_EDGE_BUCKET}/{name}/{edge.target.channel}" for edge in inbound
+            edge.target.channel: S3Uri(f"{_EDGE_BUCKET}/{name}/{edge.target.channel}")
+            for edge in inbound
         }
         destination = Destination(
             s3_prefix, role_arn, image_uri(step), default_job_name(name), region
         )
-        inputs: dict[str, Path | str] = {**step.real_inputs, **edge_uris}
+        inputs: dict[str, DataLocation] = {**step.real_inputs, **edge_uris}
         request = build_job_request(step.resolved, destination, inputs=inputs)
         validate_request(request.operation, request.params)
         requests[name] = request
         gets = {
-            uri: _upstream(plan, edge, str(plan.file))
+            uri.uri: _upstream(plan, edge, str(plan.file))
             for edge, uri in zip(inbound, edge_uris.values(), strict=True)
         }
         steps.append(_step(name, request, gets, sorted({edge.source.step for edge in inbound})))

@@ -26,6 +26,7 @@ from sandbox.container.engine import DockerEngine, Engine
 from sandbox.contract.resolve import Overrides
 from sandbox.contract.spec import ScriptSpec, describe_validation_error
 from sandbox.data.datagen import DataSize
+from sandbox.data.location import DataLocation
 from sandbox.data.s3source import S3_CACHE_DIR, S3Cache, S3Source
 from sandbox.errors import S3SourceError, SpecError, UsageError
 from sandbox.results.models import Status, TestResult
@@ -66,8 +67,8 @@ class ReplayRequest:
     """A saved Describe response (JSON file), or a job name or ARN."""
     code: Path | None = None
     """The entry script, instead of the job's code in S3."""
-    inputs: Mapping[str, Path | str] = field(default_factory=dict)
-    """Channel -> folder or ``s3://`` URI, instead of the job's own S3 data."""
+    inputs: Mapping[str, DataLocation] = field(default_factory=dict)
+    """Channel -> folder or S3 prefix, instead of the job's own S3 data."""
     synthetic: bool = False
     """Generate every input instead of reading the job's S3 data."""
     data_size: DataSize = DataSize.SMALL

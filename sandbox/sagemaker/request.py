@@ -27,6 +27,7 @@ from sandbox.container.layout import InputBinding, argument_list, entry_point, p
 from sandbox.contract.resolve import ResolvedScript
 from sandbox.contract.spec import ScriptSpec
 from sandbox.data.inputs import channel_required, script_content
+from sandbox.data.location import DataLocation
 from sandbox.data.s3source import split_s3_uri
 from sandbox.errors import UsageError
 from sandbox.results.masking import MASK, Masker
@@ -133,12 +134,12 @@ def build_job_request(
     resolved: ResolvedScript,
     destination: Destination,
     *,
-    inputs: Mapping[str, Path | str] | None = None,
+    inputs: Mapping[str, DataLocation] | None = None,
 ) -> JobRequest:
     """The request of ``resolved`` at ``destination``.
 
     ``inputs``: channel -> a local folder (uploaded to a content-addressed prefix) or an
-    ``s3://`` URI (used as it is). A required channel given nothing reads
+    S3 prefix (used as it is). A required channel given nothing reads
     ``<prefix>/input/<channel>``; an optional one is left out, as the local run leaves it.
 
     Raises:
@@ -157,12 +158,12 @@ class _Located:
 
 
 def _input_locations(
-    resolved: ResolvedScript, destination: Destination, given: Mapping[str, Path | str]
+    resolved: ResolvedScript, destination: Destination, given: Mapping[str, DataLocation]
 ) -> dict[str, _Located]:
     spec = resolved.spec
     by_folder = {channel.folder_name: name for name, channel in spec.inputs.items()}
     content = script_content(resolved.script_path, resolved.contract)
-    named: dict[str, Path | str] = {}
+    named: dict[str, DataLocation] = {}
     for name, location in given.items():
         target = name if name in spec.inputs else by_folder.get(name)
         if target is None:
@@ -171,14 +172,13 @@ def _input_locations(
         named[target] = location
     located: dict[str, _Located] = {}
     for name, channel in spec.inputs.items():
-        place = named.get(name, channel.s3_uri)
-        if place is None:
-            if channel_required(name, channel, content):
-                located[name] = _Located(f"{destination.s3_prefix}/input/{name}", None)
-        elif isinstance(place, str):
-            located[name] = _Located(place, None)
-        else:
+        place = named.get(name)
+        if isinstance(place, Path):
             located[name] = _local_input(name, place, destination)
+        elif place is not None or channel.s3_uri is not None:
+            located[name] = _Located(str(place or channel.s3_uri), None)
+        elif channel_required(name, channel, content):
+            located[name] = _Located(f"{destination.s3_prefix}/input/{name}", None)
     return located
 
 

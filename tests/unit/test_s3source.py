@@ -18,6 +18,7 @@ from sandbox.contract.inference import infer_contract
 from sandbox.contract.spec import ChannelSpec, ScriptSpec, parse_spec
 from sandbox.data.datagen import DataSize
 from sandbox.data.inputs import bind_inputs
+from sandbox.data.location import S3Uri
 from sandbox.data.s3source import (
     MANIFEST_FILE,
     S3Cache,
@@ -29,6 +30,7 @@ from sandbox.data.s3source import (
     split_s3_uri,
 )
 from sandbox.errors import S3SourceError, S3UnreachableError, UsageError
+from sandbox.runner import RunRequest
 
 
 @pytest.fixture
@@ -294,7 +296,7 @@ def test_a_data_source_prefix_feeds_each_channel_from_its_sub_prefix(
     plan = bind_inputs(
         spec,
         infer_contract(SCRIPT),
-        data_source=f"s3://{bucket}/run",
+        data_source=S3Uri(f"s3://{bucket}/run"),
         explicit={},
         cache_root=tmp_path / "data",
         size=DataSize.SMALL,
@@ -327,7 +329,7 @@ def test_explicit_s3_inputs_and_a_spec_s3_uri_override_generated_data(
         spec,
         infer_contract(SCRIPT),
         data_source=None,
-        explicit={"data_input": f"s3://{bucket}/a"},
+        explicit={"data_input": S3Uri(f"s3://{bucket}/a")},
         cache_root=tmp_path / "data",
         size=DataSize.SMALL,
         s3=S3Cache(tmp_path / "cache"),
@@ -345,25 +347,21 @@ def test_a_data_source_prefix_without_sub_prefixes_is_refused(bucket: str, tmp_p
         bind_inputs(
             _spec(data_input={"path": "/opt/ml/processing/input/data"}),
             infer_contract(SCRIPT),
-            data_source=f"s3://{bucket}/flat",
+            data_source=S3Uri(f"s3://{bucket}/flat"),
             explicit={},
             cache_root=tmp_path / "data",
             size=DataSize.SMALL,
         )
 
 
-def test_an_explicit_s3_input_without_a_bucket_is_refused_before_any_download(
-    tmp_path: Path,
-) -> None:
-    with pytest.raises(UsageError, match="--input data_input: 's3://' names no bucket"):
-        bind_inputs(
-            _spec(data_input={"path": "/opt/ml/processing/input/data"}),
-            infer_contract(SCRIPT),
-            data_source=None,
-            explicit={"data_input": "s3://"},
-            cache_root=tmp_path / "data",
-            size=DataSize.SMALL,
-        )
+def test_an_s3_input_without_a_bucket_is_refused_where_the_request_is_made() -> None:
+    with pytest.raises(UsageError, match=r"inputs\[data_input\]: 's3://' names no bucket"):
+        RunRequest(script="x", inputs={"data_input": "s3://"})
+    with pytest.raises(UsageError, match=r"data_source: 's3:///p' names no bucket"):
+        RunRequest(script="x", data_source="s3:///p")
+    parsed = RunRequest(script="x", data_source="s3://b/p", inputs={"a": "some/dir"})
+    assert parsed.data_source == S3Uri("s3://b/p")
+    assert parsed.inputs == {"a": Path("some/dir")}
 
 
 def test_channel_spec_s3_fields_are_validated_and_typos_still_refused() -> None:

@@ -16,6 +16,7 @@ from sandbox.cli.app import cli
 from sandbox.constants import JobKind
 from sandbox.container.layout import InputBinding, processing_layout
 from sandbox.contract.resolve import Overrides, find_script, resolve_script
+from sandbox.data.location import S3Uri
 from sandbox.errors import UsageError
 from sandbox.pipeline.plan import plan_pipeline
 from sandbox.results.workspace import Workspace
@@ -145,14 +146,14 @@ def test_a_local_input_folder_gets_a_content_addressed_prefix(tmp_path: Path) ->
     assert first.uploads == {uri: data.resolve()}
     (data / "part.csv").write_text("a,label\n2,1\n")
     assert folder_digest(data) not in uri
-    given = build_job_request(resolved, _destination(), inputs={"data": "s3://real/data/"})
+    given = build_job_request(resolved, _destination(), inputs={"data": S3Uri("s3://real/data/")})
     assert given.params["ProcessingInputs"][0]["S3Input"]["S3Uri"] == "s3://real/data/"
     assert given.uploads == {}
 
 
 def test_an_input_naming_no_channel_is_refused() -> None:
     with pytest.raises(UsageError, match="--input nope: the script has no such input channel"):
-        build_job_request(_preprocessing(), _destination(), inputs={"nope": "s3://b/x"})
+        build_job_request(_preprocessing(), _destination(), inputs={"nope": S3Uri("s3://b/x")})
 
 
 def test_secret_values_are_masked_in_what_is_printed_but_sent_for_real() -> None:
