@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from sandbox.container.engine import ContainerRequest, DockerEngine, Mount
+from sandbox.container.engine import DockerEngine
 from sandbox.container.images import ensure_image
+from sandbox.container.seam import ContainerRequest, Mount
 from sandbox.container.transfer import CopyMode, Transfer
 
 MB = 1024 * 1024

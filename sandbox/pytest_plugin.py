@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from sandbox.container.engine import Engine
+    from sandbox.container.seam import Engine
     from sandbox.results.models import TestResult
 
 __all__ = ["SandboxRun", "pytest_runtest_makereport", "sandbox_engine", "sandbox_run"]

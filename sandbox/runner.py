@@ -34,13 +34,14 @@ from sandbox.container.dependencies import (
     explain_failure,
     prepare_dependencies,
 )
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
 from sandbox.container.instances import cpu_only_finding
 from sandbox.container.layout import InputBinding, JobLayout, nested_mountpoints, processing_layout
 from sandbox.container.limits import applied_limits, check_limit_options
 from sandbox.container.ownership import chown_folders, hand_over, invoking_user
+from sandbox.container.seam import Engine
 from sandbox.container.training import pack_artifacts, training_layout
 from sandbox.container.transfer import copy_mode_setting
 from sandbox.contract.resolve import (

@@ -13,8 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sandbox.container.engine import ContainerInfo, ContainerRequest, ImageInfo
-from sandbox.container.seam import ContainerHandle
+from sandbox.container.seam import ContainerHandle, ContainerInfo, ContainerRequest, ImageInfo
 from sandbox.errors import ImageNotFoundError
 
 GIB = 1024**3

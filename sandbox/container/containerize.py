@@ -24,11 +24,11 @@ from sandbox.constants import (
     VERSION_LABEL,
     WORKSPACE_LABEL,
 )
-from sandbox.container.engine import ContainerRequest, Mount
 from sandbox.container.execute import HEARTBEAT_INTERVAL_S
 from sandbox.container.hyperparameters import stringify_hyperparameters
 from sandbox.container.images import ResolvedImage
 from sandbox.container.layout import JobLayout
+from sandbox.container.seam import ContainerRequest, Mount
 from sandbox.contract.job_args import typed_job_args
 from sandbox.contract.resolve import ResolvedScript, argument_dest, script_environment
 from sandbox.contract.spec import CallStyle

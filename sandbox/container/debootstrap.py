@@ -24,7 +24,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from sandbox.constants import BASE_LABEL, TOOL_LABEL
-from sandbox.container.engine import Engine
+from sandbox.container.seam import Engine
 from sandbox.errors import BaseImageError
 
 __all__ = [

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from sandbox.constants import DERIVED_LABEL, PROFILE_LABEL, TOOL_LABEL
 from sandbox.container.distributions import contents_of, record_contents
-from sandbox.container.engine import Engine, Mount
 from sandbox.container.images import ResolvedImage
 from sandbox.container.preflight import (
     DependencyReport,
@@ -30,6 +29,7 @@ from sandbox.container.preflight import (
     module_not_found,
     scan_script,
 )
+from sandbox.container.seam import Engine, Mount
 from sandbox.container.wheelhouse import (
     PIP_CONF_PATH,
     REQUIREMENTS_FILE,

@@ -25,7 +25,7 @@ from sandbox.constants import (
     PYTHON_LABEL,
     TOOL_LABEL,
 )
-from sandbox.container.engine import ContainerRequest, Engine, ImageInfo
+from sandbox.container.seam import ContainerRequest, Engine, ImageInfo
 from sandbox.container.usercache import cache_file, read_cached, write_cached
 from sandbox.errors import ImageBuildError, SandboxError
 

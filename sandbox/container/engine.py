@@ -32,9 +32,16 @@ import docker.types
 import requests.exceptions
 import urllib3.exceptions
 
-from sandbox.constants import CONTROLLER_LABEL, DEFAULT_PIDS_LIMIT, TOOL_LABEL, WORKSPACE_LABEL
+from sandbox.constants import TOOL_LABEL
 from sandbox.container.endpoint import Endpoint, resolve_endpoint
-from sandbox.container.seam import ContainerHandle, Engine
+from sandbox.container.seam import (
+    ContainerHandle,
+    ContainerInfo,
+    ContainerRequest,
+    ContainerState,
+    ImageInfo,
+    Mount,
+)
 from sandbox.container.transfer import (
     CopyMode,
     Transfer,
@@ -52,91 +59,13 @@ from sandbox.errors import (
     InfrastructureError,
 )
 
-__all__ = [
-    "CONTROLLER_LABEL",
-    "DEFAULT_PIDS_LIMIT",
-    "TOOL_LABEL",
-    "WORKSPACE_LABEL",
-    "ContainerHandle",
-    "ContainerInfo",
-    "ContainerRequest",
-    "ContainerState",
-    "DockerContainer",
-    "DockerEngine",
-    "Engine",
-    "ImageInfo",
-    "Mount",
-]
+__all__ = ["DockerContainer", "DockerEngine"]
 
 logger = logging.getLogger(__name__)
 
 
 _API_TIMEOUT_S = 60
 _BUILD_TIMEOUT_S = 3600
-
-
-@dataclass(frozen=True)
-class Mount:
-    """A host folder or file bound into the container."""
-
-    host_path: Path
-    container_path: str
-    read_only: bool = True
-
-
-@dataclass(frozen=True)
-class ContainerRequest:
-    """Everything needed to create one container, in engine-neutral terms."""
-
-    image: str
-    entrypoint: list[str] | None
-    command: list[str] | None
-    environment: dict[str, str]
-    mounts: list[Mount]
-    labels: dict[str, str]
-    user: str | None = None
-    network_enabled: bool = False
-    mem_limit_bytes: int | None = None
-    nano_cpus: int | None = None
-    working_dir: str | None = None
-    tmpfs: dict[str, str] = field(default_factory=dict)
-    name: str | None = None
-    pids_limit: int = DEFAULT_PIDS_LIMIT
-    copy_mode: CopyMode | None = None
-    """How the mounts reach the container; ``None``: ``SANDBOX_COPY_MODE``, else auto."""
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    """The parts of ``docker inspect``'s ``State`` that the runner reads."""
-
-    status: str
-    exit_code: int | None
-    oom_killed: bool
-    error: str
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    """A container as cleaning sees it: its state, labels and times (UTC)."""
-
-    id: str
-    status: str
-    labels: dict[str, str]
-    created_at: datetime | None
-    finished_at: datetime | None
-    """``None`` while it has never stopped."""
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """An image as the tool lists it."""
-
-    id: str
-    tags: list[str]
-    labels: dict[str, str]
-    entrypoint: list[str] | None = None
-    cmd: list[str] | None = None
 
 
 class DockerContainer:

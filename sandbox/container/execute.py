@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sandbox.constants import STDERR_LOG_FILE, STDOUT_LOG_FILE
-from sandbox.container.engine import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.container.logs import CapturedLog, capture
 from sandbox.container.monitor import StatsMonitor
+from sandbox.container.seam import ContainerHandle, ContainerRequest, ContainerState, Engine
 from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 

@@ -41,7 +41,7 @@ from sandbox.container.distributions import (
     listed_contents,
     record_contents,
 )
-from sandbox.container.engine import Engine, ImageInfo
+from sandbox.container.seam import Engine, ImageInfo
 from sandbox.errors import (
     BaseImageError,
     ImageBuildError,

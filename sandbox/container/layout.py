@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.constants import CODE_PATH, CONFIG_DIR, DEFAULT_INSTANCE_TYPE, ML_OUTPUT_DIR
-from sandbox.container.engine import Mount
+from sandbox.container.seam import Mount
 from sandbox.contract.spec import ScriptSpec
 from sandbox.data.s3source import S3Source
 from sandbox.errors import SpecError

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 from sandbox.constants import DEFAULT_PIDS_LIMIT
-from sandbox.container.engine import Engine
 from sandbox.container.instances import instance_type, parse_memory_mb
+from sandbox.container.seam import Engine
 from sandbox.contract.spec import ScriptSpec
 from sandbox.errors import OptionError, UsageError
 from sandbox.results.models import AppliedLimits

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sandbox.constants import PURPOSE_LABEL, WHEELHOUSE_DIR
 from sandbox.container.containerize import run_labels
-from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
+from sandbox.container.seam import ContainerRequest, Engine, Mount
 from sandbox.data.s3source import S3_CACHE_DIR
 from sandbox.errors import SandboxError
 from sandbox.results.workspace import RunFolder, Workspace

@@ -1,4 +1,6 @@
-"""What the rest of the tool asks of a container engine: the :class:`Engine` protocol.
+"""What the rest of the tool asks of a container engine: the :class:`Engine` protocol,
+and the plain data it is asked with and answers in (:class:`ContainerRequest`,
+:class:`Mount`, :class:`ImageInfo`, ...), none of which needs docker-py.
 
 Code outside :mod:`sandbox.container.engine` is written against these protocols, never
 against docker-py, so the real engine (:class:`~sandbox.container.engine.DockerEngine`)
@@ -9,20 +11,91 @@ code that connects one closes it (``with DockerEngine.connect() as engine: ...``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sandbox.constants import DEFAULT_PIDS_LIMIT
+from sandbox.container.transfer import CopyMode
+
 if TYPE_CHECKING:
-    from sandbox.container.engine import (
-        ContainerInfo,
-        ContainerRequest,
-        ContainerState,
-        ImageInfo,
-    )
     from sandbox.container.transfer import Transfer
 
-__all__ = ["ContainerHandle", "Engine"]
+__all__ = [
+    "ContainerHandle",
+    "ContainerInfo",
+    "ContainerRequest",
+    "ContainerState",
+    "Engine",
+    "ImageInfo",
+    "Mount",
+]
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host folder or file bound into the container."""
+
+    host_path: Path
+    container_path: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class ContainerRequest:
+    """Everything needed to create one container, in engine-neutral terms."""
+
+    image: str
+    entrypoint: list[str] | None
+    command: list[str] | None
+    environment: dict[str, str]
+    mounts: list[Mount]
+    labels: dict[str, str]
+    user: str | None = None
+    network_enabled: bool = False
+    mem_limit_bytes: int | None = None
+    nano_cpus: int | None = None
+    working_dir: str | None = None
+    tmpfs: dict[str, str] = field(default_factory=dict)
+    name: str | None = None
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+    copy_mode: CopyMode | None = None
+    """How the mounts reach the container; ``None``: ``SANDBOX_COPY_MODE``, else auto."""
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """The parts of ``docker inspect``'s ``State`` that the runner reads."""
+
+    status: str
+    exit_code: int | None
+    oom_killed: bool
+    error: str
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """A container as cleaning sees it: its state, labels and times (UTC)."""
+
+    id: str
+    status: str
+    labels: dict[str, str]
+    created_at: datetime | None
+    finished_at: datetime | None
+    """``None`` while it has never stopped."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image as the tool lists it."""
+
+    id: str
+    tags: list[str]
+    labels: dict[str, str]
+    entrypoint: list[str] | None = None
+    cmd: list[str] | None = None
 
 
 class ContainerHandle(Protocol):

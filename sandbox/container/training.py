@@ -27,13 +27,13 @@ from sandbox.constants import (
     TRAINING_INPUT_DIR,
     TRAINING_OUTPUT_PATHS,
 )
-from sandbox.container.engine import Mount
 from sandbox.container.hyperparameters import (
     decode_hyperparameters,
     stringify_hyperparameters,
     toolkit_arguments,
 )
 from sandbox.container.layout import InputBinding, JobLayout, argument_list, code_mount, entry_point
+from sandbox.container.seam import Mount
 from sandbox.contract.spec import ScriptSpec
 from sandbox.results.models import Artifact
 from sandbox.results.workspace import RunFolder

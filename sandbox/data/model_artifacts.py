@@ -28,8 +28,8 @@ from pathlib import Path
 
 from sandbox.constants import ARTIFACTS_DIR, PURPOSE_LABEL
 from sandbox.container.containerize import run_labels
-from sandbox.container.engine import ContainerRequest, Engine, Mount
 from sandbox.container.execute import run_container
+from sandbox.container.seam import ContainerRequest, Engine, Mount
 from sandbox.contract.channel_content import ChannelContent, ScriptContent
 from sandbox.data.datagen import ColumnSpec, ColumnType, DatasetSpec, LayoutSpec, generate
 from sandbox.errors import InfrastructureError

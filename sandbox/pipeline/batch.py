@@ -21,8 +21,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from sandbox.constants import BATCH_LABEL, DEFAULT_IMAGE
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
 from sandbox.container.limits import applied_limits, check_limit_options
+from sandbox.container.seam import Engine
 from sandbox.contract.resolve import ResolvedScript, find_script, resolve_script
 from sandbox.errors import UsageError
 from sandbox.pipeline.group import INTERRUPTED_REASON, RunGroup

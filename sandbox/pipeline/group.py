@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sandbox.constants import BATCH_LABEL, PIPELINE_RUN_LABEL
-from sandbox.container.engine import Engine
+from sandbox.container.seam import Engine
 from sandbox.errors import RunCancelled
 from sandbox.results.models import Status, TestResult
 from sandbox.results.store import save_result

@@ -33,7 +33,8 @@ from sandbox.constants import (
     PIPELINE_RESULT_FILE,
     PIPELINE_RUN_LABEL,
 )
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import Engine
 from sandbox.data.datagen import DataSize
 from sandbox.errors import UsageError
 from sandbox.pipeline.checks import check_folder

@@ -16,8 +16,8 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from concurrent.futures import Future
 from typing import TypeVar
 
-from sandbox.container.engine import Engine
 from sandbox.container.images import ResolvedImage, ensure_image
+from sandbox.container.seam import Engine
 from sandbox.pipeline.group import RunGroup, wait_interruptibly
 from sandbox.results.models import TestResult
 

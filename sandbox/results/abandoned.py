@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.constants import CONTROLLER_LABEL, RESULT_FILE, WORKSPACE_LABEL
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import Engine
 from sandbox.errors import EngineUnavailableError, SandboxError
 from sandbox.results.controller import Controller
 from sandbox.results.models import Status, TestResult

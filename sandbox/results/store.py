@@ -24,7 +24,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.constants import PIPELINE_RESULT_FILE, RESULT_FILE, RUN_ID_LABEL, WORKSPACE_LABEL
-from sandbox.container.engine import ContainerInfo, DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import ContainerInfo, Engine
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.models import RESULT_SCHEMA_VERSION, Status, TestResult
 from sandbox.results.pipeline import PipelineResult

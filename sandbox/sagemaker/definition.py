@@ -24,7 +24,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import Engine
 from sandbox.contract.spec import describe_validation_error
 from sandbox.data.datagen import DataSize
 from sandbox.data.s3source import S3_CACHE_DIR, S3Cache, is_s3_uri

@@ -22,7 +22,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sandbox.container.engine import DockerEngine, Engine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import Engine
 from sandbox.contract.resolve import Overrides
 from sandbox.contract.spec import ScriptSpec, describe_validation_error
 from sandbox.data.datagen import DataSize

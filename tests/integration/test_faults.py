@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from sandbox.cli import cli
 from sandbox.constants import CONTROLLER_LABEL, TOOL_LABEL, WORKSPACE_LABEL
-from sandbox.container.engine import Engine
+from sandbox.container.seam import Engine
 from sandbox.contract.resolve import Overrides
 from sandbox.results import store
 from sandbox.results.controller import Controller

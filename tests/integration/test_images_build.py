@@ -13,8 +13,8 @@ from typing import Any
 import docker
 import pytest
 
-from sandbox.container.engine import Engine
 from sandbox.container.images import discover_profiles, ensure_image, list_profiles, profile_tag
+from sandbox.container.seam import Engine
 from sandbox.errors import BaseImageError, ImageNotFoundError
 
 pytestmark = pytest.mark.docker

@@ -17,7 +17,8 @@ from results_factory import at, make_result, new_workspace, run_id_at, store
 from sandbox.cli import cli
 from sandbox.cli.results import STATUS_CHOICES
 from sandbox.constants import WORKSPACE_LABEL
-from sandbox.container.engine import ContainerInfo, DockerEngine
+from sandbox.container.engine import DockerEngine
+from sandbox.container.seam import ContainerInfo
 from sandbox.errors import EngineUnavailableError
 from sandbox.results.controller import Controller
 from sandbox.results.models import Status

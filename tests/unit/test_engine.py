@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from sandbox.constants import DEFAULT_PIDS_LIMIT
 from sandbox.container import engine as engine_module
-from sandbox.container.engine import DEFAULT_PIDS_LIMIT, ContainerRequest, Mount, _create_kwargs
+from sandbox.container.engine import _create_kwargs
+from sandbox.container.seam import ContainerRequest, Mount
 
 
 def _request(**fields: object) -> ContainerRequest:

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from sandbox.container import execute
-from sandbox.container.engine import ContainerRequest, ContainerState
 from sandbox.container.execute import run_container
-from sandbox.container.seam import ContainerHandle
+from sandbox.container.seam import ContainerHandle, ContainerRequest, ContainerState
 from sandbox.container.transfer import Transfer
 from sandbox.errors import InfrastructureError
 from tests.fakes import FakeEngine

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from sandbox.container import images
-from sandbox.container.engine import ContainerRequest, ContainerState, ImageInfo
 from sandbox.container.images import (
     DebootstrapBase,
     ImageProfile,
@@ -26,7 +25,7 @@ from sandbox.container.images import (
     profile_tag,
     profiles_root,
 )
-from sandbox.container.seam import ContainerHandle
+from sandbox.container.seam import ContainerHandle, ContainerRequest, ContainerState, ImageInfo
 from sandbox.container.transfer import Transfer
 from sandbox.errors import (
     BaseImageError,

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from sandbox.constants import CODE_PATH, CONFIG_DIR
-from sandbox.container.engine import Mount
 from sandbox.container.layout import (
     InputBinding,
     JobLayout,
@@ -16,6 +15,7 @@ from sandbox.container.layout import (
     nested_mountpoints,
     processing_layout,
 )
+from sandbox.container.seam import Mount
 from sandbox.contract.spec import ChannelSpec, ScriptSpec
 from sandbox.results.workspace import RunFolder
 

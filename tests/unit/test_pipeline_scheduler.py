@@ -13,7 +13,7 @@ import pytest
 import yaml
 from interrupt_fakes import FakeDocker, FakeEngine, Interrupt, patch_runs
 
-from sandbox.container.engine import Engine
+from sandbox.container.seam import Engine
 from sandbox.errors import ImageNotFoundError, UsageError
 from sandbox.pipeline import scheduler
 from sandbox.pipeline.group import INTERRUPTED_REASON

@@ -12,7 +12,7 @@ import pytest
 from results_factory import at, make_result, new_workspace, run_id_at, store
 
 from sandbox.constants import CONTROLLER_LABEL, WORKSPACE_LABEL
-from sandbox.container.engine import ContainerInfo
+from sandbox.container.seam import ContainerInfo
 from sandbox.errors import EngineUnavailableError, RunNotFoundError, UsageError, WorkspaceError
 from sandbox.results.controller import Controller
 from sandbox.results.models import Status
