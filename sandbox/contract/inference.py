@@ -5,12 +5,13 @@ them), the environment variables it reads, its argparse arguments, its ``main``
 signature and relative imports, and whether it is a Processing or a Training script.
 
 Holds the public contract types, the one-pass AST scanner and the assembly of its
-findings; folding path expressions and naming channels is :mod:`sandbox.contract._inference_paths`.
+findings; folding path expressions and naming channels is :mod:`sandbox.contract._inference_paths`,
+argparse calls :mod:`sandbox.contract._inference_args`, environment reads
+:mod:`sandbox.contract._inference_env`.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import importlib.util
 import logging
@@ -24,6 +25,16 @@ from sandbox.constants import (
     OUTPUT_DATA_DIR,
     PROCESSING_ROOT,
     JobKind,
+)
+from sandbox.contract._inference_args import InferredArgument, argument_of
+from sandbox.contract._inference_env import (
+    emptiness_tested,
+    env_bindings,
+    env_helpers,
+    env_keys,
+    iterated_env_defaults,
+    names_in_messages,
+    stops,
 )
 from sandbox.contract._inference_paths import (
     DICT_KEY,
@@ -88,59 +99,6 @@ _READERS = frozenset(
 )  # fmt: skip
 _OPENERS = frozenset({"open", "tarfile.open", "gzip.open", "bz2.open", "zipfile.ZipFile"})
 _COPIERS = frozenset({"copy", "copy2", "copyfile", "move", "copytree"})
-_EXITS = frozenset({"sys.exit", "exit", "quit", "os._exit"})
-_ARGPARSE_NARGS = {
-    "argparse.OPTIONAL": "?",
-    "argparse.ZERO_OR_MORE": "*",
-    "argparse.ONE_OR_MORE": "+",
-    "argparse.REMAINDER": "...",
-}
-# What argparse stores when an action has no `default=`; any other action stores None.
-_IMPLICIT_DEFAULTS: dict[str, object] = {
-    "store_true": False,
-    "store_false": True,
-    "help": argparse.SUPPRESS,  # no attribute at all
-    "version": argparse.SUPPRESS,
-}
-
-
-@dataclass(frozen=True)
-class InferredArgument:
-    """One ``add_argument`` call, with what argparse needs to rebuild the value it stores.
-
-    Two arguments compare equal when name, required, default and choices do; the other
-    fields describe how the value is typed and take no part in equality.
-
-    Attributes:
-        name: Destination name (the attribute on the parsed namespace).
-        required: Whether argparse insists on it.
-        default: ``str()`` of the default (``"False"`` for a bare ``store_true``); None
-            when there is none or it is not a literal.
-        choices: ``str()`` of each allowed value; empty when any value goes.
-        action: The ``action=`` string (``"store"`` when not given), the dotted name of an
-            Action class (``"argparse.BooleanOptionalAction"``), or None if unknowable.
-        type_name: Dotted name of the ``type=`` callable (``"int"``, ``"float"``,
-            ``"str2bool"``); None when there is no ``type=`` or it is not a name (a lambda).
-        nargs: ``nargs=`` as text (``"?"``, ``"*"``, ``"+"``, ``"..."``, ``"2"``); None if absent.
-        const: ``str()`` of ``const=``; None if absent or not a literal.
-        const_value: The Python value of ``const=``: None if absent (as argparse), or
-            :data:`NOT_LITERAL`.
-        default_value: The Python value argparse starts from (``3``, ``False``, ``None``,
-            ``[1, 2]``, ``"==SUPPRESS=="``), or :data:`NOT_LITERAL` when it cannot be known.
-        option_strings: The option strings (``("-m", "--mode")``); empty for a positional.
-    """
-
-    name: str
-    required: bool
-    default: str | None
-    choices: tuple[str, ...] = ()
-    action: str | None = field(default="store", compare=False, kw_only=True)
-    type_name: str | None = field(default=None, compare=False, kw_only=True)
-    nargs: str | None = field(default=None, compare=False, kw_only=True)
-    const: str | None = field(default=None, compare=False, kw_only=True)
-    const_value: object = field(default=None, compare=False, kw_only=True)
-    default_value: object = field(default=NOT_LITERAL, compare=False, kw_only=True)
-    option_strings: tuple[str, ...] = field(default=(), compare=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -295,9 +253,9 @@ class _Scanner(ast.NodeVisitor):
         self._parents = {
             id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)
         }
-        self._env_names = _env_bindings(tree, resolver)
-        self._env_keys = _env_keys(tree, resolver)
-        self._env_helpers = _env_helpers(tree, resolver)
+        self._env_names = env_bindings(tree, resolver)
+        self._env_keys = env_keys(tree, resolver)
+        self._env_helpers = env_helpers(tree, resolver)
         self.uses: list[PathUse] = []
         self.env = _EnvReads()
         self.arguments: dict[str, InferredArgument] = {}
@@ -320,7 +278,7 @@ class _Scanner(ast.NodeVisitor):
 
     def visit_For(self, node: ast.For) -> None:
         """``for name, default in DEFAULTS.items(): os.environ.get(name, default)``."""
-        for name, default in _iterated_env_defaults(node, self.resolver):
+        for name, default in iterated_env_defaults(node, self.resolver):
             self.env.read(name, required=False, default=default)
         self.generic_visit(node)
 
@@ -337,17 +295,17 @@ class _Scanner(ast.NodeVisitor):
     def _record_refusal(self, node: ast.If) -> None:
         """``if not x: raise ...`` (or ``sys.exit``) where ``x`` holds a variable read
         with ``.get``: the script refuses to run without it, so it is required."""
-        stop = _stops(node.body, self.resolver)
+        stop = stops(node.body, self.resolver)
         if stop is None:
             return
-        for expr in _emptiness_tested(node.test):
+        for expr in emptiness_tested(node.test):
             read = self._env_read_of(expr)
             if read is None:
                 continue
             name, how, direct = read
             if direct:
                 said = f"{how}, then {stop} when it is empty"
-            elif name in self._env_keys and _names_in_messages(node.body, [name]):
+            elif name in self._env_keys and names_in_messages(node.body, [name]):
                 said = f"{self._env_keys[name]}, passed on; {how} {stop} when it is empty"
             else:
                 continue
@@ -392,7 +350,7 @@ class _Scanner(ast.NodeVisitor):
             self.parses_known_args = True
         self._record_get_default(node)
         if isinstance(node.func, ast.Attribute) and node.func.attr == "add_argument":
-            argument = _argument(node, self.resolver)
+            argument = argument_of(node, self.resolver)
             if argument is not None:
                 self.arguments.setdefault(argument.name, argument)
         self.generic_visit(node)
@@ -556,231 +514,6 @@ def _mode_of_name(name: str) -> str | None:
     if "output" in lowered or lowered.startswith("out_") or lowered.endswith("_out"):
         return "write"
     return "read" if "input" in lowered else None
-
-
-def _env_bindings(tree: ast.Module, resolver: Resolver) -> dict[str, ast.Call]:
-    """Variables bound to one ``.get("X")`` call (``os.environ.get``, ``environ_vars.get``)."""
-    bindings: dict[str, ast.Call] = {}
-    ambiguous: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or node.value is None:
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
-            continue
-        value, variable = node.value, targets[0].id
-        is_get = (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Attribute)
-            and value.func.attr == "get"
-        ) or (isinstance(value, ast.Call) and resolver.env_getter(value) is not None)
-        if not is_get or variable in bindings:
-            ambiguous.add(variable)
-            continue
-        assert isinstance(value, ast.Call)
-        bindings[variable] = value
-    return {k: v for k, v in bindings.items() if k not in ambiguous}
-
-
-def _env_keys(tree: ast.Module, resolver: Resolver) -> dict[str, str]:
-    """Every variable read from ``os.environ``, and its first read as written."""
-    keys: dict[str, str] = {}
-    nodes = sorted(
-        (n for n in ast.walk(tree) if isinstance(n, (ast.Call, ast.Subscript))),
-        key=lambda n: (n.lineno, n.col_offset),
-    )
-    for node in nodes:
-        name = None
-        if isinstance(node, ast.Call) and (getter := resolver.env_getter(node)):
-            name = resolver.string(getter[0])
-        elif isinstance(node, ast.Subscript) and resolver.canonical(node.value) == "os.environ":
-            name = resolver.string(node.slice)
-        if name:
-            keys.setdefault(name, ast.unparse(node))
-    return keys
-
-
-def _env_helpers(tree: ast.Module, resolver: Resolver) -> dict[str, tuple[int, int | None]]:
-    """Functions that read the variable named by a parameter: name -> (that parameter's
-    index, the index of the parameter passed on as the default, if any)."""
-    helpers: dict[str, tuple[int, int | None]] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        params = [arg.arg for arg in node.args.args]
-        for call in ast.walk(node):
-            getter = resolver.env_getter(call) if isinstance(call, ast.Call) else None
-            if not getter or not isinstance(getter[0], ast.Name) or getter[0].id not in params:
-                continue
-            default = getter[1]
-            default_index = (
-                params.index(default.id)
-                if isinstance(default, ast.Name) and default.id in params
-                else params.index("default")
-                if "default" in params
-                else None
-            )
-            helpers[node.name] = (params.index(getter[0].id), default_index)
-            break
-    return helpers
-
-
-def _iterated_env_defaults(node: ast.For, resolver: Resolver) -> list[tuple[str, str | None]]:
-    """The variables a loop reads: ``for k, v in {...}.items(): os.environ.get(k, v)``."""
-    target, source = node.target, node.iter
-    key = target.elts[0] if isinstance(target, ast.Tuple) and target.elts else target
-    if not isinstance(key, ast.Name):
-        return []
-    reads = [
-        call
-        for call in ast.walk(node)
-        if isinstance(call, ast.Call)
-        and (getter := resolver.env_getter(call))
-        and isinstance(getter[0], ast.Name)
-        and getter[0].id == key.id
-    ]
-    if not reads:
-        return []
-    items = _iterated_items(source, resolver)
-    return [(name, default) for name, default in items if name]
-
-
-def _iterated_items(source: ast.expr, resolver: Resolver) -> list[tuple[str, str | None]]:
-    if (
-        isinstance(source, ast.Call)
-        and isinstance(source.func, ast.Attribute)
-        and source.func.attr == "items"
-    ):
-        mapping = resolver.dict_literal(source.func.value)
-        return [] if mapping is None else list(mapping.items())
-    if isinstance(source, (ast.List, ast.Tuple, ast.Set)):
-        return [(name, None) for name in map(resolver.string, source.elts) if name]
-    mapping = resolver.dict_literal(source)
-    return [] if mapping is None else [(name, None) for name in mapping]
-
-
-def _stops(body: list[ast.stmt], resolver: Resolver) -> str | None:
-    """``"raises"`` or ``"exits"`` when a block stops the script, else None."""
-    for statement in body:
-        if isinstance(statement, ast.Raise):
-            return "raises"
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            call = statement.value
-            name = resolver.canonical(call.func) or ""
-            if name in _EXITS or name.endswith(".error"):  # parser.error(...)
-                return "exits"
-    return None
-
-
-def _emptiness_tested(test: ast.expr) -> list[ast.expr]:
-    """The expressions an ``if`` checks for being empty: ``not x``, ``x is None``,
-    ``x == ""``, ``not x.strip()``, joined by ``or``/``and``."""
-    if isinstance(test, ast.BoolOp):
-        return [expr for value in test.values for expr in _emptiness_tested(value)]
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        operand = test.operand
-        if (
-            isinstance(operand, ast.Call)
-            and isinstance(operand.func, ast.Attribute)
-            and operand.func.attr == "strip"
-        ):
-            operand = operand.func.value
-        return [operand]
-    if isinstance(test, ast.Compare) and len(test.ops) == 1:
-        right = test.comparators[0]
-        empty = isinstance(right, ast.Constant) and right.value in (None, "")
-        if empty and isinstance(test.ops[0], (ast.Is, ast.Eq)):
-            return [test.left]
-    return []
-
-
-def _names_in_messages(body: list[ast.stmt], known: list[str]) -> list[str]:
-    """Variables named in the message of a ``raise`` right in ``body``."""
-    texts = [
-        node.value
-        for statement in body
-        if isinstance(statement, ast.Raise)
-        for node in ast.walk(statement)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
-    ]
-    return [name for name in known if any(re.search(rf"\b{name}\b", t) for t in texts)]
-
-
-def _argument(call: ast.Call, resolver: Resolver) -> InferredArgument | None:
-    flags = [resolver.string(arg) for arg in call.args]
-    names = [flag for flag in flags if flag]
-    keywords = {keyword.arg: keyword.value for keyword in call.keywords if keyword.arg}
-    if not names:
-        return None
-    positional = not names[0].startswith("-")
-    dest = resolver.string(keywords.get("dest")) or _dest(names, positional)
-    nargs = _nargs(keywords.get("nargs"), resolver)
-    required = resolver.literal_text(keywords.get("required")) == "True" or (
-        positional and nargs not in ("?", "*")
-    )
-    action = _action(keywords.get("action"), resolver)
-    const = keywords.get("const")
-    return InferredArgument(
-        dest,
-        required,
-        _argument_default(keywords, resolver),
-        _choices(keywords),
-        action=action,
-        type_name=_type_name(keywords.get("type"), resolver),
-        nargs=nargs,
-        const=resolver.literal_text(const),
-        const_value=None if const is None else resolver.literal(const),
-        default_value=_default_value(keywords, action, resolver),
-        option_strings=() if positional else tuple(names),
-    )
-
-
-def _nargs(node: ast.expr | None, resolver: Resolver) -> str | None:
-    """``nargs=`` as text; ``argparse.ONE_OR_MORE`` and its kin give their symbol."""
-    if node is None:
-        return None
-    return resolver.literal_text(node) or _ARGPARSE_NARGS.get(resolver.canonical(node) or "")
-
-
-def _action(node: ast.expr | None, resolver: Resolver) -> str | None:
-    """The action string; an Action class gives its dotted name."""
-    if node is None:
-        return "store"
-    return resolver.string(node) or resolver.canonical(node)
-
-
-def _type_name(node: ast.expr | None, resolver: Resolver) -> str | None:
-    return None if node is None else resolver.canonical(node)
-
-
-def _default_value(keywords: dict[str, ast.expr], action: str | None, resolver: Resolver) -> object:
-    if "default" in keywords:
-        return resolver.literal(keywords["default"])
-    return _IMPLICIT_DEFAULTS.get(action or "")
-
-
-def _dest(names: list[str], positional: bool) -> str:
-    if positional:
-        return names[0]
-    long_option = next((name for name in names if name.startswith("--")), names[0])
-    return long_option.lstrip("-").replace("-", "_")
-
-
-def _argument_default(keywords: dict[str, ast.expr], resolver: Resolver) -> str | None:
-    if "default" in keywords:
-        return resolver.literal_text(keywords["default"])
-    action = resolver.literal_text(keywords.get("action"))
-    return {"store_true": "False", "store_false": "True"}.get(action or "")
-
-
-def _choices(keywords: dict[str, ast.expr]) -> tuple[str, ...]:
-    node = keywords.get("choices")
-    if not isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return ()
-    try:
-        return tuple(str(ast.literal_eval(element)) for element in node.elts)
-    except (ValueError, TypeError):
-        return ()
 
 
 def _main_guards(tree: ast.Module) -> set[int]:
