@@ -109,7 +109,8 @@ def find_script(name_or_path: str, scripts_dir: Path) -> Path:
     if direct.is_file():
         return direct.resolve()
     filename = name_or_path if name_or_path.endswith(".py") else f"{name_or_path}.py"
-    searched = [scripts_dir, BUNDLED_EXAMPLES]
+    # The examples exist in a clone only; an installed package has none to search.
+    searched = [scripts_dir, *([BUNDLED_EXAMPLES] if BUNDLED_EXAMPLES.is_dir() else [])]
     for folder in searched:
         candidate = folder / filename
         if candidate.is_file():
@@ -118,7 +119,8 @@ def find_script(name_or_path: str, scripts_dir: Path) -> Path:
             return candidate.resolve()
     if direct.is_dir():
         raise ScriptIsFolderError(name_or_path, direct.absolute())
-    raise ScriptNotFoundError(name_or_path, [direct.absolute(), *(s / filename for s in searched)])
+    looked = [direct.absolute(), *((folder / filename).absolute() for folder in searched)]
+    raise ScriptNotFoundError(name_or_path, looked)
 
 
 def resolve_script(

@@ -133,3 +133,7 @@ def test_installed_wheel_runs_a_script_named_in_its_scripts_folder(
     )
     assert missing.returncode == 2  # the bundled examples stay in the clone
     assert json.loads(missing.stdout)["error"]["type"] == "ScriptNotFoundError"
+    # Only the folders that exist are named: an install has no bundled examples.
+    message = json.loads(missing.stdout)["error"]["message"]
+    assert str(tmp_path / "scripts" / "tabular_preprocessing.py") in message
+    assert "examples" not in message
