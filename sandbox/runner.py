@@ -68,7 +68,7 @@ from sandbox.results.abandoned import remove_orphaned_containers, save_abandoned
 from sandbox.results.collect import apply_output_checks, build_result, collect_outputs
 from sandbox.results.hollow import judge_hollow
 from sandbox.results.masking import Masker
-from sandbox.results.missing_context import missing_context_hint
+from sandbox.results.missing_context import with_context_hint, with_import_hint
 from sandbox.results.models import AppliedLimits, Status, TestResult
 from sandbox.results.storage import (
     SpaceReserve,
@@ -457,11 +457,11 @@ def _finish(job: _Job, outcome: ContainerOutcome, request: RunRequest) -> TestRe
                 *([outcome.transfer.summary()] if outcome.transfer is not None else []),
             ],
             "artifacts": artifacts,
-            "error_message": _with_import_hint(result, resolved, request.source_dir),
+            "error_message": with_import_hint(result, resolved, request.source_dir),
         }
     )
     if not result.is_successful():
-        reason = _with_context_hint(result, resolved, request.source_dir)
+        reason = with_context_hint(result, resolved, request.source_dir)
         reason = explain_failure(
             job.deps, result.stderr_tail, reason, network=resolved.spec.network
         )
@@ -582,33 +582,6 @@ def _prepare_run_folder(
     chown_folders([*writable, run.ml_output, run.supervisor, run.config, *config_files], owner)
     # Room for the verdict, even if the script fills the disk.
     SpaceReserve(run.root).take()
-
-
-def _with_import_hint(
-    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
-) -> str | None:
-    imports = resolved.contract.relative_imports
-    if result.is_successful() or not imports or source_dir is not None:
-        return result.error_message
-    hint = (
-        f"the script uses package-relative imports ({', '.join(imports)}) and cannot run "
-        "as a lone file; pass --source-dir with the root of its package"
-    )
-    return f"{hint}. {result.error_message}" if result.error_message else hint
-
-
-def _with_context_hint(
-    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
-) -> str | None:
-    hint = missing_context_hint(
-        result.error_message,
-        result.stderr_tail,
-        kind=resolved.spec.kind,
-        source_dir_given=source_dir is not None,
-    )
-    if hint is None:
-        return result.error_message
-    return f"{hint} ({result.error_message})" if result.error_message else hint
 
 
 def _ignored(folders: list[str]) -> list[str]:

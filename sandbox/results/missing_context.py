@@ -10,10 +10,13 @@ what to pass.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sandbox.constants import CODE_PATH, TRAINING_CODE_DIR, JobKind
+from sandbox.contract.resolve import ResolvedScript
+from sandbox.results.models import TestResult
 
-__all__ = ["missing_context_hint"]
+__all__ = ["missing_context_hint", "with_context_hint", "with_import_hint"]
 
 _CODE_FILE = re.compile(
     rf"({re.escape(CODE_PATH)}|{re.escape(TRAINING_CODE_DIR)})/([^\s'\",:;()\[\]]+)"
@@ -23,6 +26,36 @@ _MISSING = re.compile(
     re.IGNORECASE,
 )
 _NO_CREDENTIALS = re.compile(r"NoCredentialsError|Unable to locate credentials")
+
+
+def with_import_hint(
+    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
+) -> str | None:
+    """The failed run's reason, led by a hint when the script's package-relative imports
+    need a source tree that was not given."""
+    imports = resolved.contract.relative_imports
+    if result.is_successful() or not imports or source_dir is not None:
+        return result.error_message
+    hint = (
+        f"the script uses package-relative imports ({', '.join(imports)}) and cannot run "
+        "as a lone file; pass --source-dir with the root of its package"
+    )
+    return f"{hint}. {result.error_message}" if result.error_message else hint
+
+
+def with_context_hint(
+    result: TestResult, resolved: ResolvedScript, source_dir: Path | None
+) -> str | None:
+    """The failed run's reason, led by :func:`missing_context_hint` where it applies."""
+    hint = missing_context_hint(
+        result.error_message,
+        result.stderr_tail,
+        kind=resolved.spec.kind,
+        source_dir_given=source_dir is not None,
+    )
+    if hint is None:
+        return result.error_message
+    return f"{hint} ({result.error_message})" if result.error_message else hint
 
 
 def missing_context_hint(
