@@ -54,6 +54,9 @@ class FakeEngine:
         self.labelled = [dict(labels) for labels in labelled]
         self.listed = list(listed)
         self.removed_ids: list[str] = []
+        self.in_use: set[str] = set()
+        """Image references a container uses: :meth:`remove_image` refuses them."""
+        self.removed_images: list[str] = []
         self.pulls: list[str] = []
         self.builds: list[dict[str, Any]] = []
         self.requests: list[ContainerRequest] = []
@@ -97,6 +100,13 @@ class FakeEngine:
             for info in self.present.values()
             if key in info.labels and (not value or info.labels[key] == value)
         ]
+
+    def remove_image(self, reference: str) -> bool:
+        if reference in self.in_use or reference not in self.present:
+            return False
+        del self.present[reference]
+        self.removed_images.append(reference)
+        return True
 
     def pull(self, reference: str) -> ImageInfo:
         self.pulls.append(reference)

@@ -1,4 +1,4 @@
-"""``sandbox images``: list and build the image profiles (folders under images/)."""
+"""``sandbox images``: list, build and prune the image profiles (folders under images/)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["images_group"]
 
 @click.group("images")
 def images_group() -> None:
-    """List and build image profiles (folders under images/)."""
+    """List, build and prune image profiles (folders under images/)."""
 
 
 @images_group.command("list")
@@ -118,3 +118,23 @@ def images_build(profile: str, rebuild: bool) -> None:
         )
     verb = "built" if resolved.built_now else "already built"
     stdout_console().print(f"{resolved.reference} {verb} ({resolved.image_id[:19]})")
+
+
+@images_group.command("prune")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@handles_errors
+def images_prune(dry_run: bool) -> None:
+    """Remove images of profiles whose content changed since they were built."""
+    from sandbox.container.engine import DockerEngine
+    from sandbox.container.prune import prune_images
+
+    with DockerEngine.connect() as engine:
+        outcome = prune_images(engine, dry_run=dry_run)
+    console = stdout_console()
+    verb = "would remove" if dry_run else "removed"
+    for tag in outcome.removed:
+        console.print(f"{verb} {tag}", markup=False, highlight=False)
+    for tag in outcome.in_use:
+        console.print(f"kept {tag}: a container still uses it", markup=False, highlight=False)
+    count = len(outcome.removed)
+    console.print(f"{verb} {count} stale image tag{'' if count == 1 else 's'}", highlight=False)

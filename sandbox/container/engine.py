@@ -377,6 +377,18 @@ class DockerEngine:
             raise InfrastructureError(f"cannot list images: {exc}") from exc
         return [_image_info(image) for image in found]
 
+    def remove_image(self, reference: str) -> bool:
+        """Remove the tag ``reference``; False when a container uses it or it is gone."""
+        try:
+            self._client.images.remove(reference)
+        except docker.errors.NotFound:
+            return False
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # a container, even a stopped one, still uses it
+                return False
+            raise InfrastructureError(f"cannot remove image {reference!r}: {exc}") from exc
+        return True
+
     def pull(self, reference: str) -> ImageInfo:
         """Pull ``reference``; raise :class:`ImageNotFoundError` when it cannot be had."""
         try:

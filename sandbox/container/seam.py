@@ -179,6 +179,11 @@ class Engine(Protocol):
 
     def pull(self, reference: str) -> ImageInfo: ...
 
+    def remove_image(self, reference: str) -> bool:
+        """Remove the tag ``reference`` (and its layers no other tag holds); False when a
+        container still uses the image, or it is already gone."""
+        ...
+
     def build(
         self,
         context_dir: Path,

@@ -723,3 +723,39 @@ class FailedListing(FakeListing):
 
     def logs(self, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
         return iter([] if stdout else [b'exec: "python3": executable file not found in $PATH'])
+
+
+# Stale images --------------------------------------------------------------------------
+
+
+def _built(engine: FakeEngine, tag: str, **labels: str) -> None:
+    engine.present[tag] = image_info(tag, {"sandbox.tool": "sandbox", **labels})
+
+
+def test_prune_removes_old_profile_tags_and_their_derived_images_only(tiny_root: Path) -> None:
+    from sandbox.container.prune import prune_images, stale_images
+
+    current = profile_tag(_profile(tiny_root, "online"))
+    engine = FakeEngine()
+    _built(engine, current, **{"sandbox.profile": "online"})
+    _built(engine, "sandbox/online:0123456789ab", **{"sandbox.profile": "online"})
+    _built(engine, "sandbox/online-req:aaaaaaaaaaaa", **{"sandbox.derived-from": current})
+    _built(
+        engine,
+        "sandbox/online-req:bbbbbbbbbbbb",
+        **{"sandbox.derived-from": "sandbox/online:0123456789ab"},
+    )
+    _built(engine, "sandbox/theirs:0123456789ab", **{"sandbox.profile": "theirs"})
+    _built(engine, "team/custom:1", **{"sandbox.profile": "online"})  # a FROM of ours
+    engine.in_use.add("sandbox/online-req:bbbbbbbbbbbb")
+
+    assert stale_images(engine, tiny_root) == [
+        "sandbox/online-req:bbbbbbbbbbbb",
+        "sandbox/online:0123456789ab",
+    ]
+    outcome = prune_images(engine, tiny_root)
+
+    assert outcome.removed == ["sandbox/online:0123456789ab"]
+    assert outcome.in_use == ["sandbox/online-req:bbbbbbbbbbbb"]
+    assert current in engine.present and "sandbox/theirs:0123456789ab" in engine.present
+    assert "team/custom:1" in engine.present
