@@ -23,6 +23,7 @@ from sandbox.contract.validation import (
     check_environment,
     check_image_reference,
 )
+from sandbox.data.location import as_location
 from sandbox.errors import SpecError
 
 __all__ = [
@@ -84,6 +85,16 @@ class StepSpec(_Frozen):
     @classmethod
     def _valid_environment(cls, value: dict[str, str]) -> dict[str, str]:
         return check_environment(value)
+
+    @field_validator("inputs")
+    @classmethod
+    def _valid_inputs(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel, location in value.items():
+            try:
+                as_location(location)
+            except ValueError as exc:
+                raise ValueError(f"{channel}: {exc}") from exc
+        return value
 
     @field_validator("arguments")
     @classmethod

@@ -197,6 +197,8 @@ def test_real_inputs_are_checked_against_channels_and_edges(tmp_path: Path) -> N
         "step b: inputs.data: the channel is fed by an edge too"
     )
     assert _problem(_with_inputs(path, {"data": "missing"})).endswith("missing is not a folder")
+    bad_uri = _problem(_with_inputs(path, {"data": "s3://my bucket/data"}))
+    assert "steps.0.inputs" in bad_uri and "data: invalid S3 bucket name 'my bucket'" in bad_uri
 
 
 def test_the_downstream_expectation_is_known_at_load(tmp_path: Path) -> None:
