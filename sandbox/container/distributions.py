@@ -117,9 +117,12 @@ def listed_contents(engine: Engine, info: ImageInfo) -> ImageContents:
         name = info.tags[0] if info.tags else info.id
         try:
             listing = _list_image(engine, info.id, name)
-        except ImageBuildError as exc:
+        except _NoPython as exc:  # a definite answer: kept, so it is not asked again
             logger.info("no pre-flight check for %s: %s", name, exc.detail)
             listing = {}
+        except ImageBuildError as exc:  # a timeout or a busy engine: asked again next time
+            logger.info("no pre-flight check for %s this time: %s", name, exc.detail)
+            return ImageContents()
         write_cached(path, listing)
     return _contents(
         listing.get("distributions", {}), listing.get("python", {}), listing.get("modules", [])
@@ -186,8 +189,15 @@ def _list_image(engine: Engine, image_id: str, profile: str) -> dict[str, Any]:
         listing = None
     if not isinstance(listing, dict):
         detail = (errors.strip().splitlines() or [f"exit code {code}"])[-1]
-        raise ImageBuildError(profile, f"cannot list the image's distributions: {detail}")
+        # 126/127: the shell's "cannot execute" / "not found"; the engine says the same.
+        no_python = code in (126, 127) or "executable file not found" in errors
+        error = _NoPython if no_python else ImageBuildError
+        raise error(profile, f"cannot list the image's distributions: {detail}")
     return listing
+
+
+class _NoPython(ImageBuildError):
+    """The image has no python3 to list it with: a lasting answer, unlike a timeout."""
 
 
 def _text(blocks: Iterable[bytes]) -> str:

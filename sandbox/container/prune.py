@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.constants import DERIVED_LABEL, PROFILE_LABEL, TOOL_LABEL
-from sandbox.container.images import chosen_base, discover_profiles, profile_tag
+from sandbox.container.images import ImageProfile, discover_profiles, profile_tag
 from sandbox.container.seam import Engine, ImageInfo
 
 __all__ = ["PruneOutcome", "prune_images", "stale_images"]
@@ -31,10 +31,7 @@ class PruneOutcome:
 def stale_images(engine: Engine, root: Path | None = None) -> list[str]:
     """The tags of this tool's images that no current profile builds, sorted."""
     profiles = discover_profiles(root)
-    current = {
-        name: profile_tag(profile, base_image=chosen_base(engine, profile))
-        for name, profile in profiles.items()
-    }
+    current = {name: _current_tags(profile) for name, profile in profiles.items()}
     stale = {
         tag
         for info in engine.images(f"{TOOL_LABEL}=sandbox")
@@ -57,11 +54,20 @@ def prune_images(
     return outcome
 
 
-def _is_stale(info: ImageInfo, tag: str, current: dict[str, str]) -> bool:
+def _current_tags(profile: ImageProfile) -> frozenset[str]:
+    """The profile's tag on each base it can be built on: on a shared engine, a user who
+    is not root builds on the registry base while root builds on the local one."""
+    tags = {profile_tag(profile)}
+    if profile.registry_base is not None:
+        tags.add(profile_tag(profile, base_image=profile.registry_base))
+    return frozenset(tags)
+
+
+def _is_stale(info: ImageInfo, tag: str, current: dict[str, frozenset[str]]) -> bool:
     parent = info.labels.get(DERIVED_LABEL)
     if parent is not None:
         profile = parent.rpartition(":")[0].removeprefix("sandbox/")
-        return profile in current and parent != current[profile]
+        return profile in current and parent not in current[profile]
     profile = info.labels.get(PROFILE_LABEL, "")
     own_name = tag.rpartition(":")[0] == f"sandbox/{profile}"
-    return profile in current and own_name and tag != current[profile]
+    return profile in current and own_name and tag not in current[profile]

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 __all__ = ["cache_file", "read_cached", "write_cached"]
+
+_MAX_BYTES = 16 * 1024 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -25,13 +28,16 @@ def cache_file(*parts: str) -> Path:
 
 
 def read_cached(path: Path) -> Any | None:
-    """The JSON value in ``path``; None when absent, linked, foreign or malformed."""
+    """The JSON value in ``path``; None when absent, linked, not a regular file (a FIFO
+    would block), foreign, over 16 MiB or malformed."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(descriptor, encoding="utf-8") as stream:
-            if os.fstat(stream.fileno()).st_uid != os.getuid():
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as stream:
+            status = os.fstat(stream.fileno())
+            if not stat.S_ISREG(status.st_mode) or status.st_uid != os.getuid():
                 return None
-            return json.load(stream)
+            data = stream.read(_MAX_BYTES + 1)
+        return None if len(data) > _MAX_BYTES else json.loads(data)
     except (OSError, ValueError):
         return None
 

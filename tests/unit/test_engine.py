@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,19 @@ def test_a_linked_answers_file_is_not_trusted(
     (tmp_path / "sandbox").mkdir()
     (tmp_path / "sandbox" / "engine-files.json").symlink_to(planted)
     assert probe.shares_files("img") is True and probe.probes == 1
+
+
+def test_a_cache_file_that_is_a_fifo_or_oversized_reads_as_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sandbox.container.usercache import read_cached, write_cached
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fifo = tmp_path / "answers.json"
+    os.mkfifo(fifo)
+    assert read_cached(fifo) is None  # returns at once: a FIFO is not read
+    big = tmp_path / "big.json"
+    big.write_text("[" + "0," * (9 * 1024 * 1024) + "0]")
+    assert read_cached(big) is None
+    write_cached(tmp_path / "ok.json", {"a": 1})
+    assert read_cached(tmp_path / "ok.json") == {"a": 1}

@@ -592,7 +592,8 @@ def test_as_root_with_debootstrap_the_registry_is_not_asked(
     monkeypatch.setattr(images.shutil, "which", lambda name: f"/usr/sbin/{name}")
     profile = _profile(both_ways, "both")
 
-    assert images.chosen_base(FakeEngine(), profile) == base_image_tag(profile.base)  # type: ignore[arg-type]
+    assert profile.base is not None
+    assert images.chosen_base(FakeEngine(), profile) == base_image_tag(profile.base)
 
 
 @pytest.mark.usefixtures("not_root")
@@ -715,6 +716,29 @@ def test_an_image_without_python_is_listed_once_and_records_nothing(tiny_root: P
     assert len(engine.listed) == 1
 
 
+def test_a_listing_that_timed_out_is_asked_again_next_time(tiny_root: Path) -> None:
+    class Busy(FakeEngine):
+        def start(self, request: ContainerRequest) -> ContainerHandle:
+            self.listed.append(request.image)
+            return TimedOutListing() if len(self.listed) == 1 else FakeListing()
+
+    engine = Busy(present=("registry.example/team/image:1",))
+
+    first = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)
+    second = ensure_image(engine, "registry.example/team/image:1", root=tiny_root)
+
+    assert not first.contents.recorded
+    assert second.contents.version_of("boto3") == "1.26.27"
+    assert len(engine.listed) == 2
+
+
+class TimedOutListing(FakeListing):
+    """A container still running when the wait gave up."""
+
+    def wait(self, timeout_s: float | None) -> int | None:
+        return None
+
+
 class FailedListing(FakeListing):
     """A container whose image has no python3: exit 127, nothing on stdout."""
 
@@ -759,3 +783,18 @@ def test_prune_removes_old_profile_tags_and_their_derived_images_only(tiny_root:
     assert outcome.in_use == ["sandbox/online-req:bbbbbbbbbbbb"]
     assert current in engine.present and "sandbox/theirs:0123456789ab" in engine.present
     assert "team/custom:1" in engine.present
+
+
+def test_prune_keeps_the_tag_built_on_either_base(both_ways: Path) -> None:
+    """On a shared engine, root's prune keeps the image a user without root built on the
+    registry base, and the other way round."""
+    from sandbox.container.prune import stale_images
+
+    profile = _profile(both_ways, "both")
+    engine = FakeEngine()
+    on_registry = profile_tag(profile, base_image="debian:bookworm-slim")
+    _built(engine, profile_tag(profile), **{"sandbox.profile": "both"})
+    _built(engine, on_registry, **{"sandbox.profile": "both"})
+    _built(engine, "sandbox/both:0123456789ab", **{"sandbox.profile": "both"})
+
+    assert stale_images(engine, both_ways) == ["sandbox/both:0123456789ab"]
