@@ -275,12 +275,22 @@ def _json_files(
             continue
         body = _json_content(name, script, base)
         files[name] = json.dumps(body, indent=2) + "\n"
-        keys = ", ".join(key for key in body if isinstance(body, dict)) or "empty"
-        reasons.append(f"line {use.line} opens {name}: JSON with keys {keys}")
+        if isinstance(body, list):
+            what = "a JSON list of " + (_keys_text(body[0]) if body else "nothing")
+        else:
+            what = "JSON with " + _keys_text(body)
+        reasons.append(f"line {use.line} opens {name}: {what}")
     return files
 
 
-def _json_content(name: str, script: ScriptContent, base: DatasetSpec) -> dict[str, object]:
+def _keys_text(value: object) -> str:
+    keys = ", ".join(value) if isinstance(value, dict) else ""
+    return f"keys {keys}" if keys else "no keys"
+
+
+def _json_content(
+    name: str, script: ScriptContent, base: DatasetSpec
+) -> dict[str, object] | list[object]:
     label = base.label or "label"
     features = [
         column.name
@@ -288,9 +298,13 @@ def _json_content(name: str, script: ScriptContent, base: DatasetSpec) -> dict[s
         if column.type in (ColumnType.FLOAT, ColumnType.INT)
     ][:_FEATURE_COUNT] or [f"feature_{index}" for index in range(_FEATURE_COUNT)]
     body: dict[str, object] = {}
-    if "hyperparam" in name.lower():
-        body |= {"label_name": label, **DEFAULT_HYPERPARAMETERS}
     shape = script.json_shape
+    hyperparameters = "hyperparam" in name.lower()
+    if shape is not None and shape.item is not None and not shape.members() and not hyperparameters:
+        # The code indexes or iterates the loaded document itself: it is a list.
+        return [shaped_value(shape.item, name, None, label, features)]
+    if hyperparameters:
+        body |= {"label_name": label, **DEFAULT_HYPERPARAMETERS}
     if shape is not None:
         for key in shape.members():
             value = shaped_value(shape.keys[key], key, shape.default_of(key), label, features)

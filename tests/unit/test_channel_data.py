@@ -218,3 +218,17 @@ def test_a_nested_json_file_gets_the_shape_the_code_indexes(tmp_path: Path) -> N
     assert rule["when"]["column"] in header, "a field the rules name is a column of the data"
     assert isinstance(rule["when"]["threshold"], int | float)
     assert "any" not in rule["when"]
+
+
+def test_a_json_file_the_code_indexes_as_a_list_is_a_list(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "rule_list.py"
+    out = tmp_path / "gen"
+    gen_data(GenDataRequest(script=str(script), out_dir=out, overrides=Overrides()))
+
+    rules = json.loads((out / "rules/rules.json").read_text())
+    header = (next((out / "data").glob("*.csv"))).read_text().splitlines()[0].split(",")
+    assert isinstance(rules, list) and len(rules) == 1
+    (rule,) = rules
+    assert rule["column"] in header
+    assert isinstance(rule["threshold"], int | float)
+    assert isinstance(rule["name"], str) and rule["name"]
