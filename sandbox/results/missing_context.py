@@ -18,11 +18,16 @@ from sandbox.results.models import TestResult
 
 __all__ = ["missing_context_hint", "with_context_hint", "with_import_hint"]
 
+_ROOTS = f"{re.escape(CODE_PATH)}|{re.escape(TRAINING_CODE_DIR)}"
+# A quoted path is taken whole (it may hold spaces); an unquoted one ends at a space.
 _CODE_FILE = re.compile(
-    rf"({re.escape(CODE_PATH)}|{re.escape(TRAINING_CODE_DIR)})/([^\s'\",:;()\[\]]+)"
+    rf"'(?P<q1>(?:{_ROOTS})/[^']+)'"
+    rf"|\"(?P<q2>(?:{_ROOTS})/[^\"]+)\""
+    rf"|(?P<bare>(?:{_ROOTS})/[^\s'\",:;()\[\]]+)"
 )
+# Only a file that was not there: a KeyError that says "missing" is something else.
 _MISSING = re.compile(
-    r"FileNotFoundError|not found|No such file|does not exist|missing|cannot find",
+    r"FileNotFoundError|No such file or directory|\[Errno 2\]|does not exist|not found",
     re.IGNORECASE,
 )
 _NO_CREDENTIALS = re.compile(r"NoCredentialsError|Unable to locate credentials")
@@ -93,8 +98,9 @@ def _code_file_hint(error_message: str, kind: JobKind, source_dir_given: bool) -
     found = _CODE_FILE.search(error_message)
     if found is None:
         return None
-    folder, relative = found.group(1), found.group(2).rstrip(".")
-    path = f"{folder}/{relative}"
+    path = found.group("q1") or found.group("q2") or found.group("bare").rstrip(".")
+    folder = next(root for root in (CODE_PATH, TRAINING_CODE_DIR) if path.startswith(f"{root}/"))
+    relative = path[len(folder) + 1 :].rstrip("/")
     code_dir = TRAINING_CODE_DIR if kind is JobKind.TRAINING else CODE_PATH
     if folder != code_dir:
         return (

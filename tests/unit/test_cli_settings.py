@@ -119,7 +119,9 @@ def test_a_nested_command_table_is_taken(project: Path) -> None:
 def test_config_of_a_group_asks_for_one_of_its_commands(project: Path) -> None:
     result = invoke("config", "images")
     assert result.exit_code == 2
-    assert "sandbox config images: name one of its commands: build, list, prune, show" in result.output
+    assert (
+        "sandbox config images: name one of its commands: build, list, prune, show" in result.output
+    )
 
 
 def test_sandbox_toml_is_the_table_itself_and_wins_in_its_folder(project: Path) -> None:

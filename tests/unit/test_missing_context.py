@@ -49,3 +49,19 @@ def test_other_failures_get_no_hint() -> None:
     assert missing_context_hint(message, [], kind=PROCESSING, source_dir_given=False) is None
     code = "exit code 1: ValueError: bad value in /opt/ml/code/x.py"
     assert missing_context_hint(code, [], kind=PROCESSING, source_dir_given=False) is None
+
+
+def test_a_key_error_that_says_missing_is_not_a_missing_file() -> None:
+    message = "KeyError: 'label' missing; see /opt/ml/code/README.md"
+    assert missing_context_hint(message, [], kind=JobKind.TRAINING, source_dir_given=False) is None
+
+
+def test_a_quoted_path_with_a_space_is_named_whole() -> None:
+    message = (
+        "FileNotFoundError: [Errno 2] No such file or directory: "
+        "'/opt/ml/processing/input/code/my lookup/codes.json'"
+    )
+    hint = missing_context_hint(message, [], kind=JobKind.PROCESSING, source_dir_given=False)
+    assert hint is not None
+    assert "/opt/ml/processing/input/code/my lookup/codes.json beside itself" in hint
+    assert hint.endswith("the tree that holds my lookup/codes.json")
