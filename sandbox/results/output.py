@@ -55,8 +55,10 @@ class OutputDocument(BaseModel):
 
     schema_version: Literal[1] = Field(description="The version of this document's shape.")
     exit_code: Literal[0, 1, 2, 3, 130] = Field(
-        description="The command's exit code: 0 all passed, 1 any did not, 2 usage error, "
-        "3 infrastructure error, 130 interrupted."
+        description="The command's own exit code: for a command that runs scripts, 0 all "
+        "passed and 1 any did not; a command that shows saved results (show-result, "
+        "list-results) exits 0 whatever they hold (read each result's status); 2 usage "
+        "error, 3 infrastructure error, 130 interrupted."
     )
     results: list[TestResult] = Field(
         description="The verdicts, in the order given; empty for a pipeline and on an error."
