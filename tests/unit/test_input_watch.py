@@ -184,3 +184,22 @@ def test_mount_points_are_read_with_their_escapes(tmp_path: Path) -> None:
         "/",
         "/opt/ml/processing/input/a b.csv",
     }
+
+
+def test_a_folder_shared_with_another_channel_leaves_the_first_channels_watch_alone(
+    tmp_path: Path,
+) -> None:
+    """The first channel's folder holds the code folder, so its watch outlives an open of
+    that folder; another channel reaching the same folder through a link must not turn
+    it into a one-shot watch that the code folder's open would use up."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "code").mkdir(parents=True)
+    (first / "part.csv").write_text("a\n1\n")
+    second.mkdir()
+    (second / "link").symlink_to(first)
+    watch = input_watch.InputWatch([str(first), str(second)], skip=[str(first / "code")])
+    os.listdir(first / "code")  # the interpreter scans the code folder: not a read
+    (first / "part.csv").read_text()
+    report = watch.report()
+    assert _states(report) == {"first": "read", "second": "unknown"}
+    assert "shared with another channel" in report[str(second)]["reason"]

@@ -36,6 +36,15 @@ READ_BYTES = 65536
 EVENT = struct.Struct("iIII")
 
 
+def inode_of(path):
+    """(st_dev, st_ino) of what ``path`` names, links followed; None when it is gone."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino)
+
+
 class Incomplete(Exception):
     """A channel whose every open cannot be seen."""
 
@@ -49,6 +58,7 @@ class InputWatch:
         self.states = dict((path, "unknown") for path in self.paths)
         self.reasons = {}
         self.watches = {}  # watch descriptor -> (channel, watched path)
+        self.inodes = {}  # (st_dev, st_ino) watched -> channel
         self.budget = {"watches": MAX_WATCHES, "entries": MAX_ENTRIES}
         self.mounts = set()
         self.libc = libc
@@ -89,6 +99,11 @@ class InputWatch:
         added = []
         try:
             for path, keep, link in targets:
+                # A watch belongs to an inode: adding it again for another channel would
+                # replace the first channel's mask, so a shared one is refused first.
+                inode = inode_of(path)
+                if self.inodes.get(inode, channel) != channel:
+                    raise Incomplete("%s is shared with another channel" % path)
                 wd = self.add(path, keep)
                 if wd is None and link:
                     continue  # a dangling link: nothing can be read through it
@@ -97,11 +112,16 @@ class InputWatch:
                 if self.watches.get(wd, (channel,))[0] != channel:
                     raise Incomplete("%s is shared with another channel" % path)
                 self.watches[wd] = (channel, path)
+                if inode is not None:
+                    self.inodes[inode] = channel
                 added.append(wd)
         except Incomplete as exc:
             for wd in added:
                 self.libc.inotify_rm_watch(self.fd, wd)
                 self.watches.pop(wd, None)
+            self.inodes = dict(
+                (key, owner) for key, owner in self.inodes.items() if owner != channel
+            )
             self.reasons[channel] = str(exc)
             return
         self.states[channel] = "unread"
