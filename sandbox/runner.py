@@ -34,7 +34,7 @@ from sandbox.container.dependencies import (
     explain_failure,
     prepare_dependencies,
 )
-from sandbox.container.engine import DockerEngine
+from sandbox.container.engine import DockerEngine, engine_or_connect
 from sandbox.container.execute import ContainerOutcome, run_container
 from sandbox.container.images import ResolvedImage, ensure_image
 from sandbox.container.instances import cpu_only_finding
@@ -218,10 +218,8 @@ def _run_resolved(
     containerize.heartbeat_timeout_s()
     copy_mode_setting(request.copy_mode)
     source_dir = _checked_source_dir(resolved.script_path, request.source_dir)
-    if engine is not None:
-        return _run_in_folder(_prepared(request, resolved, source_dir, engine), request)
-    with connect() as opened:  # an engine opened here is closed here
-        return _run_in_folder(_prepared(request, resolved, source_dir, opened), request)
+    with engine_or_connect(engine, connect) as connected:
+        return _run_in_folder(_prepared(request, resolved, source_dir, connected), request)
 
 
 def _prepared(

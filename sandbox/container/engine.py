@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,7 @@ from sandbox.container.seam import (
     ContainerInfo,
     ContainerRequest,
     ContainerState,
+    Engine,
     ImageInfo,
     Mount,
 )
@@ -59,7 +61,7 @@ from sandbox.errors import (
     InfrastructureError,
 )
 
-__all__ = ["DockerContainer", "DockerEngine"]
+__all__ = ["DockerContainer", "DockerEngine", "engine_or_connect"]
 
 logger = logging.getLogger(__name__)
 
@@ -547,6 +549,20 @@ class DockerEngine:
             )
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             raise InfrastructureError(f"cannot list containers: {exc}") from exc
+
+
+@contextmanager
+def engine_or_connect(
+    engine: Engine | None, connect: Callable[[], Engine] | None = None
+) -> Iterator[Engine]:
+    """``engine`` as given, left open; or one connected here (``connect``, else
+    :meth:`DockerEngine.connect`) and closed on leaving: an engine opened here is closed
+    here."""
+    if engine is not None:
+        yield engine
+        return
+    with (connect or DockerEngine.connect)() as opened:
+        yield opened
 
 
 _FRAME_HEADER_BYTES = 8

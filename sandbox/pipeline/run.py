@@ -33,7 +33,7 @@ from sandbox.constants import (
     PIPELINE_RESULT_FILE,
     PIPELINE_RUN_LABEL,
 )
-from sandbox.container.engine import DockerEngine
+from sandbox.container.engine import engine_or_connect
 from sandbox.container.seam import Engine
 from sandbox.data.datagen import DataSize
 from sandbox.errors import UsageError
@@ -96,10 +96,8 @@ def run_pipeline(request: PipelineRequest, engine: Engine | None = None) -> Pipe
     selected = _selection(plan, request.from_step, request.only_step)
     workspace = Workspace(request.workspace).ensure()
     previous = _reusable_run(workspace, plan, selected, request)
-    if engine is None:  # an engine opened here is closed here
-        with DockerEngine.connect() as opened:
-            return _run_plan(plan, request, workspace, opened, selected, previous)
-    return _run_plan(plan, request, workspace, engine, selected, previous)
+    with engine_or_connect(engine) as connected:
+        return _run_plan(plan, request, workspace, connected, selected, previous)
 
 
 def _run_plan(

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sandbox.container.engine import DockerEngine
+from sandbox.container.engine import engine_or_connect
 from sandbox.container.seam import Engine
 from sandbox.contract.spec import describe_validation_error
 from sandbox.data.datagen import DataSize
@@ -105,10 +105,8 @@ def run_definition(request: DefinitionRequest, engine: Engine | None = None) -> 
     _check_code_steps(request.code, steps)
     workspace = Workspace(request.workspace).ensure()
     folder = _fresh_folder(workspace, request.definition.stem)
-    if engine is None:  # an engine opened here is closed here
-        with DockerEngine.connect() as opened:
-            return _run_steps(request, steps, parameters, folder, opened, source)
-    return _run_steps(request, steps, parameters, folder, engine, source)
+    with engine_or_connect(engine) as connected:
+        return _run_steps(request, steps, parameters, folder, connected, source)
 
 
 def _run_steps(

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sandbox.container.engine import DockerEngine
+from sandbox.container.engine import engine_or_connect
 from sandbox.container.seam import Engine
 from sandbox.contract.resolve import Overrides
 from sandbox.contract.spec import ScriptSpec, describe_validation_error
@@ -92,10 +92,8 @@ def replay_job(
     workspace = Workspace(request.workspace).ensure()
     staging = _staging_folder(workspace, _job_name(job))
     code = stage_code(plan, request.code, staging, S3Cache(workspace.root / S3_CACHE_DIR))
-    if engine is None:  # an engine opened here is closed here
-        with DockerEngine.connect() as opened:
-            return _replay(job, plan, request, code, staging, opened)
-    return _replay(job, plan, request, code, staging, engine)
+    with engine_or_connect(engine) as connected:
+        return _replay(job, plan, request, code, staging, connected)
 
 
 def _replay(
