@@ -24,6 +24,8 @@ from sandbox.errors import SandboxError, UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sandbox.results.models import TestResult
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INFRA",
@@ -35,6 +37,7 @@ __all__ = [
     "echo_json",
     "env_option",
     "escape",
+    "exit_with_result",
     "fail",
     "handles_errors",
     "hyperparameters_option",
@@ -270,3 +273,17 @@ def with_progress(request: Any, update: Callable[[str], None]) -> Any:
 def echo_json(payload: Any) -> None:
     """Exactly one JSON document on stdout."""
     click.echo(json.dumps(payload, indent=2))
+
+
+def exit_with_result(result: TestResult, output_format: str) -> NoReturn:
+    """Render one run's verdict (text, or the JSON document) and exit 0 if it passed, else 1."""
+    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
+    if output_format == "json":
+        from sandbox.results.output import results_document
+
+        echo_json(results_document([result], exit_code))
+    else:
+        from sandbox.report.text import render_text
+
+        render_text(result, stdout_console())
+    sys.exit(exit_code)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,12 @@ from typing import Any
 import click
 
 from sandbox.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     data_size_option,
-    echo_json,
+    exit_with_result,
     handles_errors,
     output_format_option,
     parse_pairs,
     spinner,
-    stdout_console,
     with_progress,
     workspace_dir_option,
 )
@@ -77,16 +73,7 @@ def replay_command(**options: Any) -> None:
         from sandbox.report.junit import junit_xml
 
         write_report_file(options["junit_xml"], junit_xml([result]))
-    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
-    if options["output_format"] == "json":
-        from sandbox.results.output import results_document
-
-        echo_json(results_document([result], exit_code))
-    else:
-        from sandbox.report.text import render_text
-
-        render_text(result, stdout_console())
-    sys.exit(exit_code)
+    exit_with_result(result, options["output_format"])
 
 
 def definition_options(command: Any) -> Any:

@@ -8,7 +8,6 @@ SageMaker Pipeline definition through :func:`export_pipeline_definition`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ from typing import Any
 import click
 
 from sandbox.cli.common import (
-    EXIT_FAILED,
-    EXIT_OK,
     arg_option,
     echo_json,
     env_option,
+    exit_with_result,
     handles_errors,
     hyperparameters_option,
     output_format_option,
@@ -30,7 +28,6 @@ from sandbox.cli.common import (
     spec_option,
     spinner,
     stderr_console,
-    stdout_console,
     workspace_dir_option,
 )
 from sandbox.errors import UsageError
@@ -195,16 +192,7 @@ def submit_command(**options: Any) -> None:
                 on_log=on_log,
             ),
         )
-    exit_code = EXIT_OK if result.is_successful() else EXIT_FAILED
-    if options["output_format"] == "json":
-        from sandbox.results.output import results_document
-
-        echo_json(results_document([result], exit_code))
-    else:
-        from sandbox.report.text import render_text
-
-        render_text(result, stdout_console())
-    sys.exit(exit_code)
+    exit_with_result(result, options["output_format"])
 
 
 def _job_request(options: dict[str, Any]) -> Any:
